@@ -1,0 +1,1 @@
+//! decoding (under construction)
