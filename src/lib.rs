@@ -1,8 +1,11 @@
 //! tarjim: Arabic-to-English news translation with MarianMT on candle.
 //!
 //! Pipeline: SentencePiece tokenization ([`tokenizer`]), our own Marian
-//! encoder-decoder ([`model`]), greedy and beam search ([`decoding`]).
+//! encoder-decoder ([`model`]), greedy and beam search ([`decoding`]), put
+//! together by [`translate::Translator`]; [`hub`] finds model directories.
 
 pub mod decoding;
+pub mod hub;
 pub mod model;
 pub mod tokenizer;
+pub mod translate;

@@ -1,1 +1,100 @@
-//! decoding (under construction)
+//! Greedy and beam search over a [`MarianMTModel`], outside the model, matching
+//! `transformers`' `generate` detail for detail: the logits processors the hub's
+//! opus-mt configs switch on (`bad_words_ids`, `min_length`, `forced_eos_token_id`,
+//! `renormalize_logits`), beam search with `length_penalty` and the three
+//! `early_stopping` modes, and `max_length` counted with the decoder start token.
+//!
+//! * [`GenerationConfig`]: the settings, from `generation_config.json` or the
+//!   generation fields of `config.json`.
+//! * [`generate`]: one batch of token-id sequences in, one [`Hypothesis`] per
+//!   sequence out. Batches may mix lengths: sources are right-padded and masked.
+
+mod beam;
+mod config;
+mod greedy;
+mod logits;
+
+use candle_core::Tensor;
+
+use crate::model::{EncoderOutput, MarianMTModel};
+
+pub use config::{EarlyStopping, GenerationConfig};
+
+/// Why decoding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// A source is longer than the model's position table.
+    #[error("source has {len} tokens, the model accepts at most {max}")]
+    SourceTooLong {
+        /// Tokens in the source, `</s>` included.
+        len: usize,
+        /// `max_position_embeddings` of the model.
+        max: usize,
+    },
+    /// The settings cannot be used with this model.
+    #[error("invalid generation settings: {0}")]
+    Settings(String),
+    /// The model failed (shape or device error).
+    #[error("model: {0}")]
+    Model(#[from] candle_core::Error),
+}
+
+/// The best output for one source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hypothesis {
+    /// Generated token ids, after the decoder start token; ends with `</s>`
+    /// unless generation stopped at `max_length` without it.
+    pub tokens: Vec<u32>,
+    /// Sum of the token log-probabilities divided by `len^length_penalty`
+    /// (beam search's ranking score; greedy uses `length_penalty` 1).
+    pub score: f32,
+}
+
+/// Translates a batch: `sources` are token ids (each ending with `</s>`, as the
+/// tokenizer gives them), decoded greedily when `cfg.num_beams` is 1 and with
+/// beam search otherwise. Returns one hypothesis per source, in order.
+pub fn generate(
+    model: &MarianMTModel,
+    sources: &[Vec<u32>],
+    cfg: &GenerationConfig,
+) -> Result<Vec<Hypothesis>, DecodeError> {
+    if sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    cfg.check(model.config().target_vocab_size())?;
+    let enc = encode_batch(model, sources)?;
+    if cfg.num_beams == 1 { greedy::search(model, enc, cfg) } else { beam::search(model, enc, cfg) }
+}
+
+/// Right-pads `sources` with `<pad>` into one tensor and runs the encoder.
+pub fn encode_batch(model: &MarianMTModel, sources: &[Vec<u32>]) -> Result<EncoderOutput, DecodeError> {
+    let max_positions = model.config().max_position_embeddings;
+    let pad = model.config().pad_token_id;
+    let width = sources.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    if width > max_positions {
+        return Err(DecodeError::SourceTooLong { len: width, max: max_positions });
+    }
+    let mut ids = Vec::with_capacity(sources.len() * width);
+    let mut mask = Vec::with_capacity(sources.len() * width);
+    for source in sources {
+        ids.extend(source.iter().copied().chain(std::iter::repeat_n(pad, width - source.len())));
+        mask.extend((0..width).map(|i| u32::from(i < source.len())));
+    }
+    let device = model.device();
+    let ids = Tensor::from_vec(ids, (sources.len(), width), device)?;
+    let mask = Tensor::from_vec(mask, (sources.len(), width), device)?;
+    Ok(model.encode(&ids, &mask)?)
+}
+
+/// `(rows, 1)` tensor of the last tokens, to feed the decoder one step.
+fn step_input(model: &MarianMTModel, tokens: Vec<u32>) -> candle_core::Result<Tensor> {
+    let rows = tokens.len();
+    Tensor::from_vec(tokens, (rows, 1), model.device())
+}
+
+/// Row indices as a u32 tensor, for `index_select`.
+fn rows_tensor(model: &MarianMTModel, rows: &[usize]) -> candle_core::Result<Tensor> {
+    let rows: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
+    let len = rows.len();
+    Tensor::from_vec(rows, len, model.device())
+}

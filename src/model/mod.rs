@@ -1,1 +1,107 @@
-//! model (under construction)
+//! MarianMT encoder-decoder on candle, written to match `transformers`'
+//! `modeling_marian.py` (post-norm layers, sinusoidal positions, tied LM head with
+//! `final_logits_bias`).
+//!
+//! * [`MarianConfig`]: the checkpoint's `config.json`.
+//! * [`MarianMTModel`]: [`MarianMTModel::encode`] once per batch of sources, then
+//!   [`MarianMTModel::decode`] with a [`DecoderCache`] per step (or once over a whole
+//!   target for teacher forcing).
+//! * [`load_model`] reads a Hugging Face checkpoint directory; [`model_from_tensors`]
+//!   builds from tensors in memory; [`generated`] builds opus-mt-ar-en-shaped models
+//!   with formula-generated weights for parity tests.
+
+mod config;
+pub mod generated;
+mod layers;
+mod load;
+mod marian;
+
+use std::path::PathBuf;
+
+pub use config::{Activation, MarianConfig};
+pub use layers::sinusoidal_positions;
+pub use load::{
+    CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, model_from_tensors, read_weights,
+};
+pub use marian::{DecoderCache, EncoderOutput, MarianMTModel};
+
+/// Why a model could not be loaded or built.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `config.json` is not valid JSON or lacks a required field.
+    #[error("invalid model config {path}: {source}")]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// The parse error (names the missing or malformed field).
+        source: serde_json::Error,
+    },
+    /// `config.json` parses but describes an impossible model.
+    #[error("invalid model config {path}: {reason}")]
+    InvalidConfig {
+        /// The config file.
+        path: PathBuf,
+        /// Which invariant fails.
+        reason: String,
+    },
+    /// The directory holds neither weight file.
+    #[error("no weights in {dir}: expected {SAFETENSORS_FILE} or {PYTORCH_FILE}")]
+    MissingWeights {
+        /// The checkpoint directory.
+        dir: PathBuf,
+    },
+    /// The weight file is truncated, corrupt or not in a supported format.
+    #[error("cannot read weights from {path}: {source}")]
+    Weights {
+        /// The weight file.
+        path: PathBuf,
+        /// What the reader reported.
+        source: candle_core::Error,
+    },
+    /// A tensor the model needs is absent.
+    #[error("{origin}: missing tensor `{name}`")]
+    MissingTensor {
+        /// The weight file (or the label of an in-memory map).
+        origin: String,
+        /// The tensor's name as `transformers` writes it.
+        name: String,
+    },
+    /// A tensor has the wrong shape for the config.
+    #[error("{origin}: tensor `{name}` has shape {actual:?}, the config needs {expected:?}")]
+    TensorShape {
+        /// The weight file (or the label of an in-memory map).
+        origin: String,
+        /// The tensor's name.
+        name: String,
+        /// Shape the config implies.
+        expected: Vec<usize>,
+        /// Shape found.
+        actual: Vec<usize>,
+    },
+    /// A tensor is stored in a dtype other than f32, f16 or bf16.
+    #[error("{origin}: tensor `{name}` is stored as {dtype:?}, expected f32, f16 or bf16")]
+    TensorDtype {
+        /// The weight file (or the label of an in-memory map).
+        origin: String,
+        /// The tensor's name.
+        name: String,
+        /// Dtype found.
+        dtype: candle_core::DType,
+    },
+    /// Any other failure while building the model.
+    #[error("building the model from {origin}: {source}")]
+    Build {
+        /// The weight file (or the label of an in-memory map).
+        origin: String,
+        /// The underlying error.
+        source: candle_core::Error,
+    },
+}

@@ -1,1 +1,23 @@
-//! tokenizer (under construction)
+//! Tokenization exactly as transformers' `MarianTokenizer` does it on top of SentencePiece
+//! 0.2 unigram models: the same pieces, ids and decoded text.
+//!
+//! Pipeline, one module per stage:
+//! - `proto`: reads the SentencePiece `ModelProto` (`.spm` files);
+//! - [`Normalizer`]: the model's precompiled character map (a Darts double-array trie),
+//!   whitespace cleanup, `▁` escaping and the dummy prefix, with an alignment back to the
+//!   original text ([`Normalized`]);
+//! - `sentencepiece`: the unigram Viterbi search over the model's pieces;
+//! - [`MarianTokenizer`]: special tokens, language codes, the joint `vocab.json` ids and
+//!   decoding.
+
+mod darts;
+mod error;
+mod marian;
+mod normalizer;
+mod proto;
+mod sentencepiece;
+mod trie;
+
+pub use error::TokenizerError;
+pub use marian::{Encoding, MarianTokenizer};
+pub use normalizer::{Normalized, Normalizer};

@@ -1,0 +1,312 @@
+//! Argument parsing and the subcommands.
+
+use std::io::{BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use candle_core::Device;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tarjim::hub::{self, Manifest, ModelSpec, Need};
+use tarjim::tokenizer::MarianTokenizer;
+use tarjim::translate::{Event, Translator};
+
+/// Lines handed to the translator at a time: output streams chunk by chunk.
+const CHUNK_LINES: usize = 256;
+
+#[derive(Parser)]
+#[command(name = "tarjim", version, about = "Arabic news to English with MarianMT on candle")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Translate lines from files (or stdin): one output line per input line.
+    Translate(TranslateArgs),
+    /// Print the source pieces and ids of each line, as MarianTokenizer gives them.
+    Tokenize(TokenizeArgs),
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// Local checkpoint directory, or hub repository `owner/name[@revision]`.
+    #[arg(long, default_value = hub::DEFAULT_MODEL)]
+    model: String,
+    /// Use only the hub cache, never the network (also `HF_HUB_OFFLINE=1`).
+    #[arg(long)]
+    offline: bool,
+}
+
+impl ModelArgs {
+    fn resolve(&self, need: Need) -> anyhow::Result<PathBuf> {
+        let spec = ModelSpec::parse(&self.model)?;
+        let offline = self.offline || hub::offline_from_env();
+        Ok(hub::resolve(&spec, &Manifest::builtin(), offline, need)?)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// The translation only.
+    Text,
+    /// One JSON object per line: file, line, source, translation, token counts, score, time.
+    Jsonl,
+}
+
+#[derive(Args)]
+struct TranslateArgs {
+    /// Input files (UTF-8, one sentence or paragraph per line); stdin when none.
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Beam width (default: the checkpoint's generation config; 1 is greedy).
+    #[arg(long)]
+    beam: Option<usize>,
+    /// Longest output in tokens, decoder start included (default: the checkpoint's).
+    #[arg(long)]
+    max_length: Option<usize>,
+    /// Sentences per model call.
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Compute threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct TokenizeArgs {
+    /// Input files; stdin when none.
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+/// Runs the command line; `Err` means nothing could be done (exit code 2).
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Translate(args) => translate(args),
+        Command::Tokenize(args) => tokenize(args),
+    }
+}
+
+/// One input: its name for messages and its lines, each valid UTF-8 or the
+/// reason it is not.
+struct Input {
+    name: String,
+    lines: Vec<Result<String, String>>,
+}
+
+/// Reads the inputs (stdin when `files` is empty). A file that cannot be read is
+/// reported on stderr and skipped; the flag says whether that happened.
+fn read_inputs(files: &[PathBuf]) -> (Vec<Input>, bool) {
+    if files.is_empty() {
+        let mut bytes = Vec::new();
+        return match std::io::stdin().lock().read_to_end(&mut bytes) {
+            Ok(_) => (vec![Input { name: "<stdin>".into(), lines: split_lines(&bytes) }], false),
+            Err(err) => {
+                eprintln!("<stdin>: cannot read: {err}");
+                (Vec::new(), true)
+            }
+        };
+    }
+    let mut inputs = Vec::new();
+    let mut failed = false;
+    for path in files {
+        match std::fs::read(path) {
+            Ok(bytes) => inputs.push(Input { name: path.display().to_string(), lines: split_lines(&bytes) }),
+            Err(err) => {
+                eprintln!("{}: cannot read: {err}", path.display());
+                failed = true;
+            }
+        }
+    }
+    (inputs, failed)
+}
+
+/// Splits on `\n` (a `\r` before it is dropped; a final newline ends the last
+/// line rather than starting an empty one) and checks each line's UTF-8.
+fn split_lines(bytes: &[u8]) -> Vec<Result<String, String>> {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    body.split(|&b| b == b'\n')
+        .map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            String::from_utf8(line.to_vec())
+                .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))
+        })
+        .collect()
+}
+
+fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(n) = threads {
+        anyhow::ensure!(n > 0, "--threads must be at least 1");
+        // SAFETY: called before any other thread exists; candle's CPU kernels read
+        // this variable for their thread count.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    }
+    Ok(())
+}
+
+fn device() -> Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(device) = Device::new_cuda(0) {
+        return device;
+    }
+    #[cfg(feature = "metal")]
+    if let Ok(device) = Device::new_metal(0) {
+        return device;
+    }
+    Device::Cpu
+}
+
+fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
+    set_threads(args.threads)?;
+    anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    let dir = args.model.resolve(Need::Model)?;
+    let mut translator =
+        Translator::from_dir(&dir, &device()).with_context(|| format!("loading model {}", dir.display()))?;
+    let generation = translator.generation_mut();
+    if let Some(beam) = args.beam {
+        anyhow::ensure!(beam > 0, "--beam must be at least 1");
+        generation.num_beams = beam;
+    }
+    if let Some(max_length) = args.max_length {
+        anyhow::ensure!(max_length >= 2, "--max-length must be at least 2");
+        generation.max_length = max_length;
+    }
+
+    let (inputs, mut failed) = read_inputs(&args.files);
+    let total: usize = inputs.iter().map(|i| i.lines.len()).sum();
+    let progress = ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
+    progress.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} lines, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for input in &inputs {
+        for (chunk_index, chunk) in input.lines.chunks(CHUNK_LINES).enumerate() {
+            let first_line = chunk_index * CHUNK_LINES + 1;
+            // Lines with text go to the model; empty and invalid lines keep their place.
+            let texts: Vec<&str> =
+                chunk.iter().filter_map(|l| l.as_deref().ok()).filter(|t| !t.trim().is_empty()).collect();
+            let mut on_event = |event: Event| match event {
+                Event::Batch { lines, .. } => progress.inc(lines as u64),
+            };
+            let mut results = translator.translate(&texts, args.batch_size, &mut on_event).into_iter();
+            for (offset, line) in chunk.iter().enumerate() {
+                let number = first_line + offset;
+                let outcome = match line {
+                    Err(problem) => Err(problem.clone()),
+                    Ok(text) if text.trim().is_empty() => {
+                        progress.inc(1);
+                        Ok(None)
+                    }
+                    Ok(_) => match results.next() {
+                        Some(Ok(translation)) => Ok(Some(translation)),
+                        Some(Err(err)) => Err(err.to_string()),
+                        None => Err("no result".into()),
+                    },
+                };
+                match outcome {
+                    Ok(translation) => write_translation(&mut out, args.format, &input.name, number, line, translation)?,
+                    Err(problem) => {
+                        failed = true;
+                        progress.suspend(|| eprintln!("{}:{number}: {problem}", input.name));
+                        write_failure(&mut out, args.format, &input.name, number, &problem)?;
+                    }
+                }
+            }
+            out.flush()?;
+        }
+    }
+    progress.finish_and_clear();
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn write_translation(
+    out: &mut impl Write,
+    format: Format,
+    file: &str,
+    number: usize,
+    line: &Result<String, String>,
+    translation: Option<tarjim::translate::Translation>,
+) -> std::io::Result<()> {
+    let source = line.as_deref().unwrap_or_default();
+    match (format, translation) {
+        (Format::Text, None) => writeln!(out),
+        (Format::Text, Some(t)) => writeln!(out, "{}", t.text.replace(['\n', '\r'], " ")),
+        (Format::Jsonl, None) => writeln!(
+            out,
+            "{}",
+            json!({"file": file, "line": number, "source": source, "translation": "",
+                   "source_tokens": 0, "target_tokens": 0})
+        ),
+        (Format::Jsonl, Some(t)) => writeln!(
+            out,
+            "{}",
+            json!({"file": file, "line": number, "source": source, "translation": t.text,
+                   "source_tokens": t.source_ids.len(), "target_tokens": t.target_ids.len(),
+                   "score": t.score, "time_ms": (t.time.as_secs_f64() * 1e4).round() / 10.0})
+        ),
+    }
+}
+
+fn write_failure(out: &mut impl Write, format: Format, file: &str, number: usize, problem: &str) -> std::io::Result<()> {
+    match format {
+        Format::Text => writeln!(out),
+        Format::Jsonl => writeln!(out, "{}", json!({"file": file, "line": number, "error": problem})),
+    }
+}
+
+fn tokenize(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.model.resolve(Need::Tokenizer)?;
+    let tokenizer = MarianTokenizer::from_dir(&dir).with_context(|| format!("loading tokenizer {}", dir.display()))?;
+    let (inputs, mut failed) = read_inputs(&args.files);
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for input in &inputs {
+        for (i, line) in input.lines.iter().enumerate() {
+            match line {
+                Ok(text) => {
+                    let enc = tokenizer.encode(text);
+                    writeln!(out, "{}", json!({"pieces": enc.pieces, "ids": enc.ids}))?;
+                }
+                Err(problem) => {
+                    failed = true;
+                    eprintln!("{}:{}: {problem}", input.name, i + 1);
+                    writeln!(out, "{}", json!({"error": problem}))?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_like_an_editor_shows_them() {
+        let lines = split_lines(b"a\r\n\nb\xff\nc");
+        assert_eq!(
+            lines,
+            vec![Ok("a".into()), Ok(String::new()), Err("invalid UTF-8 at byte 1".into()), Ok("c".into())]
+        );
+        assert_eq!(split_lines(b"x\n"), vec![Ok("x".into())]);
+        assert!(split_lines(b"").is_empty());
+        assert_eq!(split_lines(b"\n"), vec![Ok(String::new())]);
+    }
+}

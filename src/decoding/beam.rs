@@ -1,0 +1,211 @@
+//! Batched beam search, step for step as `transformers`' `_beam_search`: per
+//! source, the top `2 × num_beams` continuations over all beams; the best
+//! `num_beams` of those that did not stop run on; those that stopped among the
+//! top `num_beams` are length-normalized and merged into the finished set; a
+//! source is done when its finished set can no longer change. Done sources leave
+//! the batch, and the decoder cache is reordered explicitly after every step.
+
+use super::logits::{log_softmax, process, top_k};
+use super::{DecodeError, EarlyStopping, GenerationConfig, Hypothesis, rows_tensor, step_input};
+use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
+
+/// Score `transformers` gives to slots that must not be chosen.
+const EXCLUDED: f32 = -1.0e9;
+
+#[derive(Debug, Clone)]
+struct Beam {
+    /// Tokens so far, decoder start included.
+    seq: Vec<u32>,
+    /// Sum of log-probabilities.
+    score: f32,
+}
+
+#[derive(Debug, Clone)]
+struct Finished {
+    seq: Vec<u32>,
+    score: f32,
+    /// Whether this slot holds a real hypothesis (slots start empty).
+    done: bool,
+}
+
+/// One source's search state.
+#[derive(Debug)]
+struct Source {
+    running: Vec<Beam>,
+    finished: Vec<Finished>,
+    /// `transformers`' `is_early_stop_heuristic_unsatisfied`.
+    improvable: bool,
+}
+
+impl Source {
+    fn new(cfg: &GenerationConfig) -> Self {
+        let n = cfg.num_beams;
+        let start = vec![cfg.decoder_start_token_id];
+        Self {
+            running: (0..n)
+                .map(|i| Beam { seq: start.clone(), score: if i == 0 { 0.0 } else { EXCLUDED } })
+                .collect(),
+            finished: vec![Finished { seq: Vec::new(), score: EXCLUDED, done: false }; n],
+            improvable: true,
+        }
+    }
+
+    fn all_finished(&self) -> bool {
+        self.finished.iter().all(|f| f.done)
+    }
+
+    /// Whether the finished set can no longer change.
+    fn is_done(&self, cfg: &GenerationConfig) -> bool {
+        !self.improvable || (cfg.early_stopping == EarlyStopping::Always && self.all_finished())
+    }
+
+    /// One step from the processed log-probabilities of each running beam.
+    /// Returns, for each new running beam, the index of the beam it extends.
+    fn step(&mut self, cfg: &GenerationConfig, log_probs: &[Vec<f32>], cur_len: usize) -> Vec<usize> {
+        let n = cfg.num_beams;
+        let vocab = log_probs[0].len();
+        let rows: Vec<(&[f32], f32)> =
+            log_probs.iter().zip(&self.running).map(|(row, beam)| (row.as_slice(), beam.score)).collect();
+        let candidates = top_k(&rows, 2 * n);
+        let hits_max_length = cur_len + 1 >= cfg.max_length;
+        let extended: Vec<(Vec<u32>, f32, usize, bool)> = candidates
+            .iter()
+            .map(|&(score, flat)| {
+                let (beam, token) = (flat / vocab, (flat % vocab) as u32);
+                let mut seq = self.running[beam].seq.clone();
+                seq.push(token);
+                (seq, score, beam, hits_max_length || token == cfg.eos_token_id)
+            })
+            .collect();
+
+        // Running beams for the next step: the best candidates that did not stop.
+        let running_scores: Vec<f32> =
+            extended.iter().map(|(_, score, _, hit)| if *hit { score + EXCLUDED } else { *score }).collect();
+        let order = top_indices(&running_scores, n);
+        let parents = order.iter().map(|&i| extended[i].2).collect();
+        let next_running = order.iter().map(|&i| Beam { seq: extended[i].0.clone(), score: running_scores[i] }).collect();
+
+        // Finished hypotheses: candidates among the top `n` that stopped.
+        let length = (cur_len as f64).powf(f64::from(cfg.length_penalty)) as f32;
+        let full = cfg.early_stopping == EarlyStopping::Always && self.all_finished();
+        let mut merged: Vec<Finished> = self.finished.clone();
+        for (i, (seq, score, _, hit)) in extended.into_iter().enumerate() {
+            let just_finished = hit && i < n;
+            let mut score = score / length;
+            if full {
+                score += EXCLUDED;
+            }
+            if !self.improvable {
+                score += EXCLUDED;
+            }
+            if !just_finished {
+                score += EXCLUDED;
+            }
+            merged.push(Finished { seq, score, done: just_finished });
+        }
+        let scores: Vec<f32> = merged.iter().map(|f| f.score).collect();
+        self.finished = top_indices(&scores, n).into_iter().map(|i| merged[i].clone()).collect();
+        self.running = next_running;
+        parents
+    }
+
+    /// `_check_early_stop_heuristic` after the step that made `cur_len` tokens.
+    fn update_improvable(&mut self, cfg: &GenerationConfig, cur_len: usize) {
+        let generated = match cfg.early_stopping {
+            EarlyStopping::Never if cfg.length_penalty > 0.0 => cfg.max_length - 1,
+            _ => cur_len - 1,
+        };
+        let best = self.running[0].score / (generated as f64).powf(f64::from(cfg.length_penalty)) as f32;
+        let worst = self.finished.iter().map(|f| f.score).fold(f32::INFINITY, f32::min);
+        self.improvable &= self.finished.iter().any(|f| best > if f.done { worst } else { EXCLUDED });
+    }
+
+    fn best(self) -> Hypothesis {
+        let best = self.finished.into_iter().next().filter(|f| f.done);
+        let (seq, score) = match best {
+            Some(f) => (f.seq, f.score),
+            None => (Vec::new(), f32::NEG_INFINITY),
+        };
+        Hypothesis { tokens: seq.into_iter().skip(1).collect(), score }
+    }
+}
+
+/// Indices of the `k` largest values, descending; ties keep the lower index first.
+fn top_indices(values: &[f32], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    order.truncate(k);
+    order
+}
+
+/// Beam search over every source of `enc`.
+pub(super) fn search(
+    model: &MarianMTModel,
+    enc: EncoderOutput,
+    cfg: &GenerationConfig,
+) -> Result<Vec<Hypothesis>, DecodeError> {
+    let n = cfg.num_beams;
+    let batch = enc.batch_size();
+    let mut sources: Vec<Source> = (0..batch).map(|_| Source::new(cfg)).collect();
+    // Every source's encoder rows repeated once per beam: row `s * n + b`.
+    let expand: Vec<usize> = (0..batch).flat_map(|s| std::iter::repeat_n(s, n)).collect();
+    let mut enc = enc.index_select(&rows_tensor(model, &expand)?)?;
+    let mut cache = DecoderCache::new(model.config().decoder_layers);
+    // Sources still searching, in the order of their rows in `enc` and `cache`.
+    let mut active: Vec<usize> = (0..batch).collect();
+    let mut cur_len = 1;
+    while !active.is_empty() && cur_len < cfg.max_length {
+        let last: Vec<u32> =
+            active.iter().flat_map(|&s| sources[s].running.iter().map(|b| b.seq[cur_len - 1])).collect();
+        let logits = model.decode(&step_input(model, last)?, &enc, &mut cache)?.squeeze(1)?.to_vec2::<f32>()?;
+        let mut rows = logits.into_iter();
+        let mut reorder = Vec::with_capacity(active.len() * n);
+        let mut still_active = Vec::with_capacity(active.len());
+        for (pos, &s) in active.iter().enumerate() {
+            let source = &mut sources[s];
+            let log_probs: Vec<Vec<f32>> = source
+                .running
+                .iter()
+                .zip(rows.by_ref())
+                .map(|(beam, mut row)| {
+                    log_softmax(&mut row);
+                    process(cfg, &beam.seq, &mut row);
+                    row
+                })
+                .collect();
+            let parents = source.step(cfg, &log_probs, cur_len);
+            source.update_improvable(cfg, cur_len + 1);
+            if !source.is_done(cfg) {
+                still_active.push(s);
+                reorder.extend(parents.iter().map(|&b| pos * n + b));
+            }
+        }
+        cur_len += 1;
+        if still_active.is_empty() {
+            break;
+        }
+        let reorder_rows = rows_tensor(model, &reorder)?;
+        cache.reorder(&reorder_rows)?;
+        if still_active.len() < active.len() {
+            let kept: Vec<usize> = active
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| still_active.contains(s))
+                .flat_map(|(pos, _)| (0..n).map(move |b| pos * n + b))
+                .collect();
+            enc = enc.index_select(&rows_tensor(model, &kept)?)?;
+        }
+        active = still_active;
+    }
+    Ok(sources.into_iter().map(Source::best).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_indices_is_stable() {
+        assert_eq!(top_indices(&[1.0, 3.0, 3.0, -1e9, 2.0], 3), vec![1, 2, 4]);
+    }
+}

@@ -1,0 +1,229 @@
+//! Generation settings, read the way `transformers` reads them.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::DecodeError;
+use crate::model::MarianConfig;
+
+/// When beam search stops, as `generate`'s `early_stopping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarlyStopping {
+    /// `False` (the default): stop when the best running beam, length-normalized at
+    /// its current length, cannot beat the worst finished one.
+    Heuristic,
+    /// `True`: stop as soon as `num_beams` hypotheses are finished.
+    Always,
+    /// `"never"`: with a positive length penalty, assume running beams may grow to
+    /// `max_length` (canonical beam search).
+    Never,
+}
+
+/// Decoding settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationConfig {
+    /// Beams per source; 1 is greedy search.
+    pub num_beams: usize,
+    /// Longest output in tokens, the decoder start token included.
+    pub max_length: usize,
+    /// Shortest output: `</s>` is banned while fewer tokens (start included) exist.
+    pub min_length: usize,
+    /// Token that ends a hypothesis.
+    pub eos_token_id: u32,
+    /// Token that fills finished rows and that Marian uses as decoder start.
+    pub pad_token_id: u32,
+    /// First decoder input.
+    pub decoder_start_token_id: u32,
+    /// Token sequences that may never be produced (the last token is banned when
+    /// the output ends with the others).
+    pub bad_words_ids: Vec<Vec<u32>>,
+    /// Token forced at the last position `max_length - 1`.
+    pub forced_eos_token_id: Option<u32>,
+    /// Renormalize log-probabilities after the processors (`renormalize_logits`).
+    pub renormalize_logits: bool,
+    /// Exponent of the length normalization of finished hypotheses.
+    pub length_penalty: f32,
+    /// Stopping rule of beam search.
+    pub early_stopping: EarlyStopping,
+}
+
+/// `early_stopping` as JSON: a boolean or `"never"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum EarlyStoppingJson {
+    Flag(bool),
+    Word(String),
+}
+
+/// `eos_token_id` as JSON: one id or a list (the first is used).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum IdOrIds {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+/// The generation fields of `generation_config.json` (or `config.json`).
+#[derive(Debug, Default, Deserialize)]
+struct GenerationJson {
+    num_beams: Option<usize>,
+    max_length: Option<usize>,
+    min_length: Option<usize>,
+    eos_token_id: Option<IdOrIds>,
+    pad_token_id: Option<u32>,
+    decoder_start_token_id: Option<u32>,
+    bad_words_ids: Option<Vec<Vec<u32>>>,
+    forced_eos_token_id: Option<IdOrIds>,
+    renormalize_logits: Option<bool>,
+    length_penalty: Option<f32>,
+    early_stopping: Option<EarlyStoppingJson>,
+}
+
+fn first(ids: Option<IdOrIds>) -> Option<u32> {
+    match ids? {
+        IdOrIds::One(id) => Some(id),
+        IdOrIds::Many(ids) => ids.first().copied(),
+    }
+}
+
+impl GenerationConfig {
+    /// `transformers`' defaults for a model config: ids from `cfg`, `max_length`
+    /// 20, greedy, no processors, `length_penalty` 1, heuristic early stopping.
+    pub fn defaults(cfg: &MarianConfig) -> Self {
+        Self {
+            num_beams: 1,
+            max_length: 20,
+            min_length: 0,
+            eos_token_id: cfg.eos_token_id,
+            pad_token_id: cfg.pad_token_id,
+            decoder_start_token_id: cfg.decoder_start_token_id,
+            bad_words_ids: Vec::new(),
+            forced_eos_token_id: None,
+            renormalize_logits: false,
+            length_penalty: 1.0,
+            early_stopping: EarlyStopping::Heuristic,
+        }
+    }
+
+    /// The settings of a checkpoint directory: `generation_config.json` when it
+    /// exists, else the generation fields of `config.json` (as `transformers`
+    /// builds a generation config from an older model config), over
+    /// [`GenerationConfig::defaults`].
+    pub fn from_model_dir(dir: &Path, cfg: &MarianConfig) -> Result<Self, DecodeError> {
+        let generation = dir.join("generation_config.json");
+        let path = if generation.is_file() { generation } else { dir.join("config.json") };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| DecodeError::Settings(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_json(&text, cfg).map_err(|e| DecodeError::Settings(format!("{}: {e}", path.display())))
+    }
+
+    /// Parses generation fields from a JSON document over the defaults for `cfg`.
+    pub fn from_json(text: &str, cfg: &MarianConfig) -> Result<Self, String> {
+        let json: GenerationJson = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut out = Self::defaults(cfg);
+        if let Some(v) = json.num_beams {
+            out.num_beams = v;
+        }
+        if let Some(v) = json.max_length {
+            out.max_length = v;
+        }
+        if let Some(v) = json.min_length {
+            out.min_length = v;
+        }
+        if let Some(v) = first(json.eos_token_id) {
+            out.eos_token_id = v;
+        }
+        if let Some(v) = json.pad_token_id {
+            out.pad_token_id = v;
+        }
+        if let Some(v) = json.decoder_start_token_id {
+            out.decoder_start_token_id = v;
+        }
+        if let Some(v) = json.bad_words_ids {
+            out.bad_words_ids = v;
+        }
+        out.forced_eos_token_id = first(json.forced_eos_token_id);
+        if let Some(v) = json.renormalize_logits {
+            out.renormalize_logits = v;
+        }
+        if let Some(v) = json.length_penalty {
+            out.length_penalty = v;
+        }
+        out.early_stopping = match json.early_stopping {
+            None | Some(EarlyStoppingJson::Flag(false)) => EarlyStopping::Heuristic,
+            Some(EarlyStoppingJson::Flag(true)) => EarlyStopping::Always,
+            Some(EarlyStoppingJson::Word(w)) if w == "never" => EarlyStopping::Never,
+            Some(EarlyStoppingJson::Word(w)) => {
+                return Err(format!("early_stopping must be true, false or \"never\", not \"{w}\""));
+            }
+        };
+        Ok(out)
+    }
+
+    /// Checks the settings against a target vocabulary of `vocab` ids.
+    pub(super) fn check(&self, vocab: usize) -> Result<(), DecodeError> {
+        let bad = |msg: String| Err(DecodeError::Settings(msg));
+        if self.num_beams == 0 {
+            return bad("num_beams must be at least 1".into());
+        }
+        if self.max_length < 2 {
+            return bad(format!("max_length {} leaves no room for output", self.max_length));
+        }
+        if self.num_beams > 1 && 2 * self.num_beams > vocab {
+            return bad(format!("{} beams need at least {} target ids", self.num_beams, 2 * self.num_beams));
+        }
+        let ids = [self.eos_token_id, self.pad_token_id, self.decoder_start_token_id];
+        let words = self.bad_words_ids.iter().flatten();
+        if let Some(id) = ids.iter().chain(words).chain(&self.forced_eos_token_id).find(|&&id| id as usize >= vocab) {
+            return bad(format!("token id {id} is outside the target vocabulary of {vocab}"));
+        }
+        if self.bad_words_ids.iter().any(Vec::is_empty) {
+            return bad("bad_words_ids holds an empty sequence".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::generated::exact_shape_config;
+
+    #[test]
+    fn hub_generation_config_is_read() {
+        let cfg = exact_shape_config();
+        let json = r#"{"bad_words_ids": [[62833]], "bos_token_id": 0, "decoder_start_token_id": 62833,
+            "eos_token_id": 0, "forced_eos_token_id": 0, "max_length": 512, "num_beams": 4,
+            "pad_token_id": 62833, "renormalize_logits": true, "transformers_version": "4.27.0.dev0"}"#;
+        let gen_cfg = GenerationConfig::from_json(json, &cfg).unwrap();
+        assert_eq!(gen_cfg.num_beams, 4);
+        assert_eq!(gen_cfg.max_length, 512);
+        assert_eq!(gen_cfg.bad_words_ids, vec![vec![62833]]);
+        assert_eq!(gen_cfg.forced_eos_token_id, Some(0));
+        assert!(gen_cfg.renormalize_logits);
+        assert_eq!(gen_cfg.early_stopping, EarlyStopping::Heuristic);
+        assert_eq!(gen_cfg.length_penalty, 1.0);
+        gen_cfg.check(62834).unwrap();
+    }
+
+    #[test]
+    fn early_stopping_forms_and_errors() {
+        let cfg = exact_shape_config();
+        let parse = |s: &str| GenerationConfig::from_json(s, &cfg);
+        assert_eq!(parse(r#"{"early_stopping": true}"#).unwrap().early_stopping, EarlyStopping::Always);
+        assert_eq!(parse(r#"{"early_stopping": "never"}"#).unwrap().early_stopping, EarlyStopping::Never);
+        assert_eq!(parse(r#"{"eos_token_id": [3, 4]}"#).unwrap().eos_token_id, 3);
+        assert_eq!(
+            parse(r#"{"early_stopping": "sometimes"}"#).unwrap_err(),
+            "early_stopping must be true, false or \"never\", not \"sometimes\""
+        );
+        let mut bad = parse("{}").unwrap();
+        assert_eq!(bad.max_length, 20);
+        bad.bad_words_ids = vec![vec![70000]];
+        assert_eq!(
+            bad.check(62834).unwrap_err().to_string(),
+            "invalid generation settings: token id 70000 is outside the target vocabulary of 62834"
+        );
+    }
+}

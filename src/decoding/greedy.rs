@@ -1,0 +1,53 @@
+//! Greedy search: the most likely token at every step, as `generate` with
+//! `num_beams=1, do_sample=False`.
+
+use super::logits::{argmax, log_softmax, process};
+use super::{DecodeError, GenerationConfig, Hypothesis, rows_tensor, step_input};
+use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
+
+/// Decodes every row of `enc` greedily. Finished rows leave the batch (their
+/// cache rows and encoder rows are dropped), which leaves the others unchanged.
+pub(super) fn search(
+    model: &MarianMTModel,
+    mut enc: EncoderOutput,
+    cfg: &GenerationConfig,
+) -> Result<Vec<Hypothesis>, DecodeError> {
+    let batch = enc.batch_size();
+    let mut seqs: Vec<Vec<u32>> = vec![vec![cfg.decoder_start_token_id]; batch];
+    let mut log_prob_sums = vec![0f32; batch];
+    // Rows still decoding, as indices into `seqs`.
+    let mut active: Vec<usize> = (0..batch).collect();
+    let mut cache = DecoderCache::new(model.config().decoder_layers);
+    let mut cur_len = 1;
+    while !active.is_empty() && cur_len < cfg.max_length {
+        let input = step_input(model, active.iter().map(|&r| seqs[r][cur_len - 1]).collect())?;
+        let logits = model.decode(&input, &enc, &mut cache)?.squeeze(1)?.to_vec2::<f32>()?;
+        let mut keep = Vec::with_capacity(active.len());
+        for (pos, (&row, mut scores)) in active.iter().zip(logits).enumerate() {
+            process(cfg, &seqs[row], &mut scores);
+            let token = argmax(&scores);
+            log_softmax(&mut scores);
+            log_prob_sums[row] += scores[token];
+            seqs[row].push(token as u32);
+            if token as u32 != cfg.eos_token_id {
+                keep.push(pos);
+            }
+        }
+        cur_len += 1;
+        if keep.len() < active.len() && !keep.is_empty() {
+            let rows = rows_tensor(model, &keep)?;
+            cache.reorder(&rows)?;
+            enc = enc.index_select(&rows)?;
+        }
+        active = keep.iter().map(|&pos| active[pos]).collect();
+    }
+    Ok(seqs
+        .into_iter()
+        .zip(log_prob_sums)
+        .map(|(mut seq, sum)| {
+            seq.remove(0);
+            let score = sum / seq.len().max(1) as f32;
+            Hypothesis { tokens: seq, score }
+        })
+        .collect())
+}

@@ -1,0 +1,320 @@
+//! Marian building blocks, named after the checkpoint's tensors.
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{LayerNorm, Linear, VarBuilder};
+
+use super::config::{Activation, MarianConfig};
+
+/// `nn.LayerNorm`'s default epsilon, which Marian layers use.
+const LAYER_NORM_EPS: f64 = 1e-5;
+
+/// Sinusoidal position table `(num_positions, dim)` exactly as
+/// `MarianSinusoidalPositionalEmbedding.create_weight`: angles
+/// `pos / 10000^(2*(j/2)/dim)` in f64, `sin` of the even columns in the first half,
+/// `cos` of the odd columns in the second half, then rounded to f32.
+pub fn sinusoidal_positions(num_positions: usize, dim: usize, device: &Device) -> Result<Tensor> {
+    let sin_cols = dim.div_ceil(2);
+    // Denominator of column j: 10000^(2*(j/2)/dim). Sin column c is j = 2c, cos column
+    // c is j = 2c + 1: both use 2c.
+    let denominators: Vec<f64> = (0..sin_cols)
+        .map(|c| 10000f64.powf((2 * c) as f64 / dim as f64))
+        .collect();
+    let mut table = Vec::with_capacity(num_positions * dim);
+    for pos in 0..num_positions {
+        let pos = pos as f64;
+        table.extend(denominators.iter().map(|d| (pos / d).sin() as f32));
+        table.extend(
+            denominators[..dim / 2]
+                .iter()
+                .map(|d| (pos / d).cos() as f32),
+        );
+    }
+    Tensor::from_vec(table, (num_positions, dim), device)
+}
+
+fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
+    let weight = vb.get((out_dim, in_dim), "weight")?;
+    let bias = vb.get(out_dim, "bias")?;
+    Ok(Linear::new(weight, Some(bias)))
+}
+
+fn layer_norm(dim: usize, vb: VarBuilder) -> Result<LayerNorm> {
+    let weight = vb.get(dim, "weight")?;
+    let bias = vb.get(dim, "bias")?;
+    Ok(LayerNorm::new(weight, bias, LAYER_NORM_EPS))
+}
+
+/// Additive mask `(batch, 1, 1, src_len)` from a 0/1 attention mask: 0 where the
+/// mask is 1, `f32::MIN` (`torch.finfo(float32).min`) where it is 0.
+pub(super) fn padding_mask(attention_mask: &Tensor) -> Result<Tensor> {
+    let (batch, len) = attention_mask.dims2()?;
+    attention_mask
+        .to_dtype(DType::F32)?
+        // (1 - m) * MIN == m * MAX + MIN, exact for m in {0, 1}.
+        .affine(f64::from(f32::MAX), f64::from(f32::MIN))?
+        .reshape((batch, 1, 1, len))
+}
+
+/// Additive causal mask `(1, 1, new_len, past + new_len)` for queries at positions
+/// `past..past + new_len`: `f32::MIN` where the key lies in the query's future.
+pub(super) fn causal_mask(past: usize, new_len: usize, device: &Device) -> Result<Tensor> {
+    let total = past + new_len;
+    let mask: Vec<f32> = (0..new_len)
+        .flat_map(|i| (0..total).map(move |j| if j > past + i { f32::MIN } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(mask, (1, 1, new_len, total), device)
+}
+
+/// Multi-head attention (`q_proj`, `k_proj`, `v_proj`, `out_proj`), scores scaled by
+/// `head_dim^-0.5` after the `q·kᵀ` product as in `eager_attention_forward`.
+#[derive(Debug, Clone)]
+pub(super) struct Attention {
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    out_proj: Linear,
+    num_heads: usize,
+    head_dim: usize,
+    scaling: f64,
+}
+
+impl Attention {
+    pub(super) fn new(embed_dim: usize, num_heads: usize, vb: VarBuilder) -> Result<Self> {
+        let head_dim = embed_dim / num_heads;
+        Ok(Self {
+            q_proj: linear(embed_dim, embed_dim, vb.pp("q_proj"))?,
+            k_proj: linear(embed_dim, embed_dim, vb.pp("k_proj"))?,
+            v_proj: linear(embed_dim, embed_dim, vb.pp("v_proj"))?,
+            out_proj: linear(embed_dim, embed_dim, vb.pp("out_proj"))?,
+            num_heads,
+            head_dim,
+            scaling: (head_dim as f64).powf(-0.5),
+        })
+    }
+
+    /// `(batch, len, embed_dim)` → contiguous `(batch, heads, len, head_dim)`.
+    fn split_heads(&self, xs: &Tensor) -> Result<Tensor> {
+        let (batch, len, _) = xs.dims3()?;
+        xs.reshape((batch, len, self.num_heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    /// Projected queries, `(batch, heads, len, head_dim)`.
+    pub(super) fn query(&self, xs: &Tensor) -> Result<Tensor> {
+        self.split_heads(&self.q_proj.forward(xs)?)
+    }
+
+    /// Projected keys and values, each `(batch, heads, len, head_dim)`.
+    pub(super) fn key_value(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((
+            self.split_heads(&self.k_proj.forward(xs)?)?,
+            self.split_heads(&self.v_proj.forward(xs)?)?,
+        ))
+    }
+
+    /// Attention of `query` over `key`/`value` with an optional additive `mask`
+    /// (broadcast to `(batch, heads, q_len, k_len)`), through `out_proj`:
+    /// `(batch, q_len, embed_dim)`.
+    pub(super) fn attend(
+        &self,
+        query: &Tensor,
+        key: &Tensor,
+        value: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let scores = (query.matmul(&key.t()?)? * self.scaling)?;
+        let scores = match mask {
+            Some(mask) => scores.broadcast_add(mask)?,
+            None => scores,
+        };
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = probs.matmul(value)?;
+        let (batch, heads, len, head_dim) = out.dims4()?;
+        let out = out.transpose(1, 2)?.reshape((batch, len, heads * head_dim))?;
+        self.out_proj.forward(&out)
+    }
+
+    /// Self-attention over `xs` without a cache.
+    pub(super) fn forward(&self, xs: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let (key, value) = self.key_value(xs)?;
+        self.attend(&self.query(xs)?, &key, &value, mask)
+    }
+}
+
+/// `fc1` → activation → `fc2`.
+#[derive(Debug, Clone)]
+struct FeedForward {
+    fc1: Linear,
+    fc2: Linear,
+    activation: Activation,
+}
+
+impl FeedForward {
+    fn new(dim: usize, ffn_dim: usize, activation: Activation, vb: &VarBuilder) -> Result<Self> {
+        Ok(Self {
+            fc1: linear(dim, ffn_dim, vb.pp("fc1"))?,
+            fc2: linear(ffn_dim, dim, vb.pp("fc2"))?,
+            activation,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        self.fc2
+            .forward(&self.activation.apply(&self.fc1.forward(xs)?)?)
+    }
+}
+
+/// Post-norm encoder layer: `self_attn` + `self_attn_layer_norm`, then the
+/// feed-forward block + `final_layer_norm`.
+#[derive(Debug, Clone)]
+pub(super) struct EncoderLayer {
+    self_attn: Attention,
+    self_attn_layer_norm: LayerNorm,
+    ffn: FeedForward,
+    final_layer_norm: LayerNorm,
+}
+
+impl EncoderLayer {
+    pub(super) fn new(cfg: &MarianConfig, vb: VarBuilder) -> Result<Self> {
+        let dim = cfg.d_model;
+        Ok(Self {
+            self_attn: Attention::new(dim, cfg.encoder_attention_heads, vb.pp("self_attn"))?,
+            self_attn_layer_norm: layer_norm(dim, vb.pp("self_attn_layer_norm"))?,
+            ffn: FeedForward::new(dim, cfg.encoder_ffn_dim, cfg.activation_function, &vb)?,
+            final_layer_norm: layer_norm(dim, vb.pp("final_layer_norm"))?,
+        })
+    }
+
+    /// `xs`: `(batch, src_len, d_model)`; `mask`: additive padding mask.
+    pub(super) fn forward(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let attn = self.self_attn.forward(xs, Some(mask))?;
+        let xs = self.self_attn_layer_norm.forward(&(xs + attn)?)?;
+        let ffn = self.ffn.forward(&xs)?;
+        self.final_layer_norm.forward(&(xs + ffn)?)
+    }
+}
+
+/// One decoder layer's self-attention keys and values so far, each
+/// `(batch, heads, len, head_dim)`.
+#[derive(Debug, Clone)]
+pub(super) struct KeyValue {
+    pub(super) key: Tensor,
+    pub(super) value: Tensor,
+}
+
+impl KeyValue {
+    pub(super) fn index_select(&self, rows: &Tensor) -> Result<Self> {
+        Ok(Self {
+            key: self.key.index_select(rows, 0)?,
+            value: self.value.index_select(rows, 0)?,
+        })
+    }
+}
+
+/// Post-norm decoder layer: causal `self_attn`, `encoder_attn` over the encoder
+/// output, feed-forward block, each followed by its layer norm.
+#[derive(Debug, Clone)]
+pub(super) struct DecoderLayer {
+    self_attn: Attention,
+    self_attn_layer_norm: LayerNorm,
+    encoder_attn: Attention,
+    encoder_attn_layer_norm: LayerNorm,
+    ffn: FeedForward,
+    final_layer_norm: LayerNorm,
+}
+
+impl DecoderLayer {
+    pub(super) fn new(cfg: &MarianConfig, vb: VarBuilder) -> Result<Self> {
+        let dim = cfg.d_model;
+        let heads = cfg.decoder_attention_heads;
+        Ok(Self {
+            self_attn: Attention::new(dim, heads, vb.pp("self_attn"))?,
+            self_attn_layer_norm: layer_norm(dim, vb.pp("self_attn_layer_norm"))?,
+            encoder_attn: Attention::new(dim, heads, vb.pp("encoder_attn"))?,
+            encoder_attn_layer_norm: layer_norm(dim, vb.pp("encoder_attn_layer_norm"))?,
+            ffn: FeedForward::new(dim, cfg.decoder_ffn_dim, cfg.activation_function, &vb)?,
+            final_layer_norm: layer_norm(dim, vb.pp("final_layer_norm"))?,
+        })
+    }
+
+    /// Cross-attention keys and values of the encoder output for this layer.
+    pub(super) fn cross_key_value(&self, encoder_hidden: &Tensor) -> Result<KeyValue> {
+        let (key, value) = self.encoder_attn.key_value(encoder_hidden)?;
+        Ok(KeyValue { key, value })
+    }
+
+    /// `xs`: `(batch, new_len, d_model)` at positions after those in `cache`, which
+    /// is extended with the new keys and values. `causal`: additive mask when
+    /// `new_len > 1`; `cross`: this layer's encoder keys/values; `encoder_mask`:
+    /// additive padding mask of the source.
+    pub(super) fn forward(
+        &self,
+        xs: &Tensor,
+        causal: Option<&Tensor>,
+        cache: &mut Option<KeyValue>,
+        cross: &KeyValue,
+        encoder_mask: &Tensor,
+    ) -> Result<Tensor> {
+        let query = self.self_attn.query(xs)?;
+        let (key, value) = self.self_attn.key_value(xs)?;
+        let kv = match cache.take() {
+            Some(past) => KeyValue {
+                key: Tensor::cat(&[&past.key, &key], 2)?,
+                value: Tensor::cat(&[&past.value, &value], 2)?,
+            },
+            None => KeyValue { key, value },
+        };
+        let attn = self.self_attn.attend(&query, &kv.key, &kv.value, causal)?;
+        *cache = Some(kv);
+        let xs = self.self_attn_layer_norm.forward(&(xs + attn)?)?;
+
+        let query = self.encoder_attn.query(&xs)?;
+        let attn = self
+            .encoder_attn
+            .attend(&query, &cross.key, &cross.value, Some(encoder_mask))?;
+        let xs = self.encoder_attn_layer_norm.forward(&(xs + attn)?)?;
+
+        let ffn = self.ffn.forward(&xs)?;
+        self.final_layer_norm.forward(&(xs + ffn)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_follow_hf_layout() {
+        let dev = Device::Cpu;
+        let table = sinusoidal_positions(5, 6, &dev).unwrap().to_vec2::<f32>().unwrap();
+        // Row 0: sin(0) = 0 in the first half, cos(0) = 1 in the second.
+        assert_eq!(table[0], vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+        // Row 3, column 1: sin(3 / 10000^(2/6)); column 4: cos of the same angle.
+        let angle = 3.0f64 / 10000f64.powf(2.0 / 6.0);
+        assert_eq!(table[3][1], angle.sin() as f32);
+        assert_eq!(table[3][4], angle.cos() as f32);
+        // Odd dim: ceil(dim/2) sin columns, floor(dim/2) cos columns.
+        let odd = sinusoidal_positions(2, 5, &dev).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(odd[0], vec![0.0, 0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(odd[1][2], (1.0f64 / 10000f64.powf(4.0 / 5.0)).sin() as f32);
+    }
+
+    #[test]
+    fn masks() {
+        let dev = Device::Cpu;
+        let m = Tensor::new(&[[1u32, 1, 0], [1, 1, 1]], &dev).unwrap();
+        let add = padding_mask(&m).unwrap();
+        assert_eq!(add.dims(), &[2, 1, 1, 3]);
+        assert_eq!(
+            add.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            vec![0.0, 0.0, f32::MIN, 0.0, 0.0, 0.0]
+        );
+        let causal = causal_mask(1, 2, &dev).unwrap();
+        assert_eq!(causal.dims(), &[1, 1, 2, 3]);
+        assert_eq!(
+            causal.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            vec![0.0, 0.0, f32::MIN, 0.0, 0.0, 0.0]
+        );
+    }
+}

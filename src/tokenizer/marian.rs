@@ -1,0 +1,371 @@
+//! `MarianTokenizer` (transformers, Python backend, without sacremoses): the source
+//! SentencePiece model for encoding, the joint `vocab.json` for ids, and the target model
+//! for decoding.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use super::error::TokenizerError;
+use super::normalizer::{Normalizer, SPACE_SYMBOL};
+use super::sentencepiece::{ModelError, SentencePiece};
+
+/// The result of encoding one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoding {
+    /// The tokens, as `MarianTokenizer.tokenize` gives them, then `</s>`.
+    pub pieces: Vec<String>,
+    /// The token ids (`input_ids`), ending with the eos id.
+    pub ids: Vec<u32>,
+}
+
+/// A special token: its text and id.
+#[derive(Debug, Clone)]
+struct Special {
+    text: String,
+    id: u32,
+}
+
+/// Tokenizes like transformers' `MarianTokenizer` with a joint vocabulary
+/// (`separate_vocabs: false`).
+#[derive(Debug, Clone)]
+pub struct MarianTokenizer {
+    source: SentencePiece,
+    target: SentencePiece,
+    vocab: HashMap<String, u32>,
+    pieces: HashMap<u32, String>,
+    eos: Special,
+    unk: Special,
+    pad: Special,
+}
+
+impl MarianTokenizer {
+    /// Loads `source.spm`, `target.spm`, `vocab.json` and, when present,
+    /// `tokenizer_config.json` from a model directory.
+    pub fn from_dir(dir: &Path) -> Result<Self, TokenizerError> {
+        let config = dir.join("tokenizer_config.json");
+        let config = config.exists().then_some(config.as_path());
+        Self::from_files(&dir.join("source.spm"), &dir.join("target.spm"), &dir.join("vocab.json"), config)
+    }
+
+    /// Loads the tokenizer from its files; without a config the special tokens are
+    /// `</s>`, `<unk>` and `<pad>`.
+    pub fn from_files(
+        source_spm: &Path,
+        target_spm: &Path,
+        vocab_json: &Path,
+        tokenizer_config: Option<&Path>,
+    ) -> Result<Self, TokenizerError> {
+        let config = match tokenizer_config {
+            Some(path) => Config::read(path)?,
+            None => Config::default(),
+        };
+        let (vocab, pieces) = read_vocab(vocab_json)?;
+        let special = |text: &str, name: &str| match vocab.get(text) {
+            Some(&id) => Ok(Special { text: text.to_owned(), id }),
+            None => Err(TokenizerError::InvalidVocab {
+                path: vocab_json.to_owned(),
+                reason: format!("special token {text:?} ({name}) is missing"),
+            }),
+        };
+        let eos = special(&config.eos, "eos_token")?;
+        let unk = special(&config.unk, "unk_token")?;
+        let pad = special(&config.pad, "pad_token")?;
+        if let Some(path) = tokenizer_config {
+            config.check_added_tokens(path, &vocab)?;
+        }
+        Ok(MarianTokenizer {
+            source: read_model(source_spm)?,
+            target: read_model(target_spm)?,
+            vocab,
+            pieces,
+            eos,
+            unk,
+            pad,
+        })
+    }
+
+    /// Encodes one text: special-token text (`</s>`, `<unk>`, `<pad>`) becomes that token;
+    /// each remaining stretch loses a leading language code `>>xx<<` (kept as one token)
+    /// and is encoded by the source model; pieces missing from the vocabulary get the
+    /// `<unk>` id; `</s>` ends the sequence.
+    pub fn encode(&self, text: &str) -> Encoding {
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        loop {
+            let next = self.specials().filter_map(|s| rest.find(&s.text).map(|at| (at, s))).min_by(|a, b| {
+                a.0.cmp(&b.0).then(b.1.text.len().cmp(&a.1.text.len())) // leftmost, then longest
+            });
+            let Some((at, special)) = next else {
+                self.encode_stretch(rest, &mut pieces);
+                break;
+            };
+            self.encode_stretch(&rest[..at], &mut pieces);
+            pieces.push(special.text.clone());
+            rest = &rest[at + special.text.len()..];
+        }
+        let ids =
+            pieces.iter().map(|p| self.vocab.get(p).copied().unwrap_or(self.unk.id)).chain([self.eos.id]).collect();
+        pieces.push(self.eos.text.clone());
+        Encoding { pieces, ids }
+    }
+
+    /// `MarianTokenizer._tokenize` on text without special tokens.
+    fn encode_stretch(&self, text: &str, pieces: &mut Vec<String>) {
+        let mut text = text;
+        if text.starts_with(">>")
+            && let Some(end) = text.find("<<")
+        {
+            pieces.push(text[..end + 2].to_owned());
+            text = &text[end + 2..];
+        }
+        pieces.extend(self.source.encode(text));
+    }
+
+    /// Decodes ids into text, as `decode(ids, skip_special_tokens=True)` does: special
+    /// tokens and ids outside the vocabulary are skipped, the rest is joined as the target
+    /// SentencePiece model decodes pieces, `▁` becomes a space and surrounding
+    /// whitespace is trimmed.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        let pieces: Vec<&str> = ids
+            .iter()
+            .filter(|&&id| self.specials().all(|s| s.id != id))
+            .filter_map(|id| self.pieces.get(id).map(String::as_str))
+            .collect();
+        let text = self.target.decode_pieces(&pieces).replace(SPACE_SYMBOL, " ");
+        text.trim_matches(is_python_whitespace).to_owned()
+    }
+
+    fn specials(&self) -> impl Iterator<Item = &Special> {
+        [&self.eos, &self.unk, &self.pad].into_iter()
+    }
+
+    /// Id of the end-of-sequence token `</s>`.
+    pub fn eos_id(&self) -> u32 {
+        self.eos.id
+    }
+
+    /// Id of the padding token `<pad>` (Marian's decoder start token).
+    pub fn pad_id(&self) -> u32 {
+        self.pad.id
+    }
+
+    /// Id of the unknown token `<unk>`.
+    pub fn unk_id(&self) -> u32 {
+        self.unk.id
+    }
+
+    /// Number of entries in `vocab.json`.
+    pub fn vocab_size(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// The vocabulary entry with this id.
+    pub fn id_to_piece(&self, id: u32) -> Option<&str> {
+        self.pieces.get(&id).map(String::as_str)
+    }
+
+    /// The id of a vocabulary entry.
+    pub fn piece_to_id(&self, piece: &str) -> Option<u32> {
+        self.vocab.get(piece).copied()
+    }
+
+    /// The source model's normalizer, to align source text with its normalized form.
+    pub fn source_normalizer(&self) -> &Normalizer {
+        self.source.normalizer()
+    }
+}
+
+/// Python's `str.isspace`: Unicode White_Space plus the ASCII separators U+001C..U+001F.
+fn is_python_whitespace(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, TokenizerError> {
+    std::fs::read(path).map_err(|error| TokenizerError::Io { path: path.to_owned(), error })
+}
+
+fn read_model(path: &Path) -> Result<SentencePiece, TokenizerError> {
+    SentencePiece::from_bytes(&read_bytes(path)?).map_err(|e| match e {
+        ModelError::Invalid(reason) => TokenizerError::InvalidModel { path: path.to_owned(), reason },
+        ModelError::Unsupported(reason) => TokenizerError::UnsupportedModel { path: path.to_owned(), reason },
+    })
+}
+
+/// The entries of a JSON object in file order.
+struct Entries(Vec<(String, u32)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object mapping pieces to token ids")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// Reads `vocab.json` into piece → id and id → piece maps with Python's semantics: a
+/// repeated key keeps its last id, and of pieces sharing an id the last one decodes.
+fn read_vocab(path: &Path) -> Result<(HashMap<String, u32>, HashMap<u32, String>), TokenizerError> {
+    let bytes = read_bytes(path)?;
+    let Entries(entries) = serde_json::from_slice(&bytes)
+        .map_err(|e| TokenizerError::InvalidVocab { path: path.to_owned(), reason: e.to_string() })?;
+    let mut vocab = HashMap::with_capacity(entries.len());
+    let mut order = Vec::with_capacity(entries.len());
+    for (piece, id) in entries {
+        if vocab.insert(piece.clone(), id).is_none() {
+            order.push(piece);
+        }
+    }
+    let pieces = order.into_iter().map(|piece| (vocab[&piece], piece)).collect();
+    Ok((vocab, pieces))
+}
+
+/// What `tokenizer_config.json` says about the special tokens.
+#[derive(Debug)]
+struct Config {
+    eos: String,
+    unk: String,
+    pad: String,
+    /// `added_tokens_decoder`: (id, content).
+    added: Vec<(u32, String)>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { eos: "</s>".into(), unk: "<unk>".into(), pad: "<pad>".into(), added: Vec::new() }
+    }
+}
+
+impl Config {
+    fn read(path: &Path) -> Result<Config, TokenizerError> {
+        let invalid = |reason: String| TokenizerError::InvalidConfig { path: path.to_owned(), reason };
+        let unsupported = |reason: String| TokenizerError::UnsupportedConfig { path: path.to_owned(), reason };
+        let value: Value = serde_json::from_slice(&read_bytes(path)?).map_err(|e| invalid(e.to_string()))?;
+        let Value::Object(fields) = value else {
+            return Err(invalid("not a JSON object".into()));
+        };
+        match fields.get("separate_vocabs") {
+            None | Some(Value::Null | Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => {
+                return Err(unsupported("separate_vocabs is true (separate target vocabulary)".into()));
+            }
+            Some(_) => return Err(invalid("separate_vocabs is not a boolean".into())),
+        }
+        for key in ["additional_special_tokens", "extra_special_tokens"] {
+            let empty = match fields.get(key) {
+                None | Some(Value::Null) => true,
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Object(o)) => o.is_empty(),
+                Some(_) => false,
+            };
+            if !empty {
+                return Err(unsupported(format!("{key}: extra special tokens are not supported")));
+            }
+        }
+        let mut config = Config::default();
+        for (key, slot) in
+            [("eos_token", &mut config.eos), ("unk_token", &mut config.unk), ("pad_token", &mut config.pad)]
+        {
+            match fields.get(key) {
+                None | Some(Value::Null) => {}
+                Some(token) => match token_content(token) {
+                    Some(content) if !content.is_empty() => *slot = content.to_owned(),
+                    _ => return Err(invalid(format!("{key} is not a non-empty string or AddedToken"))),
+                },
+            }
+        }
+        if let Some(added) = fields.get("added_tokens_decoder") {
+            let Value::Object(added) = added else {
+                return Err(invalid("added_tokens_decoder is not an object".into()));
+            };
+            for (id, token) in added {
+                let (Ok(id), Some(content)) = (id.parse::<u32>(), token_content(token)) else {
+                    return Err(invalid(format!("added_tokens_decoder entry {id:?} is malformed")));
+                };
+                let flag = |name: &str| token.get(name).and_then(Value::as_bool).unwrap_or(false);
+                if let Some(name) = ["lstrip", "rstrip", "single_word"].into_iter().find(|&name| flag(name)) {
+                    return Err(unsupported(format!("added token {content:?} sets {name}")));
+                }
+                config.added.push((id, content.to_owned()));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Added tokens must be the special tokens, with their `vocab.json` ids.
+    fn check_added_tokens(&self, path: &Path, vocab: &HashMap<String, u32>) -> Result<(), TokenizerError> {
+        for (id, content) in &self.added {
+            if ![&self.eos, &self.unk, &self.pad].contains(&content) {
+                return Err(TokenizerError::UnsupportedConfig {
+                    path: path.to_owned(),
+                    reason: format!("added token {content:?} is not one of the special tokens"),
+                });
+            }
+            if vocab.get(content) != Some(id) {
+                return Err(TokenizerError::InvalidConfig {
+                    path: path.to_owned(),
+                    reason: format!("added token {content:?} has id {id}, not its vocab.json id"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A token given as a string or as an `AddedToken` object (`{"content": ...}`).
+fn token_content(token: &Value) -> Option<&str> {
+    match token {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("content").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_whitespace() {
+        for c in
+            ['\t', '\n', '\u{b}', '\u{c}', '\r', '\u{1c}', '\u{1f}', ' ', '\u{85}', '\u{a0}', '\u{3000}', '\u{2028}']
+        {
+            assert!(is_python_whitespace(c), "{c:?}");
+        }
+        for c in ['\u{0}', '\u{1b}', '\u{200b}', '\u{feff}', 'a', '\u{2581}'] {
+            assert!(!is_python_whitespace(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn vocab_keeps_python_dict_semantics() {
+        let dir = std::env::temp_dir().join(format!("tarjim-vocab-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("vocab.json");
+        std::fs::write(&path, r#"{"a": 0, "b": 1, "a": 2, "c": 1}"#).expect("write");
+        let (vocab, pieces) = read_vocab(&path).expect("valid vocab");
+        assert_eq!(vocab.len(), 3);
+        assert_eq!(vocab["a"], 2);
+        assert_eq!(pieces[&1], "c");
+        assert_eq!(pieces[&2], "a");
+        assert!(!pieces.contains_key(&0));
+        std::fs::write(&path, r#"{"a": -1}"#).expect("write");
+        assert!(matches!(read_vocab(&path), Err(TokenizerError::InvalidVocab { .. })));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
