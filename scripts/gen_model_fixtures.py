@@ -316,7 +316,7 @@ def train_tiny(model, vocab_size: int, steps: int = 1200) -> None:
         return input_ids, (input_ids != pad).long(), labels
 
     torch.manual_seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # reproducible sums, and no thread contention
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
     for step in range(steps):
@@ -555,6 +555,19 @@ def gen_decoding() -> None:
 
 GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 EOS_LOGIT_BIAS = np.float32(2.5)
+# Gains (times 1/sqrt(fan_in)) chosen so that random weights behave like a
+# translation model rather than repeating one token: sharp attention (q/k), a
+# feed-forward block strong enough that each step's output is a new function of
+# the input token, position and source, and a </s> bias that ends hypotheses at
+# varied lengths (some reach max_length).
+EMBED_SCALE = 0.05
+QK_GAIN = 4.0
+CROSS_OUT_GAIN = 1.0
+WEIGHT_GAIN = 1.0
+FFN_GAIN = 3.0
+# max_length of the exact-shape generation references (the hub's 512 would let
+# some beams run 511 steps, too slow for a test).
+EXACT_MAX_LENGTH = 48
 EXACT_LINES = 100
 EXACT_BATCH = 10
 EXACT_LOGIT_COLUMNS = 256
@@ -592,7 +605,7 @@ def generated_tensor(name: str, shape: tuple, pad: int, eos: int) -> np.ndarray:
         return np.float32(gain / np.sqrt(np.float64(shape[1])))
 
     if name == "model.shared.weight":
-        values = scaled(0.05, 0.0).reshape(shape)
+        values = scaled(EMBED_SCALE, 0.0).reshape(shape)
         values[pad] = 0.0
     elif name == "final_logits_bias":
         values = scaled(0.1, 0.0)
@@ -604,9 +617,13 @@ def generated_tensor(name: str, shape: tuple, pad: int, eos: int) -> np.ndarray:
     elif name.endswith(".bias"):
         values = scaled(0.05, 0.0)
     elif name.endswith("encoder_attn.out_proj.weight"):
-        values = scaled(fan_in(4.0), 0.0)
+        values = scaled(fan_in(CROSS_OUT_GAIN), 0.0)
+    elif name.endswith("q_proj.weight") or name.endswith("k_proj.weight"):
+        values = scaled(fan_in(QK_GAIN), 0.0)
+    elif name.endswith("fc1.weight") or name.endswith("fc2.weight"):
+        values = scaled(fan_in(FFN_GAIN), 0.0)
     elif name.endswith(".weight"):
-        values = scaled(fan_in(1.7), 0.0)
+        values = scaled(fan_in(WEIGHT_GAIN), 0.0)
     else:
         raise KeyError(name)
     return values.reshape(shape).astype(np.float32)
@@ -650,16 +667,17 @@ def gen_exact() -> None:
 
     torch.set_num_threads(2)
     model, cfg = exact_shape_model()
-    gen_cfg = GenerationConfig(**generation_config(cfg))
+    gen_json = generation_config(cfg)
+    gen_json["max_length"] = EXACT_MAX_LENGTH
+    greedy_cfg = GenerationConfig(**{**gen_json, "num_beams": 1})
+    beam_cfg = GenerationConfig(**gen_json, return_dict_in_generate=True, output_scores=True)
     rows = []
     for start in range(0, len(lines), EXACT_BATCH):
         batch = lines[start : start + EXACT_BATCH]
         enc = tok(batch, padding=True, return_tensors="pt")
         with torch.no_grad():
-            greedy = model.generate(**enc, generation_config=gen_cfg, num_beams=1, do_sample=False)
-            beam = model.generate(
-                **enc, generation_config=gen_cfg, do_sample=False, return_dict_in_generate=True, output_scores=True
-            )
+            greedy = model.generate(**enc, generation_config=greedy_cfg)
+            beam = model.generate(**enc, generation_config=beam_cfg)
         for i, line in enumerate(batch):
             n = int(enc["attention_mask"][i].sum())
             rows.append(
@@ -703,6 +721,7 @@ def gen_exact() -> None:
             "with the real opus-mt-ar-fr source.spm and tests/fixtures/ar-fr-vocab; outputs: "
             "generate() with the checkpoint's generation config (greedy: num_beams=1), and "
             "teacher-forced logits at 'columns'.",
+            "generation_config": gen_json,
             "columns": columns,
             "rows": rows,
             "teacher_forced": forced,

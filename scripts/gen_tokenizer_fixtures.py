@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate tarjim's tokenizer fixtures (rerunnable; run from the repository root).
 
-    /work/pyenv/bin/python scripts/gen_tokenizer_fixtures.py
+    .venv/bin/python scripts/gen_tokenizer_fixtures.py
 
 Reference: transformers 5.23.0 ``MarianTokenizer`` (Python backend) and sentencepiece 0.2.3.
 sacremoses must NOT be installed: without it ``MarianTokenizer`` applies no Moses punctuation

@@ -6,12 +6,14 @@
 #   PYTHON=.venv/bin/python bash scripts/make_fixtures.sh
 #
 # Needs ../shared beside the repository (SentencePiece models, seed article,
-# FLORES devtest). Order matters: the model fixtures create the tiny
-# SentencePiece pair that the tokenizer fixtures use, and the decoding
-# fixtures use both.
+# FLORES devtest). Order matters: the tiny SentencePiece pair comes first, the
+# tokenizer references use it, the tiny model is trained on it, and the decoding
+# references use the tiny model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-"$PYTHON" scripts/gen_model_fixtures.py
+"$PYTHON" scripts/gen_model_fixtures.py --only tokenizer
 "$PYTHON" scripts/gen_tokenizer_fixtures.py
-"$PYTHON" scripts/gen_decoding_fixtures.py
+"$PYTHON" scripts/gen_model_fixtures.py --only tiny
+"$PYTHON" scripts/gen_model_fixtures.py --only decoding
+"$PYTHON" scripts/gen_model_fixtures.py --only exact

@@ -219,7 +219,9 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
                     },
                 };
                 match outcome {
-                    Ok(translation) => write_translation(&mut out, args.format, &input.name, number, line, translation)?,
+                    Ok(translation) => {
+                        write_translation(&mut out, args.format, &input.name, number, line, translation)?
+                    }
                     Err(problem) => {
                         failed = true;
                         progress.suspend(|| eprintln!("{}:{number}: {problem}", input.name));
@@ -262,7 +264,13 @@ fn write_translation(
     }
 }
 
-fn write_failure(out: &mut impl Write, format: Format, file: &str, number: usize, problem: &str) -> std::io::Result<()> {
+fn write_failure(
+    out: &mut impl Write,
+    format: Format,
+    file: &str,
+    number: usize,
+    problem: &str,
+) -> std::io::Result<()> {
     match format {
         Format::Text => writeln!(out),
         Format::Jsonl => writeln!(out, "{}", json!({"file": file, "line": number, "error": problem})),

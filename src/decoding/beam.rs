@@ -42,9 +42,7 @@ impl Source {
         let n = cfg.num_beams;
         let start = vec![cfg.decoder_start_token_id];
         Self {
-            running: (0..n)
-                .map(|i| Beam { seq: start.clone(), score: if i == 0 { 0.0 } else { EXCLUDED } })
-                .collect(),
+            running: (0..n).map(|i| Beam { seq: start.clone(), score: if i == 0 { 0.0 } else { EXCLUDED } }).collect(),
             finished: vec![Finished { seq: Vec::new(), score: EXCLUDED, done: false }; n],
             improvable: true,
         }
@@ -83,7 +81,8 @@ impl Source {
             extended.iter().map(|(_, score, _, hit)| if *hit { score + EXCLUDED } else { *score }).collect();
         let order = top_indices(&running_scores, n);
         let parents = order.iter().map(|&i| extended[i].2).collect();
-        let next_running = order.iter().map(|&i| Beam { seq: extended[i].0.clone(), score: running_scores[i] }).collect();
+        let next_running =
+            order.iter().map(|&i| Beam { seq: extended[i].0.clone(), score: running_scores[i] }).collect();
 
         // Finished hypotheses: candidates among the top `n` that stopped.
         let length = (cur_len as f64).powf(f64::from(cfg.length_penalty)) as f32;

@@ -111,18 +111,10 @@ impl MarianConfig {
 
     /// Reads, parses and validates `config.json` at `path`.
     pub fn from_file(path: &Path) -> std::result::Result<Self, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let cfg = Self::from_json(&text).map_err(|source| ModelError::Config {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        cfg.validate().map_err(|reason| ModelError::InvalidConfig {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+        let cfg = Self::from_json(&text).map_err(|source| ModelError::Config { path: path.to_path_buf(), source })?;
+        cfg.validate().map_err(|reason| ModelError::InvalidConfig { path: path.to_path_buf(), reason })?;
         Ok(cfg)
     }
 
@@ -154,11 +146,8 @@ impl MarianConfig {
             ("encoder_attention_heads", self.encoder_attention_heads),
             ("decoder_attention_heads", self.decoder_attention_heads),
         ] {
-            if self.d_model % heads != 0 {
-                return Err(format!(
-                    "d_model {} is not divisible by {name} {heads}",
-                    self.d_model
-                ));
+            if !self.d_model.is_multiple_of(heads) {
+                return Err(format!("d_model {} is not divisible by {name} {heads}", self.d_model));
             }
         }
         let target_vocab = self.target_vocab_size();
@@ -168,9 +157,7 @@ impl MarianConfig {
             ("decoder_start_token_id", self.decoder_start_token_id),
         ] {
             if id as usize >= target_vocab {
-                return Err(format!(
-                    "{name} {id} is outside the target vocabulary of {target_vocab}"
-                ));
+                return Err(format!("{name} {id} is outside the target vocabulary of {target_vocab}"));
             }
         }
         Ok(())
@@ -279,15 +266,9 @@ mod tests {
     fn validation_names_the_problem() {
         let mut cfg = MarianConfig::from_json(OPUS_LIKE).unwrap();
         cfg.decoder_attention_heads = 3;
-        assert_eq!(
-            cfg.validate().unwrap_err(),
-            "d_model 512 is not divisible by decoder_attention_heads 3"
-        );
+        assert_eq!(cfg.validate().unwrap_err(), "d_model 512 is not divisible by decoder_attention_heads 3");
         cfg.decoder_attention_heads = 8;
         cfg.pad_token_id = 62834;
-        assert_eq!(
-            cfg.validate().unwrap_err(),
-            "pad_token_id 62834 is outside the target vocabulary of 62834"
-        );
+        assert_eq!(cfg.validate().unwrap_err(), "pad_token_id 62834 is outside the target vocabulary of 62834");
     }
 }

@@ -12,9 +12,11 @@
 //! 3. by name: `model.shared.weight` = `0.05 * u` with the `<pad>` row zero;
 //!    `final_logits_bias` = `0.1 * u` with `[eos]` = [`EOS_LOGIT_BIAS`];
 //!    `*layer_norm.weight` = `0.1 * u + 1`; `*layer_norm.bias` = `0.1 * u`; other
-//!    biases = `0.05 * u`; `*encoder_attn.out_proj.weight` = `s * u` with
-//!    `s = f32(4.0 / sqrt(in))` (raised so the output depends on the source); other
-//!    weights `(out, in)` = `s * u` with `s = f32(1.7 / sqrt(in))`.
+//!    biases = `0.05 * u`; weights `(out, in)` = `s * u` with
+//!    `s = f32(gain / sqrt(in))`, gain 1.0 for `*encoder_attn.out_proj.weight`, 4.0
+//!    for `*q_proj.weight` and `*k_proj.weight` (sharp attention), 3.0 for
+//!    `*fc1.weight` and `*fc2.weight` (each step's output a new function of token,
+//!    position and source, so outputs do not repeat one token), 1.0 otherwise.
 //!
 //! Products and sums are single f32 operations (no fused multiply-add).
 
@@ -34,9 +36,7 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
 
 fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(FNV_OFFSET, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME)
-    })
+    bytes.iter().fold(FNV_OFFSET, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME))
 }
 
 /// `len` uniform values in `[-1, 1)` for the tensor `name` (steps 1 and 2 above).
@@ -86,10 +86,12 @@ pub fn tensor_values(name: &str, dims: &[usize], pad: u32, eos: u32) -> Option<V
         scaled(name, len, 0.1, 0.0)
     } else if name.ends_with(".bias") {
         scaled(name, len, 0.05, 0.0)
-    } else if name.ends_with("encoder_attn.out_proj.weight") {
+    } else if name.ends_with("q_proj.weight") || name.ends_with("k_proj.weight") {
         scaled(name, len, fan_in_scale(4.0)?, 0.0)
+    } else if name.ends_with("fc1.weight") || name.ends_with("fc2.weight") {
+        scaled(name, len, fan_in_scale(3.0)?, 0.0)
     } else if name.ends_with(".weight") {
-        scaled(name, len, fan_in_scale(1.7)?, 0.0)
+        scaled(name, len, fan_in_scale(1.0)?, 0.0)
     } else {
         return None;
     };
@@ -103,19 +105,9 @@ struct Generated {
 }
 
 impl SimpleBackend for Generated {
-    fn get(
-        &self,
-        shape: Shape,
-        name: &str,
-        _: Init,
-        dtype: DType,
-        dev: &Device,
-    ) -> candle_core::Result<Tensor> {
-        let values = tensor_values(name, shape.dims(), self.pad, self.eos).ok_or_else(|| {
-            candle_core::Error::CannotFindTensor {
-                path: name.to_string(),
-            }
-        })?;
+    fn get(&self, shape: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        let values = tensor_values(name, shape.dims(), self.pad, self.eos)
+            .ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_string() })?;
         Tensor::from_vec(values, shape, dev)?.to_dtype(dtype)
     }
 
@@ -158,10 +150,7 @@ pub fn exact_shape_config() -> MarianConfig {
 
 /// A model of `cfg`'s shapes with generated weights.
 pub fn generated_model(cfg: &MarianConfig, device: &Device) -> Result<MarianMTModel, ModelError> {
-    let backend = Generated {
-        pad: cfg.pad_token_id,
-        eos: cfg.eos_token_id,
-    };
+    let backend = Generated { pad: cfg.pad_token_id, eos: cfg.eos_token_id };
     let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
     MarianMTModel::new(cfg, vb).map_err(|err| build_error("generated weights", err))
 }

@@ -16,18 +16,12 @@ pub fn sinusoidal_positions(num_positions: usize, dim: usize, device: &Device) -
     let sin_cols = dim.div_ceil(2);
     // Denominator of column j: 10000^(2*(j/2)/dim). Sin column c is j = 2c, cos column
     // c is j = 2c + 1: both use 2c.
-    let denominators: Vec<f64> = (0..sin_cols)
-        .map(|c| 10000f64.powf((2 * c) as f64 / dim as f64))
-        .collect();
+    let denominators: Vec<f64> = (0..sin_cols).map(|c| 10000f64.powf((2 * c) as f64 / dim as f64)).collect();
     let mut table = Vec::with_capacity(num_positions * dim);
     for pos in 0..num_positions {
         let pos = pos as f64;
         table.extend(denominators.iter().map(|d| (pos / d).sin() as f32));
-        table.extend(
-            denominators[..dim / 2]
-                .iter()
-                .map(|d| (pos / d).cos() as f32),
-        );
+        table.extend(denominators[..dim / 2].iter().map(|d| (pos / d).cos() as f32));
     }
     Tensor::from_vec(table, (num_positions, dim), device)
 }
@@ -59,9 +53,8 @@ pub(super) fn padding_mask(attention_mask: &Tensor) -> Result<Tensor> {
 /// `past..past + new_len`: `f32::MIN` where the key lies in the query's future.
 pub(super) fn causal_mask(past: usize, new_len: usize, device: &Device) -> Result<Tensor> {
     let total = past + new_len;
-    let mask: Vec<f32> = (0..new_len)
-        .flat_map(|i| (0..total).map(move |j| if j > past + i { f32::MIN } else { 0.0 }))
-        .collect();
+    let mask: Vec<f32> =
+        (0..new_len).flat_map(|i| (0..total).map(move |j| if j > past + i { f32::MIN } else { 0.0 })).collect();
     Tensor::from_vec(mask, (1, 1, new_len, total), device)
 }
 
@@ -95,9 +88,7 @@ impl Attention {
     /// `(batch, len, embed_dim)` → contiguous `(batch, heads, len, head_dim)`.
     fn split_heads(&self, xs: &Tensor) -> Result<Tensor> {
         let (batch, len, _) = xs.dims3()?;
-        xs.reshape((batch, len, self.num_heads, self.head_dim))?
-            .transpose(1, 2)?
-            .contiguous()
+        xs.reshape((batch, len, self.num_heads, self.head_dim))?.transpose(1, 2)?.contiguous()
     }
 
     /// Projected queries, `(batch, heads, len, head_dim)`.
@@ -107,22 +98,13 @@ impl Attention {
 
     /// Projected keys and values, each `(batch, heads, len, head_dim)`.
     pub(super) fn key_value(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
-        Ok((
-            self.split_heads(&self.k_proj.forward(xs)?)?,
-            self.split_heads(&self.v_proj.forward(xs)?)?,
-        ))
+        Ok((self.split_heads(&self.k_proj.forward(xs)?)?, self.split_heads(&self.v_proj.forward(xs)?)?))
     }
 
     /// Attention of `query` over `key`/`value` with an optional additive `mask`
     /// (broadcast to `(batch, heads, q_len, k_len)`), through `out_proj`:
     /// `(batch, q_len, embed_dim)`.
-    pub(super) fn attend(
-        &self,
-        query: &Tensor,
-        key: &Tensor,
-        value: &Tensor,
-        mask: Option<&Tensor>,
-    ) -> Result<Tensor> {
+    pub(super) fn attend(&self, query: &Tensor, key: &Tensor, value: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let scores = (query.matmul(&key.t()?)? * self.scaling)?;
         let scores = match mask {
             Some(mask) => scores.broadcast_add(mask)?,
@@ -152,16 +134,11 @@ struct FeedForward {
 
 impl FeedForward {
     fn new(dim: usize, ffn_dim: usize, activation: Activation, vb: &VarBuilder) -> Result<Self> {
-        Ok(Self {
-            fc1: linear(dim, ffn_dim, vb.pp("fc1"))?,
-            fc2: linear(ffn_dim, dim, vb.pp("fc2"))?,
-            activation,
-        })
+        Ok(Self { fc1: linear(dim, ffn_dim, vb.pp("fc1"))?, fc2: linear(ffn_dim, dim, vb.pp("fc2"))?, activation })
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2
-            .forward(&self.activation.apply(&self.fc1.forward(xs)?)?)
+        self.fc2.forward(&self.activation.apply(&self.fc1.forward(xs)?)?)
     }
 }
 
@@ -205,10 +182,7 @@ pub(super) struct KeyValue {
 
 impl KeyValue {
     pub(super) fn index_select(&self, rows: &Tensor) -> Result<Self> {
-        Ok(Self {
-            key: self.key.index_select(rows, 0)?,
-            value: self.value.index_select(rows, 0)?,
-        })
+        Ok(Self { key: self.key.index_select(rows, 0)?, value: self.value.index_select(rows, 0)? })
     }
 }
 
@@ -259,10 +233,9 @@ impl DecoderLayer {
         let query = self.self_attn.query(xs)?;
         let (key, value) = self.self_attn.key_value(xs)?;
         let kv = match cache.take() {
-            Some(past) => KeyValue {
-                key: Tensor::cat(&[&past.key, &key], 2)?,
-                value: Tensor::cat(&[&past.value, &value], 2)?,
-            },
+            Some(past) => {
+                KeyValue { key: Tensor::cat(&[&past.key, &key], 2)?, value: Tensor::cat(&[&past.value, &value], 2)? }
+            }
             None => KeyValue { key, value },
         };
         let attn = self.self_attn.attend(&query, &kv.key, &kv.value, causal)?;
@@ -270,9 +243,7 @@ impl DecoderLayer {
         let xs = self.self_attn_layer_norm.forward(&(xs + attn)?)?;
 
         let query = self.encoder_attn.query(&xs)?;
-        let attn = self
-            .encoder_attn
-            .attend(&query, &cross.key, &cross.value, Some(encoder_mask))?;
+        let attn = self.encoder_attn.attend(&query, &cross.key, &cross.value, Some(encoder_mask))?;
         let xs = self.encoder_attn_layer_norm.forward(&(xs + attn)?)?;
 
         let ffn = self.ffn.forward(&xs)?;
@@ -306,15 +277,9 @@ mod tests {
         let m = Tensor::new(&[[1u32, 1, 0], [1, 1, 1]], &dev).unwrap();
         let add = padding_mask(&m).unwrap();
         assert_eq!(add.dims(), &[2, 1, 1, 3]);
-        assert_eq!(
-            add.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            vec![0.0, 0.0, f32::MIN, 0.0, 0.0, 0.0]
-        );
+        assert_eq!(add.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![0.0, 0.0, f32::MIN, 0.0, 0.0, 0.0]);
         let causal = causal_mask(1, 2, &dev).unwrap();
         assert_eq!(causal.dims(), &[1, 1, 2, 3]);
-        assert_eq!(
-            causal.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            vec![0.0, 0.0, f32::MIN, 0.0, 0.0, 0.0]
-        );
+        assert_eq!(causal.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![0.0, 0.0, f32::MIN, 0.0, 0.0, 0.0]);
     }
 }

@@ -18,11 +18,8 @@ pub const PYTORCH_FILE: &str = "pytorch_model.bin";
 
 /// Names a checkpoint may use for `model.shared.weight`: older saves also (or
 /// only) carry the tied copies.
-const SHARED_ALIASES: [&str; 3] = [
-    "model.shared.weight",
-    "model.encoder.embed_tokens.weight",
-    "model.decoder.embed_tokens.weight",
-];
+const SHARED_ALIASES: [&str; 3] =
+    ["model.shared.weight", "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"];
 
 /// Checkpoint tensors by name, resolving the key layouts `transformers` accepts:
 /// the `model.` prefix may be absent (a saved `MarianModel`), and the shared
@@ -33,28 +30,15 @@ struct Checkpoint {
 
 impl Checkpoint {
     fn resolve(&self, name: &str) -> Option<&Tensor> {
-        let names: &[&str] = if name == SHARED_ALIASES[0] {
-            &SHARED_ALIASES
-        } else {
-            &[name]
-        };
-        names.iter().find_map(|n| {
-            self.tensors
-                .get(*n)
-                .or_else(|| n.strip_prefix("model.").and_then(|s| self.tensors.get(s)))
-        })
+        let names: &[&str] = if name == SHARED_ALIASES[0] { &SHARED_ALIASES } else { &[name] };
+        names
+            .iter()
+            .find_map(|n| self.tensors.get(*n).or_else(|| n.strip_prefix("model.").and_then(|s| self.tensors.get(s))))
     }
 }
 
 impl SimpleBackend for Checkpoint {
-    fn get(
-        &self,
-        shape: Shape,
-        name: &str,
-        _: Init,
-        dtype: DType,
-        dev: &Device,
-    ) -> candle_core::Result<Tensor> {
+    fn get(&self, shape: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
         let tensor = self.get_unchecked(name, dtype, dev)?;
         if tensor.shape() != &shape {
             // `msg` carries the bare name; `build_error` turns it into `TensorShape`.
@@ -68,11 +52,8 @@ impl SimpleBackend for Checkpoint {
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let tensor = self
-            .resolve(name)
-            .ok_or_else(|| candle_core::Error::CannotFindTensor {
-                path: name.to_string(),
-            })?;
+        let tensor =
+            self.resolve(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_string() })?;
         tensor.to_dtype(dtype)?.to_device(dev)
     }
 
@@ -86,9 +67,7 @@ impl SimpleBackend for Checkpoint {
 pub(super) fn build_error(origin: &str, err: candle_core::Error) -> ModelError {
     let origin = origin.to_string();
     match err {
-        candle_core::Error::CannotFindTensor { path } => {
-            ModelError::MissingTensor { origin, name: path }
-        }
+        candle_core::Error::CannotFindTensor { path } => ModelError::MissingTensor { origin, name: path },
         candle_core::Error::UnexpectedShape { msg, expected, got } => ModelError::TensorShape {
             origin,
             name: msg,
@@ -108,15 +87,10 @@ pub fn model_from_tensors(
     origin: &str,
     device: &Device,
 ) -> Result<MarianMTModel, ModelError> {
-    if let Some((name, tensor)) = tensors
-        .iter()
-        .find(|(_, t)| !matches!(t.dtype(), DType::F32 | DType::F16 | DType::BF16))
+    if let Some((name, tensor)) =
+        tensors.iter().find(|(_, t)| !matches!(t.dtype(), DType::F32 | DType::F16 | DType::BF16))
     {
-        return Err(ModelError::TensorDtype {
-            origin: origin.to_string(),
-            name: name.clone(),
-            dtype: tensor.dtype(),
-        });
+        return Err(ModelError::TensorDtype { origin: origin.to_string(), name: name.clone(), dtype: tensor.dtype() });
     }
     let vb = VarBuilder::from_backend(Box::new(Checkpoint { tensors }), DType::F32, device.clone());
     MarianMTModel::new(cfg, vb).map_err(|err| build_error(origin, err))
@@ -125,18 +99,13 @@ pub fn model_from_tensors(
 /// Reads every tensor of a weight file on the CPU, in its stored dtype:
 /// safetensors, or a PyTorch zip checkpoint when the name ends in `.bin`/`.pt`/`.pth`.
 pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
-    let is_pytorch = path
-        .extension()
-        .is_some_and(|ext| ext == "bin" || ext == "pt" || ext == "pth");
+    let is_pytorch = path.extension().is_some_and(|ext| ext == "bin" || ext == "pt" || ext == "pth");
     let tensors = if is_pytorch {
         candle_core::pickle::read_all(path).map(|tensors| tensors.into_iter().collect())
     } else {
         candle_core::safetensors::load(path, &Device::Cpu)
     };
-    tensors.map_err(|source| ModelError::Weights {
-        path: path.to_path_buf(),
-        source,
-    })
+    tensors.map_err(|source| ModelError::Weights { path: path.to_path_buf(), source })
 }
 
 /// Loads a Hugging Face Marian checkpoint directory: [`CONFIG_FILE`], and weights
@@ -148,9 +117,7 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(MarianMTModel, MarianC
         .iter()
         .map(|name| dir.join(name))
         .find(|path| path.is_file())
-        .ok_or_else(|| ModelError::MissingWeights {
-            dir: dir.to_path_buf(),
-        })?;
+        .ok_or_else(|| ModelError::MissingWeights { dir: dir.to_path_buf() })?;
     let tensors = read_weights(&weights)?;
     let model = model_from_tensors(&cfg, tensors, &weights.display().to_string(), device)?;
     Ok((model, cfg))

@@ -4,25 +4,14 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder};
 
 use super::config::MarianConfig;
-use super::layers::{
-    DecoderLayer, EncoderLayer, KeyValue, causal_mask, padding_mask, sinusoidal_positions,
-};
+use super::layers::{DecoderLayer, EncoderLayer, KeyValue, causal_mask, padding_mask, sinusoidal_positions};
 
 /// Token embedding times `embed_scale` plus the position rows `offset..offset + len`.
-fn embed(
-    tokens: &Embedding,
-    scale: f64,
-    positions: &Tensor,
-    ids: &Tensor,
-    offset: usize,
-) -> Result<Tensor> {
+fn embed(tokens: &Embedding, scale: f64, positions: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
     let (_, len) = ids.dims2()?;
     let available = positions.dim(0)?;
     if offset + len > available {
-        candle_core::bail!(
-            "positions {offset}..{} exceed max_position_embeddings {available}",
-            offset + len
-        );
+        candle_core::bail!("positions {offset}..{} exceed max_position_embeddings {available}", offset + len);
     }
     let xs = (tokens.forward(ids)? * scale)?;
     xs.broadcast_add(&positions.narrow(0, offset, len)?)
@@ -56,11 +45,7 @@ impl EncoderOutput {
         Ok(Self {
             hidden_states: self.hidden_states.index_select(rows, 0)?,
             mask: self.mask.index_select(rows, 0)?,
-            cross: self
-                .cross
-                .iter()
-                .map(|kv| kv.index_select(rows))
-                .collect::<Result<_>>()?,
+            cross: self.cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?,
         })
     }
 }
@@ -76,10 +61,7 @@ pub struct DecoderCache {
 impl DecoderCache {
     /// An empty cache for a decoder of `num_layers` layers.
     pub fn new(num_layers: usize) -> Self {
-        Self {
-            layers: vec![None; num_layers],
-            len: 0,
-        }
+        Self { layers: vec![None; num_layers], len: 0 }
     }
 
     /// Number of positions decoded so far (the position of the next input).
@@ -178,11 +160,7 @@ impl MarianMTModel {
             encoder,
             decoder,
             positions: sinusoidal_positions(cfg.max_position_embeddings, dim, vb.device())?,
-            embed_scale: if cfg.scale_embedding {
-                (dim as f64).sqrt()
-            } else {
-                1.0
-            },
+            embed_scale: if cfg.scale_embedding { (dim as f64).sqrt() } else { 1.0 },
             lm_head: Linear::new(decoder_embed, None),
             final_logits_bias,
             device: vb.device().clone(),
@@ -211,39 +189,19 @@ impl MarianMTModel {
             );
         }
         let mask = padding_mask(attention_mask)?;
-        let mut xs = embed(
-            &self.encoder.embed_tokens,
-            self.embed_scale,
-            &self.positions,
-            input_ids,
-            0,
-        )?;
+        let mut xs = embed(&self.encoder.embed_tokens, self.embed_scale, &self.positions, input_ids, 0)?;
         for layer in &self.encoder.layers {
             xs = layer.forward(&xs, &mask)?;
         }
-        let cross = self
-            .decoder
-            .layers
-            .iter()
-            .map(|layer| layer.cross_key_value(&xs))
-            .collect::<Result<_>>()?;
-        Ok(EncoderOutput {
-            hidden_states: xs,
-            mask,
-            cross,
-        })
+        let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs)).collect::<Result<_>>()?;
+        Ok(EncoderOutput { hidden_states: xs, mask, cross })
     }
 
     /// Runs the decoder on `decoder_input_ids` (u32 `(batch, new_len)`, at positions
     /// `cache.len()..`) against `enc`, appending to `cache`. With `new_len > 1` the
     /// new positions attend causally (teacher forcing). Returns f32 logits
     /// `(batch, new_len, target_vocab)` including `final_logits_bias`.
-    pub fn decode(
-        &self,
-        decoder_input_ids: &Tensor,
-        enc: &EncoderOutput,
-        cache: &mut DecoderCache,
-    ) -> Result<Tensor> {
+    pub fn decode(&self, decoder_input_ids: &Tensor, enc: &EncoderOutput, cache: &mut DecoderCache) -> Result<Tensor> {
         if cache.layers.len() != self.decoder.layers.len() {
             candle_core::bail!(
                 "decoder cache has {} layers, the model {}",
@@ -253,30 +211,12 @@ impl MarianMTModel {
         }
         let (_, new_len) = decoder_input_ids.dims2()?;
         let past = cache.len;
-        let mut xs = embed(
-            &self.decoder.embed_tokens,
-            self.embed_scale,
-            &self.positions,
-            decoder_input_ids,
-            past,
-        )?;
-        let causal = if new_len > 1 {
-            Some(causal_mask(past, new_len, &self.device)?)
-        } else {
-            None
-        };
-        for ((layer, layer_cache), cross) in self
-            .decoder
-            .layers
-            .iter()
-            .zip(cache.layers.iter_mut())
-            .zip(&enc.cross)
-        {
+        let mut xs = embed(&self.decoder.embed_tokens, self.embed_scale, &self.positions, decoder_input_ids, past)?;
+        let causal = if new_len > 1 { Some(causal_mask(past, new_len, &self.device)?) } else { None };
+        for ((layer, layer_cache), cross) in self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross) {
             xs = layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)?;
         }
         cache.len = past + new_len;
-        self.lm_head
-            .forward(&xs)?
-            .broadcast_add(&self.final_logits_bias)
+        self.lm_head.forward(&xs)?.broadcast_add(&self.final_logits_bias)
     }
 }

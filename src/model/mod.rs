@@ -20,9 +20,7 @@ use std::path::PathBuf;
 
 pub use config::{Activation, MarianConfig};
 pub use layers::sinusoidal_positions;
-pub use load::{
-    CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, model_from_tensors, read_weights,
-};
+pub use load::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, model_from_tensors, read_weights};
 pub use marian::{DecoderCache, EncoderOutput, MarianMTModel};
 
 /// Why a model could not be loaded or built.

@@ -218,9 +218,12 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
+/// Piece → id and id → piece maps of a vocabulary.
+type VocabMaps = (HashMap<String, u32>, HashMap<u32, String>);
+
 /// Reads `vocab.json` into piece → id and id → piece maps with Python's semantics: a
 /// repeated key keeps its last id, and of pieces sharing an id the last one decodes.
-fn read_vocab(path: &Path) -> Result<(HashMap<String, u32>, HashMap<u32, String>), TokenizerError> {
+fn read_vocab(path: &Path) -> Result<VocabMaps, TokenizerError> {
     let bytes = read_bytes(path)?;
     let Entries(entries) = serde_json::from_slice(&bytes)
         .map_err(|e| TokenizerError::InvalidVocab { path: path.to_owned(), reason: e.to_string() })?;

@@ -1,0 +1,162 @@
+//! The `tarjim` binary: exact outputs, exit codes and messages.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::util::{json, repo};
+
+/// Runs `tarjim ARGS` with `stdin`, offline and with an empty hub cache.
+fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
+        .args(args)
+        .env("HF_HOME", cache.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tarjim");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn tiny() -> String {
+    repo("tests/fixtures/tiny").display().to_string()
+}
+
+/// The default-settings case of the generate fixture (beam 4), both batches.
+fn default_case() -> (Vec<String>, Vec<String>) {
+    let fixture = json("tests/fixtures/decoding/tiny_generate.json");
+    let mut sources = Vec::new();
+    let mut translations = Vec::new();
+    for case in fixture["cases"].as_array().unwrap().iter().filter(|c| c["name"] == "beam_default") {
+        for (s, t) in case["sources"].as_array().unwrap().iter().zip(case["translations"].as_array().unwrap()) {
+            sources.push(s.as_str().unwrap().to_string());
+            translations.push(t.as_str().unwrap().to_string());
+        }
+    }
+    (sources, translations)
+}
+
+#[test]
+fn translate_prints_transformers_translations_line_for_line() {
+    let (sources, translations) = default_case();
+    let mut input = String::new();
+    let mut want = String::new();
+    for (i, (s, t)) in sources.iter().zip(&translations).enumerate() {
+        input.push_str(s);
+        input.push('\n');
+        want.push_str(t);
+        want.push('\n');
+        if i == 1 {
+            // Empty lines stay in place.
+            input.push_str("\n  \n");
+            want.push_str("\n\n");
+        }
+    }
+    for batch in ["1", "3", "16"] {
+        let out = tarjim(&["translate", "--model", &tiny(), "--batch-size", batch], input.as_bytes());
+        assert_eq!(text(&out.stderr), "");
+        assert_eq!(text(&out.stdout), want, "batch size {batch}");
+        assert!(out.status.success());
+    }
+}
+
+#[test]
+fn translate_greedy_option_matches_transformers_greedy() {
+    let fixture = json("tests/fixtures/decoding/tiny_generate.json");
+    let case = fixture["cases"].as_array().unwrap().iter().find(|c| c["name"] == "greedy").unwrap();
+    let input: String =
+        case["sources"].as_array().unwrap().iter().map(|s| format!("{}\n", s.as_str().unwrap())).collect();
+    let want: String =
+        case["translations"].as_array().unwrap().iter().map(|s| format!("{}\n", s.as_str().unwrap())).collect();
+    let out = tarjim(&["translate", "--model", &tiny(), "--beam", "1"], input.as_bytes());
+    assert_eq!(text(&out.stdout), want);
+}
+
+#[test]
+fn invalid_utf8_line_is_reported_and_output_stays_aligned() {
+    let (sources, translations) = default_case();
+    let mut input = format!("{}\n", sources[0]).into_bytes();
+    input.extend_from_slice(b"\xd8\n");
+    input.extend_from_slice(sources[1].as_bytes());
+    let out = tarjim(&["translate", "--model", &tiny()], &input);
+    assert_eq!(text(&out.stdout), format!("{}\n\n{}\n", translations[0], translations[1]));
+    assert_eq!(text(&out.stderr), "<stdin>:2: invalid UTF-8 at byte 0\n");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn jsonl_output_carries_source_translation_and_counts() {
+    let (sources, translations) = default_case();
+    let input = format!("{}\n\n", sources[0]);
+    let out = tarjim(&["translate", "--model", &tiny(), "--format", "jsonl"], input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["file"], "<stdin>");
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["source"], sources[0].as_str());
+    assert_eq!(lines[0]["translation"], translations[0].as_str());
+    assert!(lines[0]["source_tokens"].as_u64().unwrap() > 1);
+    assert!(lines[0]["target_tokens"].as_u64().unwrap() > 1);
+    assert!(lines[0]["score"].as_f64().unwrap() < 0.0);
+    assert!(lines[0]["time_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(lines[1]["translation"], "");
+}
+
+#[test]
+fn tokenize_prints_marian_tokenizer_pieces_and_ids() {
+    let fixture = std::fs::read_to_string(repo("tests/fixtures/tokenizer/tiny-encode.jsonl")).unwrap();
+    let rows: Vec<Value> = fixture.lines().take(40).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<&Value> = rows.iter().filter(|r| !r["text"].as_str().unwrap().contains(['\n', '\r'])).collect();
+    let input: String = rows.iter().map(|r| format!("{}\n", r["text"].as_str().unwrap())).collect();
+    let out = tarjim(&["tokenize", "--model", &tiny()], input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(got.len(), rows.len());
+    for (got, want) in got.iter().zip(rows) {
+        // MarianTokenizer's `tokenize` gives the pieces; `</s>` ends them as it ends the ids.
+        let mut pieces = want["pieces"].as_array().unwrap().clone();
+        pieces.push(Value::from("</s>"));
+        assert_eq!(got["pieces"], Value::Array(pieces), "{}", want["text"]);
+        assert_eq!(got["ids"], want["ids"], "{}", want["text"]);
+    }
+}
+
+#[test]
+fn missing_model_and_files_are_clear_errors() {
+    let out = tarjim(&["translate", "--model", "/nonexistent/model"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "tarjim: model `/nonexistent/model` is neither a directory nor a hub repository id (owner/name)\n"
+    );
+
+    let out = tarjim(&["translate", "--model", "Helsinki-NLP/opus-mt-ar-en"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("Helsinki-NLP/opus-mt-ar-en@main: `config.json` is not in the hub cache"), "{err}");
+    assert!(err.contains("offline mode is on (HF_HUB_OFFLINE)"), "{err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = tarjim(&["translate", "--model", &empty.path().display().to_string()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), format!("tarjim: {}: missing model file `config.json`\n", empty.path().display()));
+
+    let (sources, translations) = default_case();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), format!("{}\n", sources[2])).unwrap();
+    let path = file.path().display().to_string();
+    let out = tarjim(&["translate", "--model", &tiny(), "/nonexistent/input.txt", &path], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), format!("{}\n", translations[2]));
+    assert!(text(&out.stderr).starts_with("/nonexistent/input.txt: cannot read: "), "{}", text(&out.stderr));
+}

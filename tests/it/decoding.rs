@@ -1,0 +1,111 @@
+//! Greedy and beam search against HF `generate`.
+
+use candle_core::Device;
+use serde_json::Value;
+use tarjim::decoding::{EarlyStopping, GenerationConfig, generate};
+use tarjim::model::{generated, load_model};
+use tarjim::tokenizer::MarianTokenizer;
+
+use crate::util::{generated, id_rows, ids, json, repo};
+
+/// The tiny checkpoint's generation config with a case's `generate()` arguments on top.
+fn settings(base: &GenerationConfig, args: &Value) -> GenerationConfig {
+    let mut cfg = base.clone();
+    for (key, value) in args.as_object().expect("settings object") {
+        match key.as_str() {
+            "num_beams" => cfg.num_beams = value.as_u64().unwrap() as usize,
+            "max_length" => cfg.max_length = value.as_u64().unwrap() as usize,
+            "length_penalty" => cfg.length_penalty = value.as_f64().unwrap() as f32,
+            "early_stopping" => {
+                cfg.early_stopping = match value {
+                    Value::Bool(true) => EarlyStopping::Always,
+                    Value::Bool(false) => EarlyStopping::Heuristic,
+                    _ => EarlyStopping::Never,
+                }
+            }
+            other => panic!("unknown setting {other}"),
+        }
+    }
+    cfg
+}
+
+#[test]
+fn tiny_greedy_and_beam_match_transformers_generate() {
+    let dir = repo("tests/fixtures/tiny");
+    let (model, model_cfg) = load_model(&dir, &Device::Cpu).unwrap();
+    let base = GenerationConfig::from_model_dir(&dir, &model_cfg).unwrap();
+    assert_eq!((base.num_beams, base.max_length, base.renormalize_logits), (4, 64, true));
+    let tokenizer = MarianTokenizer::from_dir(&dir).unwrap();
+    let fixture = json("tests/fixtures/decoding/tiny_generate.json");
+    let cases = fixture["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 20);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let cfg = settings(&base, &case["settings"]);
+        let sources: Vec<Vec<u32>> = id_rows(&case["input_ids"])
+            .into_iter()
+            .zip(id_rows(&case["attention_mask"]))
+            .map(|(ids, mask)| ids[..mask.iter().filter(|&&m| m == 1).count()].to_vec())
+            .collect();
+        // The fixture's inputs are the tokenizer's ids for the sources.
+        for (text, source) in case["sources"].as_array().unwrap().iter().zip(&sources) {
+            assert_eq!(&tokenizer.encode(text.as_str().unwrap()).ids, source, "{name}: tokenizer");
+        }
+        let hypotheses = generate(&model, &sources, &cfg).unwrap();
+        let want = id_rows(&case["sequences"]);
+        for (i, (hyp, row)) in hypotheses.iter().zip(&want).enumerate() {
+            assert_eq!(hyp.tokens, generated(row, cfg.pad_token_id), "{name}: source {i}");
+            if let Some(score) = case["scores"].get(i).and_then(Value::as_f64) {
+                assert!(
+                    (f64::from(hyp.score) - score).abs() < 1e-4,
+                    "{name}: source {i}: score {} vs {score}",
+                    hyp.score
+                );
+            }
+            let text = case["translations"][i].as_str().unwrap();
+            assert_eq!(tokenizer.decode(&hyp.tokens), text, "{name}: source {i}: text");
+        }
+    }
+}
+
+#[test]
+fn exact_shape_greedy_and_beam4_match_transformers_on_flores() {
+    let reference = json("tests/fixtures/decoding/exact_shape.json");
+    let (model, model_cfg) = generated::exact_shape_model(&Device::Cpu).unwrap();
+    // The hub's opus-mt generation settings, with the fixture's shorter max_length.
+    let hub = reference["generation_config"].to_string();
+    let beam = GenerationConfig::from_json(&hub, &model_cfg).unwrap();
+    assert_eq!((beam.num_beams, beam.max_length, beam.forced_eos_token_id), (4, 48, Some(0)));
+    let greedy = GenerationConfig { num_beams: 1, ..beam.clone() };
+    let rows = reference["rows"].as_array().unwrap();
+    assert!(rows.len() >= 100);
+    for batch in rows.chunks(10) {
+        let sources: Vec<Vec<u32>> = batch.iter().map(|r| ids(&r["input_ids"])).collect();
+        for (cfg, key) in [(&greedy, "greedy"), (&beam, "beam4")] {
+            let hypotheses = generate(&model, &sources, cfg).unwrap();
+            for (row, hyp) in batch.iter().zip(hypotheses) {
+                let line = row["line"].as_u64().unwrap();
+                assert_eq!(hyp.tokens, generated(&ids(&row[key]), 62833), "FLORES line {line}: {key}");
+                if key == "beam4" {
+                    let want = row["beam4_score"].as_f64().unwrap();
+                    assert!((f64::from(hyp.score) - want).abs() < 1e-4, "line {line}: score {} vs {want}", hyp.score);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn settings_that_cannot_work_are_refused() {
+    let dir = repo("tests/fixtures/tiny");
+    let (model, model_cfg) = load_model(&dir, &Device::Cpu).unwrap();
+    let mut cfg = GenerationConfig::from_model_dir(&dir, &model_cfg).unwrap();
+    cfg.num_beams = 0;
+    let err = generate(&model, &[vec![5, 0]], &cfg).unwrap_err().to_string();
+    assert_eq!(err, "invalid generation settings: num_beams must be at least 1");
+    cfg.num_beams = 1;
+    let long = vec![5u32; model_cfg.max_position_embeddings + 1];
+    let err = generate(&model, &[long], &cfg).unwrap_err().to_string();
+    assert_eq!(err, "source has 257 tokens, the model accepts at most 256");
+    assert!(generate(&model, &[], &cfg).unwrap().is_empty());
+}

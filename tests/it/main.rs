@@ -1,0 +1,7 @@
+//! tarjim's integration tests: one binary, one module per area, shared helpers.
+
+mod cli;
+mod decoding;
+mod model;
+mod real_model;
+mod util;

@@ -1,0 +1,184 @@
+//! The Marian model against HF transformers' logits, and loading errors.
+
+use std::path::Path;
+
+use candle_core::{Device, IndexOp, Tensor};
+use tarjim::model::{DecoderCache, MarianConfig, MarianMTModel, ModelError, generated, load_model};
+
+use crate::util::{id_rows, json, max_abs_diff, repo, tensor2};
+
+/// Logits of HF's reference, `(batch, tgt_len, vocab)`.
+fn reference_logits(key: &str) -> Tensor {
+    let path = repo("tests/fixtures/model/tiny_logits.safetensors");
+    let mut tensors = candle_core::safetensors::load(&path, &Device::Cpu).expect("reference logits");
+    tensors.remove(key).expect("logits key")
+}
+
+/// Teacher-forced logits of `model` on the reference batch.
+fn teacher_forced(model: &MarianMTModel) -> Tensor {
+    let reference = json("tests/fixtures/model/tiny_reference.json");
+    let input_ids = tensor2(&id_rows(&reference["input_ids"]));
+    let mask = tensor2(&id_rows(&reference["attention_mask"]));
+    let decoder_input_ids = tensor2(&id_rows(&reference["decoder_input_ids"]));
+    let enc = model.encode(&input_ids, &mask).expect("encode");
+    let mut cache = DecoderCache::new(model.config().decoder_layers);
+    model.decode(&decoder_input_ids, &enc, &mut cache).expect("decode")
+}
+
+fn load(dir: &str) -> MarianMTModel {
+    load_model(&repo(dir), &Device::Cpu).expect("load fixture model").0
+}
+
+#[test]
+fn tiny_logits_match_transformers_in_every_key_layout() {
+    let want = reference_logits("logits");
+    for dir in ["tests/fixtures/tiny", "tests/fixtures/tiny-bin"] {
+        let got = teacher_forced(&load(dir));
+        let diff = max_abs_diff(&got, &want);
+        assert!(diff < 1e-4, "{dir}: logits differ from transformers by {diff}");
+    }
+}
+
+#[test]
+fn tiny_f16_checkpoint_matches_transformers_f16() {
+    let got = teacher_forced(&load("tests/fixtures/tiny-f16"));
+    let diff = max_abs_diff(&got, &reference_logits("logits_f16"));
+    assert!(diff < 1e-4, "f16 logits differ from transformers by {diff}");
+}
+
+#[test]
+fn cached_steps_equal_teacher_forcing() {
+    let model = load("tests/fixtures/tiny");
+    let reference = json("tests/fixtures/model/tiny_reference.json");
+    let input_ids = tensor2(&id_rows(&reference["input_ids"]));
+    let mask = tensor2(&id_rows(&reference["attention_mask"]));
+    let decoder_input_ids = tensor2(&id_rows(&reference["decoder_input_ids"]));
+    let enc = model.encode(&input_ids, &mask).unwrap();
+    let full = teacher_forced(&model);
+    let mut cache = DecoderCache::new(model.config().decoder_layers);
+    for step in 0..decoder_input_ids.dim(1).unwrap() {
+        let input = decoder_input_ids.i((.., step..step + 1)).unwrap();
+        let logits = model.decode(&input, &enc, &mut cache).unwrap();
+        let diff = max_abs_diff(&logits, &full.i((.., step..step + 1, ..)).unwrap());
+        assert!(diff < 1e-4, "step {step}: cached decoding differs by {diff}");
+    }
+    assert_eq!(cache.len(), decoder_input_ids.dim(1).unwrap());
+}
+
+#[test]
+fn padded_batch_rows_equal_single_sources() {
+    let model = load("tests/fixtures/tiny");
+    let reference = json("tests/fixtures/model/tiny_reference.json");
+    let inputs = id_rows(&reference["input_ids"]);
+    let masks = id_rows(&reference["attention_mask"]);
+    let decoder = id_rows(&reference["decoder_input_ids"]);
+    let full = teacher_forced(&model);
+    for (row, (ids, mask)) in inputs.iter().zip(&masks).enumerate() {
+        let n = mask.iter().filter(|&&m| m == 1).count();
+        let enc = model.encode(&tensor2(&[ids[..n].to_vec()]), &tensor2(&[mask[..n].to_vec()])).unwrap();
+        let mut cache = DecoderCache::new(model.config().decoder_layers);
+        let single = model.decode(&tensor2(&[decoder[row].clone()]), &enc, &mut cache).unwrap();
+        let diff = max_abs_diff(&single, &full.i(row..row + 1).unwrap());
+        assert!(diff < 1e-5, "row {row}: padded batch differs from the single source by {diff}");
+    }
+}
+
+#[test]
+fn exact_shape_teacher_forced_logits_match_transformers() {
+    let reference = json("tests/fixtures/decoding/exact_shape.json");
+    let columns: Vec<u32> = crate::util::ids(&reference["columns"]);
+    let columns = Tensor::new(columns.as_slice(), &Device::Cpu).unwrap();
+    let (model, _) = generated::exact_shape_model(&Device::Cpu).expect("generated model");
+    let rows = reference["rows"].as_array().unwrap();
+    for forced in reference["teacher_forced"].as_array().unwrap() {
+        let line = forced["line"].as_u64().unwrap() as usize;
+        let source = crate::util::ids(&rows[line]["input_ids"]);
+        let decoder_input = crate::util::ids(&forced["decoder_input_ids"]);
+        let mask = vec![1u32; source.len()];
+        let enc = model.encode(&tensor2(&[source]), &tensor2(&[mask])).unwrap();
+        let mut cache = DecoderCache::new(model.config().decoder_layers);
+        let logits = model.decode(&tensor2(&[decoder_input]), &enc, &mut cache).unwrap().squeeze(0).unwrap();
+        let got = logits.index_select(&columns, 1).unwrap();
+        let want: Vec<Vec<f32>> = forced["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect())
+            .collect();
+        let want = Tensor::new(want, &Device::Cpu).unwrap();
+        let diff = max_abs_diff(&got, &want);
+        assert!(diff < 1e-4, "line {line}: logits differ from transformers by {diff}");
+        let argmax: Vec<u32> = logits.argmax(1).unwrap().to_vec1().unwrap();
+        assert_eq!(argmax, crate::util::ids(&forced["argmax"]), "line {line}: argmax");
+    }
+}
+
+/// A copy of the tiny checkpoint in a temporary directory, for breaking it.
+fn tiny_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo("tests/fixtures/tiny")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+fn load_err(dir: &Path) -> String {
+    load_model(dir, &Device::Cpu).expect_err("loading must fail").to_string()
+}
+
+#[test]
+fn missing_weights_are_named() {
+    let dir = tiny_copy();
+    std::fs::remove_file(dir.path().join("model.safetensors")).unwrap();
+    assert_eq!(
+        load_err(dir.path()),
+        format!("no weights in {}: expected model.safetensors or pytorch_model.bin", dir.path().display())
+    );
+}
+
+#[test]
+fn truncated_weights_are_an_error_naming_the_file() {
+    let dir = tiny_copy();
+    let path = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_err(dir.path());
+    assert!(err.starts_with(&format!("cannot read weights from {}: ", path.display())), "{err}");
+}
+
+#[test]
+fn config_problems_are_named() {
+    let dir = tiny_copy();
+    let path = dir.path().join("config.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"d_model\"", "\"d_modelx\"")).unwrap();
+    let err = load_err(dir.path());
+    assert!(err.starts_with(&format!("invalid model config {}: missing field `d_model`", path.display())), "{err}");
+
+    std::fs::write(&path, text.replace("\"decoder_layers\": 3", "\"decoder_layers\": 4")).unwrap();
+    let err = load_model(dir.path(), &Device::Cpu).unwrap_err();
+    assert!(
+        matches!(&err, ModelError::MissingTensor { name, .. } if name == "model.decoder.layers.3.self_attn.q_proj.weight"),
+        "{err}"
+    );
+
+    std::fs::write(&path, text.replace("\"decoder_ffn_dim\": 48", "\"decoder_ffn_dim\": 40")).unwrap();
+    assert_eq!(
+        load_err(dir.path()),
+        format!(
+            "{}: tensor `model.decoder.layers.0.fc1.weight` has shape [48, 32], the config needs [40, 32]",
+            dir.path().join("model.safetensors").display()
+        )
+    );
+}
+
+#[test]
+fn exact_shape_config_is_opus_mt_ar_en() {
+    let cfg: MarianConfig = generated::exact_shape_config();
+    assert_eq!(
+        (cfg.vocab_size, cfg.pad_token_id, cfg.decoder_start_token_id, cfg.eos_token_id),
+        (62834, 62833, 62833, 0)
+    );
+    assert_eq!((cfg.encoder_layers, cfg.decoder_layers, cfg.d_model, cfg.encoder_ffn_dim), (6, 6, 512, 2048));
+}

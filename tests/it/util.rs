@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor};
+use serde_json::Value;
+
+/// A path under the repository root.
+pub fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// A committed fixture file, parsed as JSON.
+pub fn json(path: &str) -> Value {
+    let path = repo(path);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A JSON array of integers.
+pub fn ids(value: &Value) -> Vec<u32> {
+    value.as_array().expect("array").iter().map(|v| v.as_u64().expect("integer") as u32).collect()
+}
+
+/// A JSON array of arrays of integers.
+pub fn id_rows(value: &Value) -> Vec<Vec<u32>> {
+    value.as_array().expect("array").iter().map(ids).collect()
+}
+
+/// A `(rows, cols)` u32 tensor from rows of ids.
+pub fn tensor2(rows: &[Vec<u32>]) -> Tensor {
+    let cols = rows[0].len();
+    let flat: Vec<u32> = rows.iter().flatten().copied().collect();
+    Tensor::from_vec(flat, (rows.len(), cols), &Device::Cpu).expect("tensor")
+}
+
+/// Largest absolute difference of two equally shaped f32 tensors.
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("difference")
+}
+
+/// Generated ids of an HF `generate` row: without the decoder start and the
+/// trailing padding.
+pub fn generated(row: &[u32], pad: u32) -> Vec<u32> {
+    let mut out = row[1..].to_vec();
+    while out.last() == Some(&pad) {
+        out.pop();
+    }
+    out
+}
