@@ -29,6 +29,15 @@ enum Command {
     Translate(TranslateArgs),
     /// Print the source pieces and ids of each line, as MarianTokenizer gives them.
     Tokenize(TokenizeArgs),
+    /// Print a model's architecture and its files' sizes and SHA-256 as JSON
+    /// (the `sha256` object is what `models/manifest.json` records).
+    ModelInfo(ModelInfoArgs),
+}
+
+#[derive(Args)]
+struct ModelInfoArgs {
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 #[derive(Args)]
@@ -94,6 +103,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Translate(args) => translate(args),
         Command::Tokenize(args) => tokenize(args),
+        Command::ModelInfo(args) => model_info(args),
     }
 }
 
@@ -300,6 +310,43 @@ fn tokenize(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn model_info(args: ModelInfoArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.model.resolve(Need::Model)?;
+    let cfg = tarjim::model::MarianConfig::from_file(&dir.join(tarjim::model::CONFIG_FILE))?;
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut bytes = serde_json::Map::new();
+    let mut sha256 = serde_json::Map::new();
+    for name in names {
+        let path = dir.join(&name);
+        let size = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len();
+        bytes.insert(name.clone(), json!(size));
+        sha256.insert(name, json!(hub::sha256_file(&path)?));
+    }
+    let info = json!({
+        "dir": dir.display().to_string(),
+        "architecture": {
+            "vocab_size": cfg.vocab_size, "target_vocab_size": cfg.target_vocab_size(), "d_model": cfg.d_model,
+            "encoder_layers": cfg.encoder_layers, "decoder_layers": cfg.decoder_layers,
+            "encoder_attention_heads": cfg.encoder_attention_heads,
+            "decoder_attention_heads": cfg.decoder_attention_heads,
+            "encoder_ffn_dim": cfg.encoder_ffn_dim, "decoder_ffn_dim": cfg.decoder_ffn_dim,
+            "max_position_embeddings": cfg.max_position_embeddings,
+            "pad_token_id": cfg.pad_token_id, "eos_token_id": cfg.eos_token_id,
+            "decoder_start_token_id": cfg.decoder_start_token_id,
+        },
+        "bytes": bytes,
+        "sha256": sha256,
+    });
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

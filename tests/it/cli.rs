@@ -160,3 +160,18 @@ fn missing_model_and_files_are_clear_errors() {
     assert_eq!(text(&out.stdout), format!("{}\n", translations[2]));
     assert!(text(&out.stderr).starts_with("/nonexistent/input.txt: cannot read: "), "{}", text(&out.stderr));
 }
+
+#[test]
+fn model_info_prints_architecture_and_file_hashes() {
+    let out = tarjim(&["model-info", "--model", &tiny()], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["architecture"]["d_model"], 32);
+    assert_eq!(info["architecture"]["decoder_layers"], 3);
+    let dir = repo("tests/fixtures/tiny");
+    for name in ["config.json", "model.safetensors", "source.spm", "target.spm", "vocab.json"] {
+        let path = dir.join(name);
+        assert_eq!(info["sha256"][name], tarjim::hub::sha256_file(&path).unwrap().as_str(), "{name}");
+        assert_eq!(info["bytes"][name], std::fs::metadata(&path).unwrap().len(), "{name}");
+    }
+}
