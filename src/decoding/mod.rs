@@ -11,6 +11,7 @@
 
 mod beam;
 mod config;
+mod constrained;
 mod greedy;
 mod logits;
 
@@ -19,6 +20,11 @@ use candle_core::Tensor;
 use crate::model::{EncoderOutput, MarianMTModel};
 
 pub use config::{EarlyStopping, GenerationConfig};
+pub use constrained::{ConstrainedHypothesis, Constraint};
+
+/// Fewest beams constrained search runs with: dynamic beam allocation needs room
+/// for hypotheses that place terms next to ones that do not yet.
+pub const MIN_CONSTRAINED_BEAMS: usize = 4;
 
 /// Why decoding failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +70,34 @@ pub fn generate(
     cfg.check(model.config().target_vocab_size())?;
     let enc = encode_batch(model, sources)?;
     if cfg.num_beams == 1 { greedy::search(model, enc, cfg) } else { beam::search(model, enc, cfg) }
+}
+
+/// Translates a batch under lexical constraints: `constraints[i]` lists the term
+/// occurrences source `i` must render (see [`Constraint`]). Beam search with
+/// dynamic beam allocation, with at least [`MIN_CONSTRAINED_BEAMS`] beams.
+pub fn generate_constrained(
+    model: &MarianMTModel,
+    sources: &[Vec<u32>],
+    constraints: &[Vec<Constraint>],
+    cfg: &GenerationConfig,
+) -> Result<Vec<ConstrainedHypothesis>, DecodeError> {
+    if sources.len() != constraints.len() {
+        return Err(DecodeError::Settings(format!(
+            "{} sources but {} constraint lists",
+            sources.len(),
+            constraints.len()
+        )));
+    }
+    if constraints.iter().flatten().any(|c| c.alternatives.is_empty() || c.alternatives.iter().any(Vec::is_empty)) {
+        return Err(DecodeError::Settings("a constraint has no tokens".into()));
+    }
+    if sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    cfg.check(model.config().target_vocab_size())?;
+    let cfg = GenerationConfig { num_beams: cfg.num_beams.max(MIN_CONSTRAINED_BEAMS), ..cfg.clone() };
+    let enc = encode_batch(model, sources)?;
+    constrained::search(model, enc, constraints, &cfg)
 }
 
 /// Right-pads `sources` with `<pad>` into one tensor and runs the encoder.

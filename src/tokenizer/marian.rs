@@ -113,6 +113,13 @@ impl MarianTokenizer {
         Encoding { pieces, ids }
     }
 
+    /// The target-side ids of `text` (as `MarianTokenizer(text_target=text)` gives
+    /// them, without `</s>`): the tokens the model must produce to write it. `None`
+    /// when a piece is missing from the vocabulary, so the model cannot write it.
+    pub fn encode_target(&self, text: &str) -> Option<Vec<u32>> {
+        self.target.encode(text).iter().map(|p| self.vocab.get(p).copied()).collect()
+    }
+
     /// `MarianTokenizer._tokenize` on text without special tokens.
     fn encode_stretch(&self, text: &str, pieces: &mut Vec<String>) {
         let mut text = text;

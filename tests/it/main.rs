@@ -2,6 +2,7 @@
 
 mod cli;
 mod decoding;
+mod glossary;
 mod model;
 mod real_model;
 mod util;

@@ -1,0 +1,378 @@
+//! Lexically constrained beam search with dynamic beam allocation (Post & Vilar
+//! 2018; batched as in Hu et al. 2019): every hypothesis tracks which
+//! constraints it has written and how far into one it is; each step considers
+//! the usual best continuations plus, for every beam, the next token of each
+//! constraint it may start or continue; the beam is then shared out round-robin
+//! among banks of hypotheses that have written the same number of constraint
+//! tokens, so hypotheses that place terms survive next to fluent ones. `</s>` is
+//! allowed only once every constraint is met, unless `max_length` forces it.
+//!
+//! A constraint is one occurrence of a term: a list of alternative token
+//! sequences (e.g. the rendering as written and capitalized), one of which must
+//! appear. Sources are decoded together; their decoder rows are reordered
+//! explicitly after every step.
+
+use super::logits::{log_softmax, process, top_k};
+use super::{DecodeError, GenerationConfig, rows_tensor, step_input};
+use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
+
+/// One required occurrence of a term: any one of `alternatives` satisfies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraint {
+    /// Token sequences, each non-empty.
+    pub alternatives: Vec<Vec<u32>>,
+}
+
+/// The best output for one source under its constraints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstrainedHypothesis {
+    /// Generated token ids, after the decoder start token.
+    pub tokens: Vec<u32>,
+    /// Length-normalized log-probability.
+    pub score: f32,
+    /// For each constraint, whether the output contains it.
+    pub met: Vec<bool>,
+}
+
+/// Which constraints a hypothesis has written, and the one it is writing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct State {
+    met: Vec<bool>,
+    /// `(constraint, alternative, tokens written)` of a constraint under way.
+    writing: Option<(usize, usize, usize)>,
+}
+
+impl State {
+    fn new(n: usize) -> Self {
+        Self { met: vec![false; n], writing: None }
+    }
+
+    fn all_met(&self) -> bool {
+        self.writing.is_none() && self.met.iter().all(|&m| m)
+    }
+
+    /// Constraint tokens written: the bank a hypothesis belongs to.
+    fn progress(&self, constraints: &[Constraint]) -> usize {
+        let done: usize = self
+            .met
+            .iter()
+            .zip(constraints)
+            .filter(|(m, _)| **m)
+            .map(|(_, c)| c.alternatives.iter().map(Vec::len).min().unwrap_or(0))
+            .sum();
+        done + self.writing.map_or(0, |(_, _, k)| k)
+    }
+
+    /// The state after writing `token`.
+    fn advance(&self, constraints: &[Constraint], token: u32) -> State {
+        let mut next = self.clone();
+        if let Some((c, a, k)) = self.writing {
+            let alt = &constraints[c].alternatives[a];
+            if alt[k] == token {
+                if k + 1 == alt.len() {
+                    next.met[c] = true;
+                    next.writing = None;
+                } else {
+                    next.writing = Some((c, a, k + 1));
+                }
+                return next;
+            }
+            // Abandoned: the constraint is unmet again; the token may start another.
+            next.writing = None;
+        }
+        if let Some((c, a)) = self.starts(constraints, token) {
+            if constraints[c].alternatives[a].len() == 1 {
+                next.met[c] = true;
+            } else {
+                next.writing = Some((c, a, 1));
+            }
+        }
+        next
+    }
+
+    /// The first unmet constraint (and its longest alternative) that `token` starts.
+    fn starts(&self, constraints: &[Constraint], token: u32) -> Option<(usize, usize)> {
+        constraints.iter().enumerate().filter(|(c, _)| !self.met[*c]).find_map(|(c, constraint)| {
+            constraint
+                .alternatives
+                .iter()
+                .enumerate()
+                .filter(|(_, alt)| alt.first() == Some(&token))
+                .max_by_key(|(_, alt)| alt.len())
+                .map(|(a, _)| (c, a))
+        })
+    }
+
+    /// Tokens that start or continue a constraint from this state.
+    fn wanted(&self, constraints: &[Constraint]) -> Vec<u32> {
+        if let Some((c, a, k)) = self.writing {
+            return vec![constraints[c].alternatives[a][k]];
+        }
+        let mut out: Vec<u32> = constraints
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| !self.met[*c])
+            .flat_map(|(_, constraint)| constraint.alternatives.iter().filter_map(|alt| alt.first().copied()))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Beam {
+    seq: Vec<u32>,
+    score: f32,
+    state: State,
+}
+
+#[derive(Debug, Clone)]
+struct Finished {
+    seq: Vec<u32>,
+    score: f32,
+    state: State,
+}
+
+/// One source's search.
+struct Source<'a> {
+    constraints: &'a [Constraint],
+    running: Vec<Beam>,
+    finished: Vec<Finished>,
+    done: bool,
+}
+
+struct Candidate {
+    parent: usize,
+    token: u32,
+    score: f32,
+    state: State,
+}
+
+impl<'a> Source<'a> {
+    fn new(cfg: &GenerationConfig, constraints: &'a [Constraint]) -> Self {
+        let start = Beam { seq: vec![cfg.decoder_start_token_id], score: 0.0, state: State::new(constraints.len()) };
+        Self { constraints, running: vec![start], finished: Vec::new(), done: false }
+    }
+
+    fn normalized(cfg: &GenerationConfig, score: f32, generated: usize) -> f32 {
+        score / (generated.max(1) as f64).powf(f64::from(cfg.length_penalty)) as f32
+    }
+
+    /// One step from the processed log-probabilities of each running beam; returns
+    /// the parent of each new running beam.
+    fn step(&mut self, cfg: &GenerationConfig, log_probs: &[Vec<f32>]) -> Vec<usize> {
+        let k = cfg.num_beams;
+        let cur_len = self.running[0].seq.len();
+        let forced_end = cur_len + 1 >= cfg.max_length;
+        // Candidate (parent, token) pairs: the best overall, each beam's best, and
+        // each beam's constraint tokens.
+        let rows: Vec<(&[f32], f32)> =
+            log_probs.iter().zip(&self.running).map(|(row, beam)| (row.as_slice(), beam.score)).collect();
+        let vocab = log_probs[0].len();
+        let mut pairs: Vec<(usize, u32)> =
+            top_k(&rows, 2 * k).into_iter().map(|(_, flat)| (flat / vocab, (flat % vocab) as u32)).collect();
+        for (b, (row, beam)) in log_probs.iter().zip(&self.running).enumerate() {
+            let best = top_k(&[(row.as_slice(), 0.0)], 1);
+            pairs.extend(best.into_iter().map(|(_, t)| (b, t as u32)));
+            pairs.extend(beam.state.wanted(self.constraints).into_iter().map(|t| (b, t)));
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+
+        let mut candidates = Vec::with_capacity(pairs.len());
+        for (parent, token) in pairs {
+            let logp = log_probs[parent][token as usize];
+            if logp == f32::NEG_INFINITY {
+                continue;
+            }
+            let beam = &self.running[parent];
+            let score = beam.score + logp;
+            let state = beam.state.advance(self.constraints, token);
+            if token == cfg.eos_token_id || forced_end {
+                // Finished: kept when every constraint is met, or when the length
+                // limit leaves no choice (its misses are reported).
+                if beam.state.all_met() || forced_end {
+                    let mut seq = beam.seq.clone();
+                    seq.push(token);
+                    let norm = Self::normalized(cfg, score, seq.len() - 1);
+                    self.finished.push(Finished {
+                        seq,
+                        score: norm,
+                        state: if token == cfg.eos_token_id { beam.state.clone() } else { state },
+                    });
+                }
+                continue;
+            }
+            candidates.push(Candidate { parent, token, score, state });
+        }
+        // Dynamic beam allocation: banks by progress, filled round-robin from the
+        // most advanced bank, best first within a bank.
+        let mut banks: Vec<(usize, Vec<Candidate>)> = Vec::new();
+        for candidate in candidates {
+            let progress = candidate.state.progress(self.constraints);
+            match banks.iter_mut().find(|(p, _)| *p == progress) {
+                Some((_, bank)) => bank.push(candidate),
+                None => banks.push((progress, vec![candidate])),
+            }
+        }
+        banks.sort_by_key(|bank| std::cmp::Reverse(bank.0));
+        for (_, bank) in &mut banks {
+            bank.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.parent.cmp(&b.parent)).then(a.token.cmp(&b.token)));
+            bank.reverse(); // pop() takes the best
+        }
+        let mut chosen: Vec<Candidate> = Vec::with_capacity(k);
+        while chosen.len() < k && banks.iter().any(|(_, bank)| !bank.is_empty()) {
+            for (_, bank) in &mut banks {
+                if chosen.len() == k {
+                    break;
+                }
+                if let Some(c) = bank.pop() {
+                    chosen.push(c);
+                }
+            }
+        }
+        let parents = chosen.iter().map(|c| c.parent).collect();
+        self.running = chosen
+            .into_iter()
+            .map(|c| {
+                let mut seq = self.running[c.parent].seq.clone();
+                seq.push(c.token);
+                Beam { seq, score: c.score, state: c.state }
+            })
+            .collect();
+        self.update_done(cfg);
+        parents
+    }
+
+    /// Done when no beam runs, or `num_beams` hypotheses meeting every constraint
+    /// are finished and no running one can beat the worst of them.
+    fn update_done(&mut self, cfg: &GenerationConfig) {
+        if self.running.is_empty() {
+            self.done = true;
+            return;
+        }
+        let mut complete: Vec<f32> = self.finished.iter().filter(|f| f.state.all_met()).map(|f| f.score).collect();
+        if complete.len() < cfg.num_beams {
+            return;
+        }
+        complete.sort_by(|a, b| b.total_cmp(a));
+        let worst = complete[cfg.num_beams - 1];
+        let best_running = self
+            .running
+            .iter()
+            .map(|b| Self::normalized(cfg, b.score, b.seq.len() - 1))
+            .fold(f32::NEG_INFINITY, f32::max);
+        if best_running <= worst {
+            self.done = true;
+        }
+    }
+
+    /// The best finished hypothesis meeting the most constraints.
+    fn best(self) -> ConstrainedHypothesis {
+        let count = |s: &State| s.met.iter().filter(|&&m| m).count();
+        let best = self.finished.into_iter().max_by(|a, b| {
+            count(&a.state).cmp(&count(&b.state)).then(a.score.total_cmp(&b.score)).then(b.seq.len().cmp(&a.seq.len()))
+        });
+        match best {
+            Some(f) => ConstrainedHypothesis { tokens: f.seq[1..].to_vec(), score: f.score, met: f.state.met },
+            None => ConstrainedHypothesis {
+                tokens: Vec::new(),
+                score: f32::NEG_INFINITY,
+                met: vec![false; self.constraints.len()],
+            },
+        }
+    }
+}
+
+/// Beam search over every source of `enc` with each source's constraints.
+pub(super) fn search(
+    model: &MarianMTModel,
+    enc: EncoderOutput,
+    constraints: &[Vec<Constraint>],
+    cfg: &GenerationConfig,
+) -> Result<Vec<ConstrainedHypothesis>, DecodeError> {
+    let mut sources: Vec<Source> = constraints.iter().map(|c| Source::new(cfg, c)).collect();
+    let mut cache = DecoderCache::new(model.config().decoder_layers);
+    // Row r of the decoder batch belongs to source `row_source[r]`.
+    let mut row_source: Vec<usize> = (0..sources.len()).collect();
+    let mut enc_rows: Vec<usize> = (0..sources.len()).collect();
+    let mut enc_current = enc.clone();
+    let mut cur_len = 1;
+    while cur_len < cfg.max_length && !row_source.is_empty() {
+        let last: Vec<u32> = {
+            let mut out = Vec::with_capacity(row_source.len());
+            let mut seen = vec![0usize; sources.len()];
+            for &s in &row_source {
+                out.push(sources[s].running[seen[s]].seq[cur_len - 1]);
+                seen[s] += 1;
+            }
+            out
+        };
+        let logits = model.decode(&step_input(model, last)?, &enc_current, &mut cache)?.squeeze(1)?.to_vec2::<f32>()?;
+        // Group rows by source, in row order.
+        let mut per_source: Vec<Vec<(usize, Vec<f32>)>> = vec![Vec::new(); sources.len()];
+        for (r, (mut row, &s)) in logits.into_iter().zip(&row_source).enumerate() {
+            let beam = &sources[s].running[per_source[s].len()];
+            log_softmax(&mut row);
+            process(cfg, &beam.seq, &mut row);
+            per_source[s].push((r, row));
+        }
+        let mut next_rows = Vec::new();
+        let mut next_source = Vec::new();
+        for (s, rows) in per_source.into_iter().enumerate() {
+            if rows.is_empty() {
+                continue;
+            }
+            let (row_ids, log_probs): (Vec<usize>, Vec<Vec<f32>>) = rows.into_iter().unzip();
+            let parents = sources[s].step(cfg, &log_probs);
+            if sources[s].done {
+                continue;
+            }
+            for p in parents {
+                next_rows.push(row_ids[p]);
+                next_source.push(s);
+            }
+        }
+        cur_len += 1;
+        if next_rows.is_empty() {
+            break;
+        }
+        let index = rows_tensor(model, &next_rows)?;
+        cache.reorder(&index)?;
+        enc_rows = next_rows.iter().map(|&r| enc_rows[r]).collect();
+        enc_current = enc.index_select(&rows_tensor(model, &enc_rows)?)?;
+        row_source = next_source;
+    }
+    Ok(sources.into_iter().map(Source::best).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn constraints() -> Vec<Constraint> {
+        vec![
+            Constraint { alternatives: vec![vec![5, 6, 7], vec![9, 6, 7]] },
+            Constraint { alternatives: vec![vec![8]] },
+        ]
+    }
+
+    #[test]
+    fn states_advance_abandon_and_meet() {
+        let cs = constraints();
+        let s = State::new(2);
+        assert_eq!(s.wanted(&cs), vec![5, 8, 9]);
+        let s = s.advance(&cs, 9);
+        assert_eq!(s.writing, Some((0, 1, 1)));
+        assert_eq!(s.wanted(&cs), vec![6]);
+        assert_eq!(s.progress(&cs), 1);
+        // A wrong token abandons the constraint; 8 meets the second at once.
+        let s = s.advance(&cs, 8);
+        assert_eq!((s.writing, s.met.clone()), (None, vec![false, true]));
+        let s = s.advance(&cs, 5).advance(&cs, 6).advance(&cs, 7);
+        assert!(s.all_met());
+        assert_eq!(s.progress(&cs), 4);
+        assert!(s.wanted(&cs).is_empty());
+    }
+}
