@@ -9,9 +9,10 @@ use candle_core::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use tarjim::glossary::Glossary;
 use tarjim::hub::{self, Manifest, ModelSpec, Need};
 use tarjim::tokenizer::MarianTokenizer;
-use tarjim::translate::{Event, Translator};
+use tarjim::translate::{Event, GlossaryMode, Terms, Translation, Translator};
 
 /// Lines handed to the translator at a time: output streams chunk by chunk.
 const CHUNK_LINES: usize = 256;
@@ -87,6 +88,54 @@ struct TranslateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// A glossary file (TSV: arabic, english, kind, variants, note) stacked on the
+    /// built-in one; repeatable, later files win.
+    #[arg(long = "glossary", value_name = "FILE")]
+    glossaries: Vec<PathBuf>,
+    /// Leave the built-in glossary out.
+    #[arg(long)]
+    no_builtin_glossary: bool,
+    /// constrain: every term found is written as the glossary says; report: terms
+    /// are found and reported but decoding is left alone; off: no glossary.
+    #[arg(long, value_enum, default_value_t = ModeArg::Constrain)]
+    glossary_mode: ModeArg,
+    /// Write a JSON-lines report of the terms of each line to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    Constrain,
+    Report,
+    Off,
+}
+
+/// Exit code when every line was translated but some glossary term is missing.
+const EXIT_TERMS_MISSED: u8 = 3;
+
+/// Loads the glossaries the options ask for; warnings go to stderr.
+fn load_terms(args: &TranslateArgs) -> anyhow::Result<Option<Terms>> {
+    let mode = match args.glossary_mode {
+        ModeArg::Off => return Ok(None),
+        ModeArg::Constrain => GlossaryMode::Constrain,
+        ModeArg::Report => GlossaryMode::Report,
+    };
+    let mut warnings = Vec::new();
+    let mut glossary = if args.no_builtin_glossary {
+        Glossary::new()
+    } else {
+        let (glossary, builtin_warnings) = Glossary::builtin()?;
+        warnings.extend(builtin_warnings);
+        glossary
+    };
+    for path in &args.glossaries {
+        warnings.extend(glossary.add_file(path)?);
+    }
+    for warning in warnings {
+        eprintln!("tarjim: warning: {warning}");
+    }
+    Ok(Some(Terms::new(glossary, mode)))
 }
 
 #[derive(Args)]
@@ -182,9 +231,19 @@ fn device() -> Device {
 fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
     set_threads(args.threads)?;
     anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    let terms = load_terms(&args)?;
+    let mut report = match &args.report {
+        Some(path) => Some(BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create report {}", path.display()))?,
+        )),
+        None => None,
+    };
     let dir = args.model.resolve(Need::Model)?;
     let mut translator =
         Translator::from_dir(&dir, &device()).with_context(|| format!("loading model {}", dir.display()))?;
+    let constrain = terms.as_ref().is_some_and(|_| args.glossary_mode == ModeArg::Constrain);
+    translator.set_terms(terms);
+    let mut missed_terms = false;
     let generation = translator.generation_mut();
     if let Some(beam) = args.beam {
         anyhow::ensure!(beam > 0, "--beam must be at least 1");
@@ -228,6 +287,23 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
                         None => Err("no result".into()),
                     },
                 };
+                if let Ok(Some(translation)) = &outcome {
+                    if let Some(report) = report.as_mut() {
+                        write_report(report, &input.name, number, line.as_deref().unwrap_or_default(), translation)?;
+                    }
+                    if constrain && translation.missed_terms() > 0 {
+                        missed_terms = true;
+                        for term in translation.terms.iter().filter(|t| t.target_span.is_none()) {
+                            let why = term.problem.as_deref().unwrap_or("missing");
+                            progress.suspend(|| {
+                                eprintln!(
+                                    "{}:{number}: term `{}` → `{}` not placed: {why}",
+                                    input.name, term.term, term.english
+                                )
+                            });
+                        }
+                    }
+                }
                 match outcome {
                     Ok(translation) => {
                         write_translation(&mut out, args.format, &input.name, number, line, translation)?
@@ -243,7 +319,43 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     progress.finish_and_clear();
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    if let Some(mut report) = report {
+        report.flush()?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else if missed_terms {
+        ExitCode::from(EXIT_TERMS_MISSED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_report(
+    out: &mut impl Write,
+    file: &str,
+    number: usize,
+    source: &str,
+    translation: &Translation,
+) -> std::io::Result<()> {
+    let terms: Vec<serde_json::Value> = translation
+        .terms
+        .iter()
+        .map(|t| {
+            let source_text: String = source.chars().skip(t.source_span.start).take(t.source_span.len()).collect();
+            json!({
+                "term": t.term, "english": t.english, "kind": t.kind.to_string(),
+                "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text,
+                "target_span": t.target_span.as_ref().map(|s| [s.start, s.end]),
+                "placed": t.target_span.is_some(), "problem": t.problem,
+            })
+        })
+        .collect();
+    writeln!(
+        out,
+        "{}",
+        json!({"file": file, "line": number, "source": source, "translation": translation.text, "terms": terms})
+    )
 }
 
 fn write_translation(
@@ -269,7 +381,8 @@ fn write_translation(
             "{}",
             json!({"file": file, "line": number, "source": source, "translation": t.text,
                    "source_tokens": t.source_ids.len(), "target_tokens": t.target_ids.len(),
-                   "score": t.score, "time_ms": (t.time.as_secs_f64() * 1e4).round() / 10.0})
+                   "score": t.score, "time_ms": (t.time.as_secs_f64() * 1e4).round() / 10.0,
+                   "terms": t.terms.len(), "terms_missed": t.missed_terms()})
         ),
     }
 }

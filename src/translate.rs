@@ -5,12 +5,14 @@
 //! cannot be translated (too long for the model, or a failed batch) gets its own
 //! error; the others are unaffected. Progress is reported through [`Event`]s.
 
+use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
 
-use crate::decoding::{DecodeError, GenerationConfig, generate};
+use crate::decoding::{Constraint, DecodeError, GenerationConfig, generate, generate_constrained};
+use crate::glossary::{Glossary, Kind, Matcher};
 use crate::model::{MarianConfig, MarianMTModel, ModelError, load_model};
 use crate::tokenizer::{MarianTokenizer, TokenizerError};
 
@@ -57,6 +59,57 @@ pub struct Translation {
     pub score: f32,
     /// This line's share of its batch's wall time.
     pub time: Duration,
+    /// Glossary terms found in the line, in order.
+    pub terms: Vec<TermUse>,
+}
+
+impl Translation {
+    /// Terms that were found but are not in the output.
+    pub fn missed_terms(&self) -> usize {
+        self.terms.iter().filter(|t| t.target_span.is_none()).count()
+    }
+}
+
+/// One glossary term found in a source line, and where its rendering landed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermUse {
+    /// The glossary entry's Arabic term.
+    pub term: String,
+    /// The rendering the glossary asks for.
+    pub english: String,
+    /// What the term names.
+    pub kind: Kind,
+    /// Character range of the term in the source line (proclitics excluded).
+    pub source_span: Range<usize>,
+    /// Character range of its rendering in the translation, when present.
+    pub target_span: Option<Range<usize>>,
+    /// Why the rendering is missing, when it is.
+    pub problem: Option<String>,
+}
+
+/// How glossary terms are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlossaryMode {
+    /// Constrained beam search writes every term's rendering.
+    Constrain,
+    /// Terms are found and reported, decoding is left alone.
+    Report,
+}
+
+/// A glossary ready for use.
+#[derive(Debug, Clone)]
+pub struct Terms {
+    glossary: Glossary,
+    matcher: Matcher,
+    mode: GlossaryMode,
+}
+
+impl Terms {
+    /// Prepares `glossary` for matching.
+    pub fn new(glossary: Glossary, mode: GlossaryMode) -> Self {
+        let matcher = Matcher::new(&glossary);
+        Self { glossary, matcher, mode }
+    }
 }
 
 /// What [`Translator::translate`] reports while it works.
@@ -79,6 +132,27 @@ pub struct Translator {
     model: MarianMTModel,
     tokenizer: MarianTokenizer,
     generation: GenerationConfig,
+    terms: Option<Terms>,
+}
+
+/// A line's terms before decoding: what was found and the constraints built.
+struct Planned {
+    uses: Vec<TermUse>,
+    constraints: Vec<Constraint>,
+}
+
+/// The first letter upper-cased (for a term that opens the sentence).
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Character offset of byte offset `byte` in `text`.
+fn char_offset(text: &str, byte: usize) -> usize {
+    text[..byte].chars().count()
 }
 
 impl Translator {
@@ -92,7 +166,82 @@ impl Translator {
 
     /// Puts together parts loaded elsewhere.
     pub fn new(model: MarianMTModel, tokenizer: MarianTokenizer, generation: GenerationConfig) -> Self {
-        Self { model, tokenizer, generation }
+        Self { model, tokenizer, generation, terms: None }
+    }
+
+    /// Uses a glossary from now on (or none).
+    pub fn set_terms(&mut self, terms: Option<Terms>) {
+        self.terms = terms;
+    }
+
+    /// Finds the glossary terms of a line and builds their constraints.
+    fn plan(&self, line: &str) -> Planned {
+        let mut planned = Planned { uses: Vec::new(), constraints: Vec::new() };
+        let Some(terms) = &self.terms else { return planned };
+        for m in terms.matcher.find(line) {
+            let entry = &terms.glossary.entries()[m.entry];
+            let mut renderings = vec![entry.english.clone()];
+            let upper = capitalized(&entry.english);
+            if upper != entry.english {
+                renderings.push(upper);
+            }
+            let alternatives: Vec<Vec<u32>> = renderings
+                .iter()
+                .filter_map(|r| self.tokenizer.encode_target(r))
+                .filter(|ids| !ids.is_empty())
+                .collect();
+            let mut problem = None;
+            if terms.mode == GlossaryMode::Constrain {
+                if alternatives.is_empty() {
+                    problem = Some("the target vocabulary cannot write the rendering".to_string());
+                } else {
+                    planned.constraints.push(Constraint { alternatives });
+                }
+            }
+            planned.uses.push(TermUse {
+                term: entry.arabic.clone(),
+                english: entry.english.clone(),
+                kind: entry.kind,
+                source_span: char_offset(line, m.span.start)..char_offset(line, m.span.end),
+                target_span: None,
+                problem,
+            });
+        }
+        planned
+    }
+
+    /// Locates each term's rendering in `text`, the k-th use of a rendering at its
+    /// k-th occurrence; marks the others missed with `why`.
+    fn place(uses: &mut [TermUse], text: &str, why: &str) {
+        let mut taken: Vec<Range<usize>> = Vec::new();
+        for term in uses.iter_mut() {
+            let mut found = None;
+            for rendering in [term.english.clone(), capitalized(&term.english)] {
+                let mut from = 0;
+                while let Some(at) = text[from..].find(&rendering) {
+                    let start = from + at;
+                    let span = char_offset(text, start)..char_offset(text, start + rendering.len());
+                    if !taken.iter().any(|t| t.start < span.end && span.start < t.end) {
+                        found = Some(span);
+                        break;
+                    }
+                    from = start + rendering.len().max(1);
+                }
+                if found.is_some() {
+                    break;
+                }
+            }
+            match found {
+                Some(span) => {
+                    taken.push(span.clone());
+                    term.target_span = Some(span);
+                    term.problem = None;
+                }
+                None => {
+                    term.problem.get_or_insert_with(|| why.to_string());
+                }
+            }
+        }
     }
 
     /// The model's config.
@@ -136,32 +285,62 @@ impl Translator {
         }
         // Longest first: similar lengths share a batch and padding stays small.
         order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].len()));
-        for chunk in order.chunks(batch_size.max(1)) {
-            let start = Instant::now();
-            let sources: Vec<Vec<u32>> = chunk.iter().map(|&i| encoded[i].clone()).collect();
-            let outcome = generate(&self.model, &sources, &self.generation);
-            let time = start.elapsed();
-            let share = time / chunk.len() as u32;
-            match outcome {
-                Ok(hypotheses) => {
-                    let target_tokens = hypotheses.iter().map(|h| h.tokens.len()).sum();
-                    for ((&i, source_ids), hyp) in chunk.iter().zip(sources).zip(hypotheses) {
-                        results[i] = Some(Ok(Translation {
-                            text: self.tokenizer.decode(&hyp.tokens),
-                            source_ids,
-                            target_ids: hyp.tokens,
-                            score: hyp.score,
-                            time: share,
-                        }));
+        let plans: Vec<Planned> = lines.iter().map(|line| self.plan(line)).collect();
+        // Lines with constraints are decoded apart from the others, whose output
+        // then stays exactly the reference beam search's.
+        let (constrained, plain): (Vec<usize>, Vec<usize>) =
+            order.into_iter().partition(|&i| !plans[i].constraints.is_empty());
+        let mut plans: Vec<Option<Planned>> = plans.into_iter().map(Some).collect();
+        for (group, with_constraints) in [(plain, false), (constrained, true)] {
+            for chunk in group.chunks(batch_size.max(1)) {
+                let start = Instant::now();
+                let sources: Vec<Vec<u32>> = chunk.iter().map(|&i| encoded[i].clone()).collect();
+                let outcome = if with_constraints {
+                    let constraints: Vec<Vec<Constraint>> = chunk
+                        .iter()
+                        .map(|&i| plans[i].as_ref().map(|p| p.constraints.clone()).unwrap_or_default())
+                        .collect();
+                    generate_constrained(&self.model, &sources, &constraints, &self.generation)
+                        .map(|hyps| hyps.into_iter().map(|h| (h.tokens, h.score, Some(h.met))).collect::<Vec<_>>())
+                } else {
+                    generate(&self.model, &sources, &self.generation)
+                        .map(|hyps| hyps.into_iter().map(|h| (h.tokens, h.score, None)).collect::<Vec<_>>())
+                };
+                let time = start.elapsed();
+                let share = time / chunk.len() as u32;
+                match outcome {
+                    Ok(hypotheses) => {
+                        let target_tokens = hypotheses.iter().map(|h| h.0.len()).sum();
+                        for ((&i, source_ids), (tokens, score, met)) in chunk.iter().zip(sources).zip(hypotheses) {
+                            let text = self.tokenizer.decode(&tokens);
+                            let plan = plans[i].take().expect("each line is decoded once");
+                            let mut uses = plan.uses;
+                            let why = match (self.terms.as_ref().map(|t| t.mode), &met) {
+                                (Some(GlossaryMode::Report), _) => "not constrained (glossary mode report)",
+                                (_, Some(met)) if met.iter().any(|m| !m) => {
+                                    "no hypothesis within max_length contains it"
+                                }
+                                _ => "the rendering is not in the detokenized output",
+                            };
+                            Self::place(&mut uses, &text, why);
+                            results[i] = Some(Ok(Translation {
+                                text,
+                                source_ids,
+                                target_ids: tokens,
+                                score,
+                                time: share,
+                                terms: uses,
+                            }));
+                        }
+                        on_event(Event::Batch { lines: chunk.len(), target_tokens, time });
                     }
-                    on_event(Event::Batch { lines: chunk.len(), target_tokens, time });
-                }
-                Err(err) => {
-                    let err = LineError::Decode(err.to_string());
-                    for &i in chunk {
-                        results[i] = Some(Err(err.clone()));
+                    Err(err) => {
+                        let err = LineError::Decode(err.to_string());
+                        for &i in chunk {
+                            results[i] = Some(Err(err.clone()));
+                        }
+                        on_event(Event::Batch { lines: chunk.len(), target_tokens: 0, time });
                     }
-                    on_event(Event::Batch { lines: chunk.len(), target_tokens: 0, time });
                 }
             }
         }

@@ -62,7 +62,10 @@ fn translate_prints_transformers_translations_line_for_line() {
         }
     }
     for batch in ["1", "3", "16"] {
-        let out = tarjim(&["translate", "--model", &tiny(), "--batch-size", batch], input.as_bytes());
+        let out = tarjim(
+            &["translate", "--glossary-mode", "off", "--model", &tiny(), "--batch-size", batch],
+            input.as_bytes(),
+        );
         assert_eq!(text(&out.stderr), "");
         assert_eq!(text(&out.stdout), want, "batch size {batch}");
         assert!(out.status.success());
@@ -77,7 +80,7 @@ fn translate_greedy_option_matches_transformers_greedy() {
         case["sources"].as_array().unwrap().iter().map(|s| format!("{}\n", s.as_str().unwrap())).collect();
     let want: String =
         case["translations"].as_array().unwrap().iter().map(|s| format!("{}\n", s.as_str().unwrap())).collect();
-    let out = tarjim(&["translate", "--model", &tiny(), "--beam", "1"], input.as_bytes());
+    let out = tarjim(&["translate", "--glossary-mode", "off", "--model", &tiny(), "--beam", "1"], input.as_bytes());
     assert_eq!(text(&out.stdout), want);
 }
 
@@ -87,7 +90,7 @@ fn invalid_utf8_line_is_reported_and_output_stays_aligned() {
     let mut input = format!("{}\n", sources[0]).into_bytes();
     input.extend_from_slice(b"\xd8\n");
     input.extend_from_slice(sources[1].as_bytes());
-    let out = tarjim(&["translate", "--model", &tiny()], &input);
+    let out = tarjim(&["translate", "--glossary-mode", "off", "--model", &tiny()], &input);
     assert_eq!(text(&out.stdout), format!("{}\n\n{}\n", translations[0], translations[1]));
     assert_eq!(text(&out.stderr), "<stdin>:2: invalid UTF-8 at byte 0\n");
     assert_eq!(out.status.code(), Some(1));
@@ -97,7 +100,8 @@ fn invalid_utf8_line_is_reported_and_output_stays_aligned() {
 fn jsonl_output_carries_source_translation_and_counts() {
     let (sources, translations) = default_case();
     let input = format!("{}\n\n", sources[0]);
-    let out = tarjim(&["translate", "--model", &tiny(), "--format", "jsonl"], input.as_bytes());
+    let out =
+        tarjim(&["translate", "--glossary-mode", "off", "--model", &tiny(), "--format", "jsonl"], input.as_bytes());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
@@ -155,7 +159,8 @@ fn missing_model_and_files_are_clear_errors() {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), format!("{}\n", sources[2])).unwrap();
     let path = file.path().display().to_string();
-    let out = tarjim(&["translate", "--model", &tiny(), "/nonexistent/input.txt", &path], b"");
+    let out =
+        tarjim(&["translate", "--glossary-mode", "off", "--model", &tiny(), "/nonexistent/input.txt", &path], b"");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), format!("{}\n", translations[2]));
     assert!(text(&out.stderr).starts_with("/nonexistent/input.txt: cannot read: "), "{}", text(&out.stderr));
@@ -174,4 +179,108 @@ fn model_info_prints_architecture_and_file_hashes() {
         assert_eq!(info["sha256"][name], tarjim::hub::sha256_file(&path).unwrap().as_str(), "{name}");
         assert_eq!(info["bytes"][name], std::fs::metadata(&path).unwrap().len(), "{name}");
     }
+}
+
+const USER_GLOSSARY: &str = "arabic\tenglish\tkind\tvariants\tnote
+القاهرة\tCairo\tplace\t\t
+كتائب حزب الله\tKataib Hezbollah\torg\t\tthe tiny model's vocabulary has no K
+مجلس الأمن\tSecurity Council\torg\t\t
+هيئة تحرير الشام\tHayat Tahrir al-Sham\torg\t\t
+";
+
+const TERM_LINES: &str = "وصل وزير الخارجية إلى القاهرة في زيارة رسمية تستمر يومين.
+عقد مجلس الأمن جلسة طارئة لبحث الوضع في المنطقة.
+قالت كتائب حزب الله وهيئة تحرير الشام
+
+";
+
+#[test]
+fn glossary_terms_are_written_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let glossary = dir.path().join("terms.tsv");
+    std::fs::write(&glossary, USER_GLOSSARY).unwrap();
+    let report = dir.path().join("report.jsonl");
+    let args = [
+        "translate",
+        "--model",
+        &tiny(),
+        "--no-builtin-glossary",
+        "--glossary",
+        glossary.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let out = tarjim(&args, TERM_LINES.as_bytes());
+    assert_eq!(
+        text(&out.stderr),
+        "<stdin>:3: term `كتائب حزب الله` → `Kataib Hezbollah` not placed: the target vocabulary cannot write the rendering\n"
+    );
+    assert_eq!(out.status.code(), Some(3), "a missed term sets exit code 3");
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0].contains("Cairo"), "{}", lines[0]);
+    assert!(lines[1].contains("Security Council"), "{}", lines[1]);
+    assert!(lines[2].contains("Hayat Tahrir al-Sham"), "{}", lines[2]);
+    assert_eq!(lines[3], "");
+
+    let rows: Vec<Value> =
+        std::fs::read_to_string(&report).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 3, "one report line per translated line");
+    let terms = rows[2]["terms"].as_array().unwrap();
+    assert_eq!(terms.len(), 2);
+    assert_eq!(terms[0]["term"], "كتائب حزب الله");
+    assert_eq!(terms[0]["source_span"], serde_json::json!([5, 19]));
+    assert_eq!(terms[0]["source_text"], "كتائب حزب الله");
+    assert_eq!(terms[0]["placed"], false);
+    assert_eq!(terms[0]["target_span"], Value::Null);
+    assert_eq!(terms[1]["source_text"], "هيئة تحرير الشام", "the conjunction و stays outside the span");
+    assert_eq!(terms[1]["kind"], "org");
+    let translation = rows[2]["translation"].as_str().unwrap();
+    let span = terms[1]["target_span"].as_array().unwrap();
+    let (start, end) = (span[0].as_u64().unwrap() as usize, span[1].as_u64().unwrap() as usize);
+    let landed: String = translation.chars().skip(start).take(end - start).collect();
+    assert_eq!(landed, "Hayat Tahrir al-Sham");
+    assert_eq!(rows[0]["terms"][0]["english"], "Cairo");
+    assert_eq!(rows[0]["terms"][0]["placed"], true);
+}
+
+#[test]
+fn report_mode_finds_terms_without_changing_the_translation() {
+    let dir = tempfile::tempdir().unwrap();
+    let glossary = dir.path().join("terms.tsv");
+    std::fs::write(&glossary, USER_GLOSSARY).unwrap();
+    let g = glossary.to_str().unwrap();
+    let off = tarjim(&["translate", "--glossary-mode", "off", "--model", &tiny()], TERM_LINES.as_bytes());
+    let report = tarjim(
+        &["translate", "--glossary-mode", "report", "--glossary", g, "--model", &tiny(), "--format", "jsonl"],
+        TERM_LINES.as_bytes(),
+    );
+    assert!(report.status.success(), "report mode never fails on terms: {}", text(&report.stderr));
+    let translations: Vec<String> = text(&report.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["translation"].as_str().unwrap().to_string())
+        .collect();
+    let plain: Vec<String> = text(&off.stdout).lines().map(str::to_string).collect();
+    assert_eq!(translations, plain);
+    let first: Value = serde_json::from_str(text(&report.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["terms"], 1);
+}
+
+#[test]
+fn bad_glossary_files_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let glossary = dir.path().join("bad.tsv");
+    std::fs::write(&glossary, "arabic\tenglish\tkind\tvariants\tnote\nحماس\tHamas\torg\n").unwrap();
+    let g = glossary.to_str().unwrap();
+    let out = tarjim(&["translate", "--glossary", g, "--model", &tiny()], b"x\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "tarjim: {g}:2:15: expected 5 tab-separated columns (arabic, english, kind, variants, note), found 3\n"
+        )
+    );
+    std::fs::write(&glossary, b"arabic\tenglish\tkind\tvariants\tnote\n\xff\tX\torg\t\t\n").unwrap();
+    let out = tarjim(&["translate", "--glossary", g, "--model", &tiny()], b"x\n");
+    assert_eq!(text(&out.stderr), format!("tarjim: {g}:2:1: invalid UTF-8\n"));
 }
