@@ -5,6 +5,7 @@
 //! together by [`translate::Translator`]; [`hub`] finds model directories.
 
 pub mod decoding;
+pub mod eval;
 pub mod glossary;
 pub mod hub;
 pub mod model;
