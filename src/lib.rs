@@ -4,6 +4,7 @@
 //! encoder-decoder ([`model`]), greedy and beam search ([`decoding`]), put
 //! together by [`translate::Translator`]; [`hub`] finds model directories.
 
+pub mod article;
 pub mod decoding;
 pub mod eval;
 pub mod glossary;
