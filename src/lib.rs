@@ -5,6 +5,7 @@
 //! together by [`translate::Translator`]; [`hub`] finds model directories.
 
 pub mod article;
+pub mod batch;
 pub mod decoding;
 pub mod eval;
 pub mod glossary;

@@ -1,5 +1,7 @@
 //! Argument parsing and the subcommands.
 
+mod batch;
+
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +30,9 @@ struct Cli {
 enum Command {
     /// Translate lines from files (or stdin): one output line per input line.
     Translate(TranslateArgs),
+    /// Translate archives: directories or JSON-lines files of articles, one
+    /// translated article per document, resumable and shardable.
+    Batch(batch::BatchArgs),
     /// Print the source pieces and ids of each line, as MarianTokenizer gives them.
     Tokenize(TokenizeArgs),
     /// Print a model's architecture and its files' sizes and SHA-256 as JSON
@@ -73,6 +78,21 @@ struct TranslateArgs {
     files: Vec<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    decode: DecodeArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    glossary: GlossaryOptions,
+    /// Write a JSON-lines report of the terms of each line to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+/// Decoding options shared by the commands that translate.
+#[derive(Args)]
+struct DecodeArgs {
     /// Beam width (default: the checkpoint's generation config; 1 is greedy).
     #[arg(long)]
     beam: Option<usize>,
@@ -85,9 +105,11 @@ struct TranslateArgs {
     /// Compute threads (default: every core).
     #[arg(long)]
     threads: Option<usize>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+}
+
+/// Glossary options shared by the commands that translate.
+#[derive(Args)]
+struct GlossaryOptions {
     /// A glossary file (TSV: arabic, english, kind, variants, note) stacked on the
     /// built-in one; repeatable, later files win.
     #[arg(long = "glossary", value_name = "FILE")]
@@ -99,12 +121,9 @@ struct TranslateArgs {
     /// are found and reported but decoding is left alone; off: no glossary.
     #[arg(long, value_enum, default_value_t = ModeArg::Constrain)]
     glossary_mode: ModeArg,
-    /// Write a JSON-lines report of the terms of each line to FILE.
-    #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ModeArg {
     Constrain,
     Report,
@@ -115,7 +134,7 @@ enum ModeArg {
 const EXIT_TERMS_MISSED: u8 = 3;
 
 /// Loads the glossaries the options ask for; warnings go to stderr.
-fn load_terms(args: &TranslateArgs) -> anyhow::Result<Option<Terms>> {
+fn load_terms(args: &GlossaryOptions) -> anyhow::Result<Option<Terms>> {
     let mode = match args.glossary_mode {
         ModeArg::Off => return Ok(None),
         ModeArg::Constrain => GlossaryMode::Constrain,
@@ -151,6 +170,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Translate(args) => translate(args),
+        Command::Batch(args) => batch::run(args),
         Command::Tokenize(args) => tokenize(args),
         Command::ModelInfo(args) => model_info(args),
     }
@@ -228,31 +248,42 @@ fn device() -> Device {
     Device::Cpu
 }
 
+/// A translator as the options ask for it: the model, decoding settings and
+/// glossary. Also returns the model directory.
+fn load_translator(
+    model: &ModelArgs,
+    decode: &DecodeArgs,
+    glossary: &GlossaryOptions,
+) -> anyhow::Result<(Translator, PathBuf)> {
+    set_threads(decode.threads)?;
+    anyhow::ensure!(decode.batch_size > 0, "--batch-size must be at least 1");
+    let terms = load_terms(glossary)?;
+    let dir = model.resolve(Need::Model)?;
+    let mut translator =
+        Translator::from_dir(&dir, &device()).with_context(|| format!("loading model {}", dir.display()))?;
+    translator.set_terms(terms);
+    let generation = translator.generation_mut();
+    if let Some(beam) = decode.beam {
+        anyhow::ensure!(beam > 0, "--beam must be at least 1");
+        generation.num_beams = beam;
+    }
+    if let Some(max_length) = decode.max_length {
+        anyhow::ensure!(max_length >= 2, "--max-length must be at least 2");
+        generation.max_length = max_length;
+    }
+    Ok((translator, dir))
+}
+
 fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
-    set_threads(args.threads)?;
-    anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
-    let terms = load_terms(&args)?;
+    let (translator, _) = load_translator(&args.model, &args.decode, &args.glossary)?;
     let mut report = match &args.report {
         Some(path) => Some(BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot create report {}", path.display()))?,
         )),
         None => None,
     };
-    let dir = args.model.resolve(Need::Model)?;
-    let mut translator =
-        Translator::from_dir(&dir, &device()).with_context(|| format!("loading model {}", dir.display()))?;
-    let constrain = terms.as_ref().is_some_and(|_| args.glossary_mode == ModeArg::Constrain);
-    translator.set_terms(terms);
+    let constrain = args.glossary.glossary_mode == ModeArg::Constrain;
     let mut missed_terms = false;
-    let generation = translator.generation_mut();
-    if let Some(beam) = args.beam {
-        anyhow::ensure!(beam > 0, "--beam must be at least 1");
-        generation.num_beams = beam;
-    }
-    if let Some(max_length) = args.max_length {
-        anyhow::ensure!(max_length >= 2, "--max-length must be at least 2");
-        generation.max_length = max_length;
-    }
 
     let (inputs, mut failed) = read_inputs(&args.files);
     let total: usize = inputs.iter().map(|i| i.lines.len()).sum();
@@ -272,7 +303,7 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
             let mut on_event = |event: Event| match event {
                 Event::Batch { lines, .. } => progress.inc(lines as u64),
             };
-            let mut results = translator.translate(&texts, args.batch_size, &mut on_event).into_iter();
+            let mut results = translator.translate(&texts, args.decode.batch_size, &mut on_event).into_iter();
             for (offset, line) in chunk.iter().enumerate() {
                 let number = first_line + offset;
                 let outcome = match line {

@@ -1,0 +1,469 @@
+//! Translating archives: documents from directory trees or JSON-lines files,
+//! cleaned, split, pooled across documents into length-sorted batches, and
+//! written one output file per document, atomically, under one output
+//! directory. A manifest of finished documents makes a job resumable after a
+//! kill at any moment and lets shard workers (`--shard K/N`) share nothing but
+//! the output tree.
+//!
+//! * [`discover`] lists the documents of the inputs.
+//! * [`Job::run`] translates those of its shard that the manifest does not list
+//!   as done with the same input and settings, reporting [`Event`]s.
+
+mod manifest;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::article::Article;
+use crate::translate::{Translation, Translator};
+pub use manifest::{Manifest, ManifestEntry};
+pub use output::{OutputFormat, output_path, safe_relative_path};
+
+/// Why a job could not run at all (single documents fail on their own, see
+/// [`Event::Failed`]).
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// An input or output path could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A JSON-lines input line is not a document.
+    #[error("{path}:{line}: {problem}")]
+    Jsonl {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// `--shard` is not `K/N` with `K < N`.
+    #[error("invalid shard `{0}`: expected K/N with 0 <= K < N")]
+    Shard(String),
+    /// The output directory lies inside an input directory.
+    #[error("the output directory {0} is inside an input directory")]
+    OutputInsideInput(PathBuf),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError + '_ {
+    move |source| BatchError::Io { path: path.to_path_buf(), source }
+}
+
+/// Where a document's text comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file of its own.
+    File(PathBuf),
+    /// A line of a JSON-lines file (its text, already read).
+    Inline {
+        /// The JSON-lines file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The document text.
+        text: String,
+    },
+}
+
+/// One document of an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Stable identifier: the path relative to its input directory, or
+    /// `FILE-STEM/ID` for a JSON-lines document.
+    pub id: String,
+    /// Output path relative to the output directory, without the extension
+    /// the format adds.
+    pub stem: PathBuf,
+    /// Where its text is.
+    pub source: Source,
+}
+
+impl Document {
+    /// The document's bytes.
+    pub fn read(&self) -> Result<Vec<u8>, std::io::Error> {
+        match &self.source {
+            Source::File(path) => std::fs::read(path),
+            Source::Inline { text, .. } => Ok(text.clone().into_bytes()),
+        }
+    }
+
+    /// The shard (`0..n`) the document belongs to: FNV-1a 64 of its id, mod `n`.
+    pub fn shard(&self, n: u32) -> u32 {
+        let hash =
+            self.id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        (hash % u64::from(n.max(1))) as u32
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonDocument {
+    id: serde_json::Value,
+    text: String,
+}
+
+/// Lists the documents of `inputs`: a directory gives every file under it
+/// (recursively, hidden entries skipped, in byte order of paths); a `.jsonl`
+/// file gives one document per line (`{"id": …, "text": …}`); any other file is
+/// one document. Ids must be unique.
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Document>, BatchError> {
+    let mut docs = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(io(input))?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(input, input, &mut files)?;
+            files.sort();
+            for rel in files {
+                let id = rel.to_string_lossy().replace('\\', "/");
+                docs.push(Document { stem: rel.clone(), id, source: Source::File(input.join(&rel)) });
+            }
+        } else if input.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read(input).map_err(io(input))?;
+            let stem = input.file_stem().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("jsonl"));
+            for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+                let jsonl = |problem: String| BatchError::Jsonl { path: input.clone(), line: i + 1, problem };
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let line = std::str::from_utf8(line)
+                    .map_err(|e| jsonl(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+                let doc: JsonDocument = serde_json::from_str(line)
+                    .map_err(|e| jsonl(format!("not a document {{\"id\", \"text\"}}: {e}")))?;
+                let id = match doc.id {
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Number(n) => n.to_string(),
+                    other => return Err(jsonl(format!("id must be a string or number, not {other}"))),
+                };
+                let rel = safe_relative_path(&id);
+                docs.push(Document {
+                    id: format!("{}/{id}", stem.display()),
+                    stem: stem.join(rel),
+                    source: Source::Inline { file: input.clone(), line: i + 1, text: doc.text },
+                });
+            }
+        } else {
+            let name = input.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("document"));
+            docs.push(Document {
+                id: name.to_string_lossy().into_owned(),
+                stem: name,
+                source: Source::File(input.clone()),
+            });
+        }
+    }
+    let mut seen = std::collections::HashMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        if let Some(first) = seen.insert(output_path(&doc.stem, OutputFormat::Text), i) {
+            let path = match &doc.source {
+                Source::File(p) => p.clone(),
+                Source::Inline { file, .. } => file.clone(),
+            };
+            let line = match &doc.source {
+                Source::Inline { line, .. } => *line,
+                Source::File(_) => 0,
+            };
+            return Err(BatchError::Jsonl {
+                path,
+                line,
+                problem: format!("document `{}` has the same output as `{}`", doc.id, docs[first].id),
+            });
+        }
+    }
+    Ok(docs)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), BatchError> {
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io(&path))?;
+        if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
+            walk(root, &path, out)?;
+        } else {
+            out.push(path.strip_prefix(root).map(Path::to_path_buf).unwrap_or(path));
+        }
+    }
+    Ok(())
+}
+
+/// Creates the output directory and checks that it is not inside an input
+/// directory (its files would become inputs of the next run).
+pub fn prepare_output(inputs: &[PathBuf], output: &Path) -> Result<(), BatchError> {
+    std::fs::create_dir_all(output).map_err(io(output))?;
+    let out = output.canonicalize().map_err(io(output))?;
+    for input in inputs.iter().filter(|i| i.is_dir()) {
+        let input = input.canonicalize().map_err(io(input))?;
+        if out.starts_with(&input) {
+            return Err(BatchError::OutputInsideInput(output.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
+/// Parses `K/N`.
+pub fn parse_shard(text: &str) -> Result<(u32, u32), BatchError> {
+    let bad = || BatchError::Shard(text.to_string());
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || k >= n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// What a job reports while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The plan: documents of this shard, and those already done.
+    Planned {
+        /// Documents of this shard.
+        total: usize,
+        /// Already finished with the same input and settings.
+        done: usize,
+    },
+    /// A document was translated and written.
+    Finished {
+        /// Its id.
+        id: String,
+        /// Its sentences.
+        sentences: usize,
+        /// Glossary terms placed in it.
+        terms: usize,
+        /// Glossary terms found but not placed.
+        missed: usize,
+    },
+    /// A document could not be translated; the job goes on.
+    Failed {
+        /// Its id.
+        id: String,
+        /// Why.
+        problem: String,
+    },
+    /// A document would be translated (dry run).
+    WouldTranslate {
+        /// Its id.
+        id: String,
+        /// Where its output would go.
+        output: PathBuf,
+    },
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Documents translated in this run.
+    pub translated: usize,
+    /// Documents skipped as already done.
+    pub skipped: usize,
+    /// Documents that failed.
+    pub failed: usize,
+    /// Sentences translated.
+    pub sentences: usize,
+    /// Glossary terms placed.
+    pub terms: usize,
+    /// Glossary terms missed.
+    pub missed_terms: usize,
+    /// Wall time.
+    pub time: Duration,
+}
+
+/// Settings of a batch job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The output directory.
+    pub output: PathBuf,
+    /// Output format.
+    pub format: OutputFormat,
+    /// `(K, N)`: translate only documents of shard K of N.
+    pub shard: Option<(u32, u32)>,
+    /// A digest of everything that changes outputs (model, glossary, decoding
+    /// settings, format); a finished document with another digest is redone.
+    pub settings: String,
+    /// Sentences per model call.
+    pub batch_size: usize,
+    /// Sentences pooled (across documents) before translating.
+    pub pool_sentences: usize,
+    /// Longest sentence in tokens before it is split.
+    pub max_tokens: usize,
+    /// Only list what would be done.
+    pub dry_run: bool,
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A document read and split, waiting in the pool.
+struct Pending {
+    doc: Document,
+    input_hash: String,
+    article: Article,
+}
+
+impl Job {
+    fn shard_name(&self) -> String {
+        match self.shard {
+            Some((k, n)) => format!("{k}-of-{n}"),
+            None => "all".to_string(),
+        }
+    }
+
+    /// Translates the documents of this job's shard that are not done yet.
+    pub fn run(
+        &self,
+        translator: &Translator,
+        docs: &[Document],
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Summary, BatchError> {
+        let start = Instant::now();
+        let mine: Vec<&Document> = docs.iter().filter(|d| self.shard.is_none_or(|(k, n)| d.shard(n) == k)).collect();
+        let state = self.output.join(manifest::STATE_DIR);
+        let done = Manifest::load(&state)?;
+        let mut summary = Summary::default();
+        let mut todo: Vec<(&Document, Vec<u8>)> = Vec::new();
+        for doc in mine.iter().copied() {
+            let bytes = match doc.read() {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    summary.failed += 1;
+                    on_event(Event::Failed { id: doc.id.clone(), problem: format!("cannot read: {err}") });
+                    continue;
+                }
+            };
+            let output = self.output.join(output_path(&doc.stem, self.format));
+            if done.is_done(&doc.id, &sha256_hex(&bytes), &self.settings) && output.is_file() {
+                summary.skipped += 1;
+            } else {
+                todo.push((doc, bytes));
+            }
+        }
+        on_event(Event::Planned { total: mine.len(), done: summary.skipped });
+        if self.dry_run {
+            for (doc, _) in &todo {
+                on_event(Event::WouldTranslate { id: doc.id.clone(), output: output_path(&doc.stem, self.format) });
+            }
+            summary.time = start.elapsed();
+            return Ok(summary);
+        }
+        let mut writer = manifest::Writer::open(&state, &self.shard_name())?;
+        let count = |s: &str| translator.tokenizer().encode(s).ids.len();
+        let mut pool: Vec<Pending> = Vec::new();
+        let mut pooled = 0;
+        for (i, (doc, bytes)) in todo.iter().enumerate() {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => {
+                    let article = Article::prepare(text, self.max_tokens, &count);
+                    pooled += article.sentence_count();
+                    pool.push(Pending { doc: (*doc).clone(), input_hash: sha256_hex(bytes), article });
+                }
+                Err(err) => {
+                    summary.failed += 1;
+                    let (line, column) = utf8_position(bytes, err.valid_up_to());
+                    on_event(Event::Failed {
+                        id: doc.id.clone(),
+                        problem: format!("invalid UTF-8 at line {line}, column {column}"),
+                    });
+                }
+            }
+            if pooled >= self.pool_sentences || i + 1 == todo.len() {
+                self.flush(translator, std::mem::take(&mut pool), &mut writer, &mut summary, on_event)?;
+                pooled = 0;
+            }
+        }
+        summary.time = start.elapsed();
+        Ok(summary)
+    }
+
+    /// Translates every sentence of the pooled documents in one call, then
+    /// writes each document and records it.
+    fn flush(
+        &self,
+        translator: &Translator,
+        pool: Vec<Pending>,
+        writer: &mut manifest::Writer,
+        summary: &mut Summary,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(), BatchError> {
+        let sentences: Vec<&str> = pool
+            .iter()
+            .flat_map(|p| p.article.paragraphs.iter().flat_map(|para| para.sentences.iter().map(String::as_str)))
+            .collect();
+        let mut results = translator.translate(&sentences, self.batch_size, &mut |_| {}).into_iter();
+        for pending in pool {
+            let n = pending.article.sentence_count();
+            let outcome: Vec<Result<Translation, String>> =
+                results.by_ref().take(n).map(|r| r.map_err(|e| e.to_string())).collect();
+            if let Some(problem) = outcome.iter().find_map(|r| r.as_ref().err()) {
+                summary.failed += 1;
+                on_event(Event::Failed { id: pending.doc.id.clone(), problem: problem.clone() });
+                continue;
+            }
+            let translations: Vec<Translation> = outcome.into_iter().filter_map(Result::ok).collect();
+            let rel = output_path(&pending.doc.stem, self.format);
+            let bytes = output::render(&pending.doc, &pending.article, &translations, self.format);
+            output::write_atomically(&self.output, &rel, &bytes, &writer.temp_prefix()).map_err(io(&rel))?;
+            writer.record(&ManifestEntry {
+                id: pending.doc.id.clone(),
+                input: pending.input_hash,
+                settings: self.settings.clone(),
+                output: rel.to_string_lossy().into_owned(),
+            })?;
+            let terms: usize = translations.iter().map(|t| t.terms.len() - t.missed_terms()).sum();
+            let missed: usize = translations.iter().map(Translation::missed_terms).sum();
+            summary.translated += 1;
+            summary.sentences += n;
+            summary.terms += terms;
+            summary.missed_terms += missed;
+            on_event(Event::Finished { id: pending.doc.id.clone(), sentences: n, terms, missed });
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset`.
+fn utf8_position(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    (line, String::from_utf8_lossy(&bytes[start..offset]).chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_and_parse() {
+        assert_eq!(parse_shard("2/3").unwrap(), (2, 3));
+        assert!(parse_shard("3/3").is_err());
+        assert!(parse_shard("x").is_err());
+        assert_eq!(parse_shard("0/0").unwrap_err().to_string(), "invalid shard `0/0`: expected K/N with 0 <= K < N");
+        let docs: Vec<Document> = (0..300)
+            .map(|i| Document {
+                id: format!("doc{i}"),
+                stem: PathBuf::from(format!("doc{i}")),
+                source: Source::File(PathBuf::new()),
+            })
+            .collect();
+        let counts = (0..3).map(|k| docs.iter().filter(|d| d.shard(3) == k).count()).collect::<Vec<_>>();
+        assert_eq!(counts.iter().sum::<usize>(), 300);
+        assert!(counts.iter().all(|&c| c > 70), "{counts:?}");
+        assert_eq!(docs[0].shard(3), docs[0].shard(3));
+    }
+
+    #[test]
+    fn utf8_positions() {
+        assert_eq!(utf8_position(b"ab\ncd\xff", 5), (2, 3));
+    }
+}

@@ -1,0 +1,172 @@
+//! `tarjim batch`: archives in, one translated article per document out.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tarjim::batch::{self, Event, Job, OutputFormat, sha256_hex};
+use tarjim::glossary::BUILTIN;
+
+use super::{DecodeArgs, EXIT_TERMS_MISSED, GlossaryOptions, ModeArg, ModelArgs, load_translator};
+
+/// How often plain progress lines are printed when stderr is not a terminal.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BatchFormat {
+    /// `NAME.en.txt`, one line per paragraph.
+    Text,
+    /// `NAME.en.jsonl`: paragraphs with each sentence's source and translation.
+    Jsonl,
+}
+
+#[derive(Args)]
+pub(super) struct BatchArgs {
+    /// Directories (read recursively), `.jsonl` files of `{"id", "text"}`
+    /// documents, or single files.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output directory (mirrors the inputs; job state in `.tarjim/`).
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
+    format: BatchFormat,
+    /// Translate only shard K of N (0-based; documents are assigned by a stable
+    /// hash of their id), e.g. a Kubernetes Indexed Job's completion index.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// List what would be translated, and stop.
+    #[arg(long)]
+    dry_run: bool,
+    /// Sentences pooled across documents before translating (larger pools sort
+    /// better by length).
+    #[arg(long, default_value_t = 512)]
+    pool: usize,
+    /// Longest sentence in tokens; longer ones are split at commas, then spaces
+    /// (default: the model's position limit).
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    decode: DecodeArgs,
+    #[command(flatten)]
+    glossary: GlossaryOptions,
+}
+
+/// A digest of everything that changes a document's output.
+fn settings_digest(
+    args: &BatchArgs,
+    model_dir: &std::path::Path,
+    translator: &tarjim::translate::Translator,
+) -> anyhow::Result<String> {
+    let config =
+        std::fs::read(model_dir.join("config.json")).with_context(|| format!("reading {}", model_dir.display()))?;
+    let weights: Vec<(String, u64)> = ["model.safetensors", "pytorch_model.bin"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(model_dir.join(name)).ok().map(|m| (name.to_string(), m.len())))
+        .collect();
+    let mut glossaries = Vec::new();
+    if args.glossary.glossary_mode != ModeArg::Off {
+        if !args.glossary.no_builtin_glossary {
+            glossaries.push(sha256_hex(BUILTIN.as_bytes()));
+        }
+        for path in &args.glossary.glossaries {
+            glossaries.push(sha256_hex(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?));
+        }
+    }
+    let g = translator.generation();
+    let settings = json!({
+        "tarjim": env!("CARGO_PKG_VERSION"),
+        "config": sha256_hex(&config),
+        "weights": weights,
+        "num_beams": g.num_beams, "max_length": g.max_length, "length_penalty": g.length_penalty,
+        "glossary_mode": format!("{:?}", args.glossary.glossary_mode),
+        "glossaries": glossaries,
+        "format": format!("{:?}", args.format),
+        "max_tokens": args.max_tokens,
+    });
+    Ok(sha256_hex(settings.to_string().as_bytes()))
+}
+
+pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
+    let shard = args.shard.as_deref().map(batch::parse_shard).transpose()?;
+    let docs = batch::discover(&args.inputs)?;
+    batch::prepare_output(&args.inputs, &args.output)?;
+    let (translator, model_dir) = load_translator(&args.model, &args.decode, &args.glossary)?;
+    let max_positions = translator.config().max_position_embeddings;
+    let job = Job {
+        output: args.output.clone(),
+        format: match args.format {
+            BatchFormat::Text => OutputFormat::Text,
+            BatchFormat::Jsonl => OutputFormat::Jsonl,
+        },
+        shard,
+        settings: settings_digest(&args, &model_dir, &translator)?,
+        batch_size: args.decode.batch_size,
+        pool_sentences: args.pool.max(1),
+        max_tokens: args.max_tokens.unwrap_or(max_positions).clamp(1, max_positions),
+        dry_run: args.dry_run,
+    };
+
+    let terminal = std::io::stderr().is_terminal();
+    let bar = ProgressBar::hidden();
+    let start = Instant::now();
+    let mut last_line = Instant::now();
+    let (mut finished, mut sentences, mut total) = (0usize, 0usize, 0usize);
+    let mut on_event = |event: Event| match event {
+        Event::Planned { total: t, done } => {
+            total = t - done;
+            if terminal && !args.dry_run {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar.set_length(total as u64);
+                bar.set_style(
+                    ProgressStyle::with_template("{bar:30} {pos}/{len} documents, {msg}, eta {eta}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+            }
+            eprintln!("tarjim: {t} documents in this shard, {done} already done, {total} to translate");
+        }
+        Event::Finished { sentences: n, .. } => {
+            finished += 1;
+            sentences += n;
+            let rate = sentences as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            if terminal {
+                bar.set_message(format!("{sentences} sentences, {rate:.1} sentences/s"));
+                bar.inc(1);
+            } else if last_line.elapsed() >= PLAIN_PROGRESS_EVERY {
+                last_line = Instant::now();
+                eprintln!("tarjim: {finished}/{total} documents, {sentences} sentences, {rate:.1} sentences/s");
+            }
+        }
+        Event::Failed { id, problem } => bar.suspend(|| eprintln!("{id}: {problem}")),
+        Event::WouldTranslate { id, output } => println!("{id}\t{}", output.display()),
+    };
+    let summary = job.run(&translator, &docs, &mut on_event)?;
+    bar.finish_and_clear();
+    if !args.dry_run {
+        eprintln!(
+            "tarjim: {} documents translated, {} already done, {} failed; {} sentences; {} glossary terms enforced, {} missed; {:.1} s",
+            summary.translated,
+            summary.skipped,
+            summary.failed,
+            summary.sentences,
+            summary.terms,
+            summary.missed_terms,
+            summary.time.as_secs_f64()
+        );
+    }
+    Ok(if summary.failed > 0 {
+        ExitCode::from(1)
+    } else if summary.missed_terms > 0 && args.glossary.glossary_mode == ModeArg::Constrain {
+        ExitCode::from(EXIT_TERMS_MISSED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
