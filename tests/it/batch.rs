@@ -1,0 +1,297 @@
+//! `tarjim batch`: exact outputs for a tree of awkward documents, resumption
+//! after SIGKILL at several points, and shard workers running at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use candle_core::Device;
+use tarjim::article::Article;
+use tarjim::translate::Translator;
+
+use crate::util::repo;
+
+fn tiny() -> String {
+    repo("tests/fixtures/tiny").display().to_string()
+}
+
+/// Runs `tarjim batch ARGS` on the tiny model (greedy, no glossary unless asked).
+fn batch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tarjim"))
+        .arg("batch")
+        .args(args)
+        .args(["--model", &tiny(), "--beam", "1", "--glossary-mode", "off"])
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tarjim batch")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every file under `dir` (relative path → bytes), job state excluded.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap() == ".tarjim" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// What the library gives for an article: one line per paragraph.
+fn expected(translator: &Translator, text: &str) -> String {
+    let max = translator.config().max_position_embeddings;
+    let article = Article::prepare(text, max, &|s| translator.tokenizer().encode(s).ids.len());
+    let sentences: Vec<&str> = article.paragraphs.iter().flat_map(|p| p.sentences.iter().map(String::as_str)).collect();
+    let mut results = translator.translate(&sentences, 16, &mut |_| {}).into_iter();
+    let mut out = String::new();
+    for p in &article.paragraphs {
+        let line: Vec<String> =
+            p.sentences.iter().map(|_| results.next().unwrap().unwrap().text).filter(|t| !t.is_empty()).collect();
+        out.push_str(&line.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+fn tiny_translator() -> Translator {
+    let mut t = Translator::from_dir(&repo("tests/fixtures/tiny"), &Device::Cpu).unwrap();
+    t.generation_mut().num_beams = 1;
+    t
+}
+
+fn seed_article() -> String {
+    std::fs::read_to_string(repo("../shared/corpus/000_ed67191bc9fdfc38.txt")).unwrap()
+}
+
+#[test]
+fn tree_of_awkward_documents_gives_exact_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(input.join("sub dir/عربي")).unwrap();
+    let seed = seed_article();
+    std::fs::write(input.join("seed.txt"), &seed).unwrap();
+    std::fs::write(input.join("empty.txt"), "").unwrap();
+    std::fs::write(input.join("sub dir/bad.txt"), b"\xd8\xa7 \xff\n").unwrap();
+    std::fs::write(input.join("sub dir/عربي/-خبر [1].txt"), "قال الرئيس. ثم غادر.\n\nسوريا\n").unwrap();
+    std::fs::write(input.join("notes.md"), "عقد مجلس الأمن جلسة طارئة.").unwrap();
+    // About 1 MB: the seed article's paragraphs, cleaned, many times over.
+    let cleaned: Vec<String> = tarjim::article::clean(&seed).lines.into_iter().filter(|l| !l.is_empty()).collect();
+    let block = cleaned.join("\n") + "\n";
+    let copies = 1_000_000 / block.len() + 1;
+    std::fs::write(input.join("big.txt"), block.repeat(copies)).unwrap();
+
+    let run = batch(&[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "the invalid document fails the run: {}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines[0], "tarjim: 6 documents in this shard, 0 already done, 6 to translate");
+    assert!(lines.contains(&"sub dir/bad.txt: invalid UTF-8 at line 1, column 3"), "{stderr}");
+    let translator = tiny_translator();
+    let count = |t: &str| Article::prepare(t, 256, &|s| translator.tokenizer().encode(s).ids.len()).sentence_count();
+    let sentences = count(&seed)
+        + count("قال الرئيس. ثم غادر.\n\nسوريا\n")
+        + count("عقد مجلس الأمن جلسة طارئة.")
+        + count(&block) * copies;
+    let summary = lines.last().unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "tarjim: 5 documents translated, 0 already done, 1 failed; {sentences} sentences; 0 glossary terms enforced, 0 missed; "
+        )),
+        "{summary}"
+    );
+
+    let got = tree(&out);
+    let names: Vec<String> = got.keys().map(|p| p.display().to_string()).collect();
+    assert_eq!(
+        names,
+        vec!["big.en.txt", "empty.en.txt", "notes.md.en.txt", "seed.en.txt", "sub dir/عربي/-خبر [1].en.txt"]
+    );
+    assert_eq!(text(&got[Path::new("seed.en.txt")]), expected(&translator, &seed));
+    assert_eq!(text(&got[Path::new("empty.en.txt")]), "");
+    assert_eq!(
+        text(&got[Path::new("sub dir/عربي/-خبر [1].en.txt")]),
+        expected(&translator, "قال الرئيس. ثم غادر.\n\nسوريا\n")
+    );
+    assert_eq!(text(&got[Path::new("notes.md.en.txt")]), expected(&translator, "عقد مجلس الأمن جلسة طارئة."));
+    // Paragraphs translate the same wherever they stand: the big article's output
+    // is the block's output repeated.
+    assert_eq!(text(&got[Path::new("big.en.txt")]), expected(&translator, &block).repeat(copies));
+
+    // A second run has nothing left to do but the failed document.
+    let again = batch(&[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let stderr = text(&again.stderr);
+    assert!(stderr.starts_with("tarjim: 6 documents in this shard, 5 already done, 1 to translate\n"), "{stderr}");
+    assert_eq!(tree(&out), got);
+}
+
+#[test]
+fn jsonl_documents_stay_inside_the_output_and_changed_inputs_are_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("feed.jsonl");
+    let out = dir.path().join("out");
+    let docs = [
+        r#"{"id": "../../escape", "text": "قال الرئيس."}"#,
+        r#"{"id": "/etc/passwd", "text": "سوريا"}"#,
+        r#"{"id": 17, "text": "عقد مجلس الأمن جلسة طارئة."}"#,
+    ];
+    std::fs::write(&archive, docs.join("\n") + "\n").unwrap();
+    let run = batch(&[archive.to_str().unwrap(), "-o", out.to_str().unwrap(), "--format", "jsonl"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let got = tree(&out);
+    let names: Vec<String> = got.keys().map(|p| p.display().to_string()).collect();
+    assert_eq!(names, vec!["feed/17.en.jsonl", "feed/escape.en.jsonl", "feed/etc/passwd.en.jsonl"]);
+    assert!(!dir.path().join("escape.en.jsonl").exists());
+    let doc: serde_json::Value = serde_json::from_slice(&got[Path::new("feed/17.en.jsonl")]).unwrap();
+    assert_eq!(doc["id"], "feed/17");
+    assert_eq!(doc["source"], "عقد مجلس الأمن جلسة طارئة.");
+    let translator = tiny_translator();
+    assert_eq!(
+        format!("{}\n", doc["translation"].as_str().unwrap()),
+        expected(&translator, "عقد مجلس الأمن جلسة طارئة.")
+    );
+    assert_eq!(doc["paragraphs"][0]["sentences"][0]["source"], "عقد مجلس الأمن جلسة طارئة.");
+
+    // One document changes: only it is translated again.
+    std::fs::write(&archive, [docs[0], docs[1], r#"{"id": 17, "text": "سوريا"}"#].join("\n")).unwrap();
+    let again = batch(&[archive.to_str().unwrap(), "-o", out.to_str().unwrap(), "--format", "jsonl"]);
+    let stderr = text(&again.stderr);
+    assert!(stderr.starts_with("tarjim: 3 documents in this shard, 2 already done, 1 to translate\n"), "{stderr}");
+    let dry = batch(&[archive.to_str().unwrap(), "-o", out.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(text(&dry.stdout).lines().count(), 3, "text format is another setting: all would be redone");
+
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"id\": 1, \"text\": \"x\"}\n{\"id\": 2}\n").unwrap();
+    let run = batch(&[bad.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).starts_with(&format!(
+            "tarjim: {}:2: not a document {{\"id\", \"text\"}}: missing field `text`",
+            bad.display()
+        )),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+/// An archive of small documents.
+fn archive(dir: &Path, n: usize) -> PathBuf {
+    let input = dir.join("in");
+    let sentences = [
+        "قال رئيس الوزراء إن الحكومة ستعلن عن خطة جديدة للاقتصاد الأسبوع المقبل.",
+        "وصل وزير الخارجية إلى القاهرة في زيارة رسمية تستمر يومين.",
+        "عقد مجلس الأمن جلسة طارئة لبحث الوضع في المنطقة.",
+        "ارتفعت أسعار النفط في الأسواق العالمية بعد قرار منظمة أوبك.",
+    ];
+    for i in 0..n {
+        let sub = input.join(format!("d{}", i % 4));
+        std::fs::create_dir_all(&sub).unwrap();
+        let body: Vec<&str> = (0..1 + i % 3).map(|k| sentences[(i + k) % 4]).collect();
+        std::fs::write(sub.join(format!("{i:03}.txt")), body.join("\n")).unwrap();
+    }
+    input
+}
+
+fn manifest_lines(out: &Path) -> usize {
+    std::fs::read_dir(out.join(".tarjim"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("manifest-"))
+                .map(|e| std::fs::read(e.path()).unwrap().iter().filter(|&&b| b == b'\n').count())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn killed_jobs_resume_to_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), 40);
+    let whole = dir.path().join("whole");
+    let resumed = dir.path().join("resumed");
+    let run = batch(&[input.to_str().unwrap(), "-o", whole.to_str().unwrap(), "--pool", "4"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+
+    for kill_after in [1, 9, 23] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
+            .args(["batch", input.to_str().unwrap(), "-o", resumed.to_str().unwrap(), "--pool", "4"])
+            .args(["--model", &tiny(), "--beam", "1", "--glossary-mode", "off"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while manifest_lines(&resumed) < kill_after && start.elapsed() < Duration::from_secs(120) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let finish = batch(&[input.to_str().unwrap(), "-o", resumed.to_str().unwrap(), "--pool", "4"]);
+    assert!(finish.status.success(), "{}", text(&finish.stderr));
+    assert_eq!(tree(&resumed), tree(&whole), "resumed output differs from an uninterrupted run");
+    assert_eq!(std::fs::read_dir(resumed.join(".tarjim/tmp")).unwrap().count(), 0, "temporary files left behind");
+    let manifest = tarjim::batch::Manifest::load(&resumed.join(".tarjim")).unwrap();
+    assert_eq!(manifest.entries().len(), 40);
+}
+
+#[test]
+fn shard_workers_together_translate_each_document_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), 30);
+    let whole = dir.path().join("whole");
+    let sharded = dir.path().join("sharded");
+    let run = batch(&[input.to_str().unwrap(), "-o", whole.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let workers: Vec<_> = (0..3)
+        .map(|k| {
+            Command::new(env!("CARGO_BIN_EXE_tarjim"))
+                .args(["batch", input.to_str().unwrap(), "-o", sharded.to_str().unwrap()])
+                .args(["--shard", &format!("{k}/3"), "--model", &tiny(), "--beam", "1", "--glossary-mode", "off"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for worker in workers {
+        let out = worker.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert_eq!(tree(&sharded), tree(&whole));
+    // Each document is in exactly one shard's manifest.
+    let mut ids = Vec::new();
+    for k in 0..3 {
+        let m = std::fs::read_to_string(sharded.join(format!(".tarjim/manifest-{k}-of-3.jsonl"))).unwrap();
+        ids.extend(
+            m.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()),
+        );
+    }
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((count, ids.len()), (30, 30));
+    assert_eq!(
+        text(&batch(&["--shard", "3/3", input.to_str().unwrap(), "-o", sharded.to_str().unwrap()]).stderr),
+        "tarjim: invalid shard `3/3`: expected K/N with 0 <= K < N\n"
+    );
+}
