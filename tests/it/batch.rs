@@ -295,3 +295,38 @@ fn shard_workers_together_translate_each_document_once() {
         "tarjim: invalid shard `3/3`: expected K/N with 0 <= K < N\n"
     );
 }
+
+#[test]
+fn slurm_array_script_runs_the_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), 12);
+    let whole = dir.path().join("whole");
+    let sharded = dir.path().join("sharded");
+    let run = Command::new(env!("CARGO_BIN_EXE_tarjim"))
+        .args(["batch", input.to_str().unwrap(), "--output", whole.to_str().unwrap(), "--model", &tiny()])
+        .output()
+        .unwrap();
+    assert!(matches!(run.status.code(), Some(0 | 3)), "{}", text(&run.stderr));
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_tarjim")).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let tasks: Vec<_> = (0..3)
+        .map(|k| {
+            Command::new("bash")
+                .arg(repo("deploy/slurm-array.sh"))
+                .args([input.to_str().unwrap(), sharded.to_str().unwrap(), &tiny()])
+                .env("PATH", &path)
+                .env("SLURM_ARRAY_TASK_COUNT", "3")
+                .env("SLURM_ARRAY_TASK_ID", k.to_string())
+                .env("SLURM_CPUS_PER_TASK", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for task in tasks {
+        let out = task.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert_eq!(tree(&sharded), tree(&whole));
+}

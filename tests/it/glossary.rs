@@ -103,3 +103,33 @@ fn unplaceable_constraints_are_refused() {
     let err = generate_constrained(&model, &[vec![5, 0]], &[], &cfg).unwrap_err().to_string();
     assert_eq!(err, "invalid generation settings: 1 sources but 0 constraint lists");
 }
+
+#[test]
+fn matcher_finds_every_term_of_the_term_set() {
+    let (glossary, _) = Glossary::builtin().unwrap();
+    let matcher = tarjim::glossary::Matcher::new(&glossary);
+    let set = std::fs::read_to_string(repo("tests/data/terms.tsv")).unwrap();
+    let mut lines = set.lines();
+    assert_eq!(lines.next(), Some("sentence\tterms"));
+    let (mut rows, mut expected_terms, mut wrong) = (0, 0, Vec::new());
+    for (i, line) in lines.enumerate() {
+        let (sentence, terms) = line.split_once('\t').unwrap_or_else(|| panic!("line {}: no tab", i + 2));
+        let want: Vec<&str> = terms.split('|').collect();
+        for term in &want {
+            assert!(
+                glossary.lookup(term).is_some_and(|e| e.arabic == *term),
+                "line {}: `{term}` is no glossary term",
+                i + 2
+            );
+        }
+        let got: Vec<&str> =
+            matcher.find(sentence).iter().map(|m| glossary.entries()[m.entry].arabic.as_str()).collect();
+        rows += 1;
+        expected_terms += want.len();
+        if got != want {
+            wrong.push(format!("line {}: {sentence}\n  want {want:?}\n  got  {got:?}", i + 2));
+        }
+    }
+    assert!(rows >= 150 && expected_terms >= 300, "{rows} rows, {expected_terms} terms");
+    assert!(wrong.is_empty(), "{} of {rows} rows differ:\n{}", wrong.len(), wrong.join("\n"));
+}
