@@ -180,22 +180,17 @@ impl Translator {
         let Some(terms) = &self.terms else { return planned };
         for m in terms.matcher.find(line) {
             let entry = &terms.glossary.entries()[m.entry];
-            let mut renderings = vec![entry.english.clone()];
             let upper = capitalized(&entry.english);
-            if upper != entry.english {
-                renderings.push(upper);
-            }
-            let alternatives: Vec<Vec<u32>> = renderings
-                .iter()
-                .filter_map(|r| self.tokenizer.encode_target(r))
-                .filter(|ids| !ids.is_empty())
-                .collect();
+            let writable = |text: &str| self.tokenizer.encode_target(text).filter(|ids| !ids.is_empty());
+            let alternatives: Vec<Vec<u32>> = writable(&entry.english).into_iter().collect();
+            let sentence_start: Vec<Vec<u32>> =
+                if upper == entry.english { Vec::new() } else { writable(&upper).into_iter().collect() };
             let mut problem = None;
             if terms.mode == GlossaryMode::Constrain {
-                if alternatives.is_empty() {
+                if alternatives.is_empty() && sentence_start.is_empty() {
                     problem = Some("the target vocabulary cannot write the rendering".to_string());
                 } else {
-                    planned.constraints.push(Constraint { alternatives });
+                    planned.constraints.push(Constraint { alternatives, sentence_start });
                 }
             }
             planned.uses.push(TermUse {

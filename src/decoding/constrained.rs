@@ -21,6 +21,43 @@ use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
 pub struct Constraint {
     /// Token sequences, each non-empty.
     pub alternatives: Vec<Vec<u32>>,
+    /// Token sequences that satisfy it only as the first tokens of the output
+    /// (the rendering capitalized to open the sentence).
+    pub sentence_start: Vec<Vec<u32>>,
+}
+
+impl Constraint {
+    /// Alternative `a`: the `alternatives`, then the `sentence_start` ones.
+    fn alternative(&self, a: usize) -> &[u32] {
+        match self.alternatives.get(a) {
+            Some(alt) => alt,
+            None => &self.sentence_start[a - self.alternatives.len()],
+        }
+    }
+
+    /// The alternatives usable at this point: `(index, tokens)`.
+    fn usable(&self, at_start: bool) -> impl Iterator<Item = (usize, &[u32])> {
+        let n = if at_start { self.alternatives.len() + self.sentence_start.len() } else { self.alternatives.len() };
+        (0..n).map(|a| (a, self.alternative(a)))
+    }
+
+    /// How often the output `tokens` contains the constraint (non-overlapping;
+    /// a sentence-start alternative counts only at the start).
+    fn occurrences(&self, tokens: &[u32]) -> usize {
+        let mut count = 0;
+        let mut i = 0;
+        while i < tokens.len() {
+            let hit = self.usable(i == 0).map(|(_, alt)| alt).find(|alt| tokens[i..].starts_with(alt));
+            match hit {
+                Some(alt) => {
+                    count += 1;
+                    i += alt.len();
+                }
+                None => i += 1,
+            }
+        }
+        count
+    }
 }
 
 /// The best output for one source under its constraints.
@@ -58,16 +95,16 @@ impl State {
             .iter()
             .zip(constraints)
             .filter(|(m, _)| **m)
-            .map(|(_, c)| c.alternatives.iter().map(Vec::len).min().unwrap_or(0))
+            .map(|(_, c)| c.alternatives.iter().chain(&c.sentence_start).map(Vec::len).min().unwrap_or(0))
             .sum();
         done + self.writing.map_or(0, |(_, _, k)| k)
     }
 
-    /// The state after writing `token`.
-    fn advance(&self, constraints: &[Constraint], token: u32) -> State {
+    /// The state after writing `token` (`at_start`: it is the output's first).
+    fn advance(&self, constraints: &[Constraint], token: u32, at_start: bool) -> State {
         let mut next = self.clone();
         if let Some((c, a, k)) = self.writing {
-            let alt = &constraints[c].alternatives[a];
+            let alt = constraints[c].alternative(a);
             if alt[k] == token {
                 if k + 1 == alt.len() {
                     next.met[c] = true;
@@ -80,8 +117,8 @@ impl State {
             // Abandoned: the constraint is unmet again; the token may start another.
             next.writing = None;
         }
-        if let Some((c, a)) = self.starts(constraints, token) {
-            if constraints[c].alternatives[a].len() == 1 {
+        if let Some((c, a)) = self.starts(constraints, token, at_start) {
+            if constraints[c].alternative(a).len() == 1 {
                 next.met[c] = true;
             } else {
                 next.writing = Some((c, a, 1));
@@ -91,12 +128,10 @@ impl State {
     }
 
     /// The first unmet constraint (and its longest alternative) that `token` starts.
-    fn starts(&self, constraints: &[Constraint], token: u32) -> Option<(usize, usize)> {
+    fn starts(&self, constraints: &[Constraint], token: u32, at_start: bool) -> Option<(usize, usize)> {
         constraints.iter().enumerate().filter(|(c, _)| !self.met[*c]).find_map(|(c, constraint)| {
             constraint
-                .alternatives
-                .iter()
-                .enumerate()
+                .usable(at_start)
                 .filter(|(_, alt)| alt.first() == Some(&token))
                 .max_by_key(|(_, alt)| alt.len())
                 .map(|(a, _)| (c, a))
@@ -104,15 +139,15 @@ impl State {
     }
 
     /// Tokens that start or continue a constraint from this state.
-    fn wanted(&self, constraints: &[Constraint]) -> Vec<u32> {
+    fn wanted(&self, constraints: &[Constraint], at_start: bool) -> Vec<u32> {
         if let Some((c, a, k)) = self.writing {
-            return vec![constraints[c].alternatives[a][k]];
+            return vec![constraints[c].alternative(a)[k]];
         }
         let mut out: Vec<u32> = constraints
             .iter()
             .enumerate()
             .filter(|(c, _)| !self.met[*c])
-            .flat_map(|(_, constraint)| constraint.alternatives.iter().filter_map(|alt| alt.first().copied()))
+            .flat_map(|(_, constraint)| constraint.usable(at_start).filter_map(|(_, alt)| alt.first().copied()))
             .collect();
         out.sort_unstable();
         out.dedup();
@@ -175,7 +210,7 @@ impl<'a> Source<'a> {
         for (b, (row, beam)) in log_probs.iter().zip(&self.running).enumerate() {
             let best = top_k(&[(row.as_slice(), 0.0)], 1);
             pairs.extend(best.into_iter().map(|(_, t)| (b, t as u32)));
-            pairs.extend(beam.state.wanted(self.constraints).into_iter().map(|t| (b, t)));
+            pairs.extend(beam.state.wanted(self.constraints, beam.seq.len() == 1).into_iter().map(|t| (b, t)));
         }
         pairs.sort_unstable();
         pairs.dedup();
@@ -188,7 +223,7 @@ impl<'a> Source<'a> {
             }
             let beam = &self.running[parent];
             let score = beam.score + logp;
-            let state = beam.state.advance(self.constraints, token);
+            let state = beam.state.advance(self.constraints, token, beam.seq.len() == 1);
             if token == cfg.eos_token_id || forced_end {
                 // Finished: kept when every constraint is met, or when the length
                 // limit leaves no choice (its misses are reported).
@@ -268,12 +303,32 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// The best finished hypothesis meeting the most constraints.
+    /// Whether a finished output holds some term more often than the source
+    /// does (a term must appear exactly once per occurrence).
+    fn repeats_a_term(&self, seq: &[u32]) -> bool {
+        let tokens = &seq[1..];
+        self.constraints.iter().enumerate().any(|(i, c)| {
+            let required = self.constraints.iter().filter(|d| *d == c).count();
+            // Count each group of identical constraints once.
+            self.constraints.iter().position(|d| d == c) == Some(i) && c.occurrences(tokens) > required
+        })
+    }
+
+    /// The best finished hypothesis: most constraints met, then no term
+    /// repeated, then the best score.
     fn best(self) -> ConstrainedHypothesis {
         let count = |s: &State| s.met.iter().filter(|&&m| m).count();
-        let best = self.finished.into_iter().max_by(|a, b| {
-            count(&a.state).cmp(&count(&b.state)).then(a.score.total_cmp(&b.score)).then(b.seq.len().cmp(&a.seq.len()))
-        });
+        let ranked: Vec<(usize, bool, &Finished)> =
+            self.finished.iter().map(|f| (count(&f.state), !self.repeats_a_term(&f.seq), f)).collect();
+        let best = ranked
+            .into_iter()
+            .max_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then(a.1.cmp(&b.1))
+                    .then(a.2.score.total_cmp(&b.2.score))
+                    .then(b.2.seq.len().cmp(&a.2.seq.len()))
+            })
+            .map(|(_, _, f)| f.clone());
         match best {
             Some(f) => ConstrainedHypothesis { tokens: f.seq[1..].to_vec(), score: f.score, met: f.state.met },
             None => ConstrainedHypothesis {
@@ -353,8 +408,8 @@ mod tests {
 
     fn constraints() -> Vec<Constraint> {
         vec![
-            Constraint { alternatives: vec![vec![5, 6, 7], vec![9, 6, 7]] },
-            Constraint { alternatives: vec![vec![8]] },
+            Constraint { alternatives: vec![vec![5, 6, 7], vec![9, 6, 7]], sentence_start: vec![vec![4, 6, 7]] },
+            Constraint { alternatives: vec![vec![8]], sentence_start: vec![] },
         ]
     }
 
@@ -362,17 +417,27 @@ mod tests {
     fn states_advance_abandon_and_meet() {
         let cs = constraints();
         let s = State::new(2);
-        assert_eq!(s.wanted(&cs), vec![5, 8, 9]);
-        let s = s.advance(&cs, 9);
+        assert_eq!(s.wanted(&cs, true), vec![4, 5, 8, 9]);
+        assert_eq!(s.wanted(&cs, false), vec![5, 8, 9], "the capitalized form only opens the sentence");
+        assert_eq!(s.advance(&cs, 4, false), s);
+        assert_eq!(s.advance(&cs, 4, true).writing, Some((0, 2, 1)));
+        let s = s.advance(&cs, 9, true);
         assert_eq!(s.writing, Some((0, 1, 1)));
-        assert_eq!(s.wanted(&cs), vec![6]);
+        assert_eq!(s.wanted(&cs, false), vec![6]);
         assert_eq!(s.progress(&cs), 1);
         // A wrong token abandons the constraint; 8 meets the second at once.
-        let s = s.advance(&cs, 8);
+        let s = s.advance(&cs, 8, false);
         assert_eq!((s.writing, s.met.clone()), (None, vec![false, true]));
-        let s = s.advance(&cs, 5).advance(&cs, 6).advance(&cs, 7);
+        let s = s.advance(&cs, 5, false).advance(&cs, 6, false).advance(&cs, 7, false);
         assert!(s.all_met());
         assert_eq!(s.progress(&cs), 4);
-        assert!(s.wanted(&cs).is_empty());
+        assert!(s.wanted(&cs, false).is_empty());
+    }
+
+    #[test]
+    fn occurrences_count_whole_alternatives() {
+        let c = &constraints()[0];
+        assert_eq!(c.occurrences(&[5, 6, 7, 1, 9, 6, 7, 5, 6]), 2);
+        assert_eq!(c.occurrences(&[4, 6, 7, 4, 6, 7]), 1, "the sentence-start form counts only at the start");
     }
 }

@@ -88,7 +88,10 @@ pub fn generate_constrained(
             constraints.len()
         )));
     }
-    if constraints.iter().flatten().any(|c| c.alternatives.is_empty() || c.alternatives.iter().any(Vec::is_empty)) {
+    if constraints.iter().flatten().any(|c| {
+        (c.alternatives.is_empty() && c.sentence_start.is_empty())
+            || c.alternatives.iter().chain(&c.sentence_start).any(Vec::is_empty)
+    }) {
         return Err(DecodeError::Settings("a constraint has no tokens".into()));
     }
     if sources.is_empty() {

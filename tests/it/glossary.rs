@@ -67,12 +67,12 @@ fn constrained_search_places_every_term_in_batches() {
     .map(|s| tok.encode(s).ids)
     .collect();
     let term = |text: &str| tok.encode_target(text).unwrap_or_else(|| panic!("`{text}` is writable"));
-    let one = |text: &str| Constraint { alternatives: vec![term(text)] };
+    let one = |text: &str| Constraint { alternatives: vec![term(text)], sentence_start: vec![] };
     let constraints = vec![
         vec![one("the market"), one("oil")],
         vec![],
         vec![one("security"), one("meeting"), one("region")],
-        vec![one("Syria")],
+        vec![one("Syria"), one("oil"), one("the market"), one("security"), one("region"), one("meeting")],
     ];
     let batch = generate_constrained(&model, &sources, &constraints, &cfg).unwrap();
     for (i, (hyp, cs)) in batch.iter().zip(&constraints).enumerate() {
@@ -96,9 +96,14 @@ fn unplaceable_constraints_are_refused() {
     let dir = repo("tests/fixtures/tiny");
     let (model, model_cfg) = load_model(&dir, &Device::Cpu).unwrap();
     let cfg = GenerationConfig::from_model_dir(&dir, &model_cfg).unwrap();
-    let err = generate_constrained(&model, &[vec![5, 0]], &[vec![Constraint { alternatives: vec![vec![]] }]], &cfg)
-        .unwrap_err()
-        .to_string();
+    let err = generate_constrained(
+        &model,
+        &[vec![5, 0]],
+        &[vec![Constraint { alternatives: vec![vec![]], sentence_start: vec![] }]],
+        &cfg,
+    )
+    .unwrap_err()
+    .to_string();
     assert_eq!(err, "invalid generation settings: a constraint has no tokens");
     let err = generate_constrained(&model, &[vec![5, 0]], &[], &cfg).unwrap_err().to_string();
     assert_eq!(err, "invalid generation settings: 1 sources but 0 constraint lists");
