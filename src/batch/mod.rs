@@ -273,6 +273,8 @@ pub struct Summary {
     pub terms: usize,
     /// Glossary terms missed.
     pub missed_terms: usize,
+    /// Scraping artifacts removed, by cleaning rule.
+    pub removed: std::collections::BTreeMap<&'static str, usize>,
     /// Wall time.
     pub time: Duration,
 }
@@ -421,6 +423,9 @@ impl Job {
             })?;
             let terms: usize = translations.iter().map(|t| t.terms.len() - t.missed_terms()).sum();
             let missed: usize = translations.iter().map(Translation::missed_terms).sum();
+            for removal in &pending.article.removed {
+                *summary.removed.entry(removal.rule).or_default() += 1;
+            }
             summary.translated += 1;
             summary.sentences += n;
             summary.terms += terms;

@@ -151,6 +151,10 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let summary = job.run(&translator, &docs, &mut on_event)?;
     bar.finish_and_clear();
     if !args.dry_run {
+        if !summary.removed.is_empty() {
+            let removed: Vec<String> = summary.removed.iter().map(|(rule, n)| format!("{rule} {n}")).collect();
+            eprintln!("tarjim: removed from articles: {}", removed.join(", "));
+        }
         eprintln!(
             "tarjim: {} documents translated, {} already done, {} failed; {} sentences; {} glossary terms enforced, {} missed; {:.1} s",
             summary.translated,

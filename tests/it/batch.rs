@@ -108,6 +108,7 @@ fn tree_of_awkward_documents_gives_exact_outputs() {
         + count("قال الرئيس. ثم غادر.\n\nسوريا\n")
         + count("عقد مجلس الأمن جلسة طارئة.")
         + count(&block) * copies;
+    assert_eq!(lines[lines.len() - 2], "tarjim: removed from articles: ad-marker 2, source-line 1");
     let summary = lines.last().unwrap();
     assert!(
         summary.starts_with(&format!(
@@ -329,4 +330,17 @@ fn slurm_array_script_runs_the_shards() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     assert_eq!(tree(&sharded), tree(&whole));
+}
+
+#[test]
+fn seed_article_loses_its_scraping_artifacts_only() {
+    let seed = seed_article();
+    let cleaned = tarjim::article::clean(&seed);
+    let removed: Vec<(&str, usize, &str)> = cleaned.removed.iter().map(|r| (r.rule, r.line, r.text.as_str())).collect();
+    let n = seed.lines().count();
+    assert_eq!(removed, vec![("ad-marker", 1, "[ad_1]"), ("ad-marker", n - 1, "[ad_2]"), ("source-line", n, "المصدر")]);
+    let kept: Vec<&str> = cleaned.lines.iter().map(String::as_str).filter(|l| !l.is_empty()).collect();
+    let original: Vec<&str> =
+        seed.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("[ad_") && *l != "المصدر").collect();
+    assert_eq!(kept, original);
 }
