@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""tarjim against HF transformers (PyTorch, CPU) and CTranslate2 on the same
+machine, in the same run, on the same inputs and settings.
+
+    python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt -r scripts/requirements-bench.txt
+    cargo build --release
+    .venv/bin/python scripts/bench_peers.py [--lines N] [--quick]
+
+The model is the exact-shape opus-mt-ar-en model with generated weights from
+``scripts/gen_model_fixtures.py`` (no trained checkpoint reaches these
+machines; compute does not depend on the weights' values), saved as a Hugging
+Face checkpoint with the real Helsinki Arabic SentencePiece models, and
+converted for CTranslate2 with its Transformers converter (float32 and int8).
+Inputs: the first FLORES devtest Arabic lines. Generation: the hub's opus-mt
+settings with ``max_length`` 48 (as the parity fixtures), greedy and beam 4.
+
+Every measurement runs in a fresh process so that peak RSS is its own. Printed
+per system: model load time, sentences/s, target tokens/s, peak RSS, the ratio
+of its sentences/s to tarjim's, and how many outputs equal tarjim's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "target" / "bench-peers"
+MODEL = WORK / "exact-shape"
+FLORES_AR = ROOT / "../shared/eval/flores200-devtest/arb_Arab.txt"
+AR_FR = ROOT / "../shared/spm/opus-mt-ar-fr"
+AR_FR_VOCAB = ROOT / "tests/fixtures/ar-fr-vocab"
+TARJIM = ROOT / "target" / "release" / "tarjim"
+
+
+def prepare() -> None:
+    """Writes the exact-shape checkpoint and its CTranslate2 conversions once."""
+    if (MODEL / "model.safetensors").exists() and (WORK / "ct2-int8" / "model.bin").exists():
+        return
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import ctranslate2
+    import gen_model_fixtures as fixtures
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    model, cfg = fixtures.exact_shape_model()
+    model.save_pretrained(str(MODEL), safe_serialization=True)
+    for src in (AR_FR / "source.spm", AR_FR / "target.spm", AR_FR_VOCAB / "vocab.json", AR_FR_VOCAB / "tokenizer_config.json"):
+        shutil.copyfile(src, MODEL / src.name)
+    gen = fixtures.generation_config(cfg)
+    gen["max_length"] = fixtures.EXACT_MAX_LENGTH
+    (MODEL / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
+    for quantization in ("float32", "int8"):
+        out = WORK / f"ct2-{quantization}"
+        converter = ctranslate2.converters.TransformersConverter(str(MODEL))
+        converter.convert(str(out), quantization=quantization, force=True)
+
+
+def lines(n: int) -> list[str]:
+    return FLORES_AR.read_text(encoding="utf-8").splitlines()[:n]
+
+
+def peak_rss_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def run_hf(args) -> dict:
+    import torch
+    from transformers import MarianMTModel, MarianTokenizer
+
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    tok = MarianTokenizer.from_pretrained(str(MODEL))
+    model = MarianMTModel.from_pretrained(str(MODEL), attn_implementation="eager").eval()
+    if args.precision == "int8":
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    load = time.perf_counter() - start
+    texts = lines(args.lines)
+    outputs, tokens = [], 0
+    start = time.perf_counter()
+    for first in range(0, len(texts), args.batch):
+        enc = tok(texts[first : first + args.batch], padding=True, return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**enc, num_beams=args.beam, do_sample=False)
+        for row in out.tolist():
+            ids = [t for t in row[1:] if t != model.config.pad_token_id]
+            tokens += len(ids)
+            outputs.append(tok.decode(ids, skip_special_tokens=True))
+    seconds = time.perf_counter() - start
+    return {"load": load, "seconds": seconds, "tokens": tokens, "outputs": outputs, "rss": peak_rss_mb(resource.RUSAGE_SELF)}
+
+
+def run_ct2(args) -> dict:
+    import ctranslate2
+    import sentencepiece
+
+    start = time.perf_counter()
+    sp_source = sentencepiece.SentencePieceProcessor(model_file=str(MODEL / "source.spm"))
+    sp_target = sentencepiece.SentencePieceProcessor(model_file=str(MODEL / "target.spm"))
+    compute = "int8_float32" if args.precision == "int8" else "float32"
+    translator = ctranslate2.Translator(
+        str(WORK / f"ct2-{'int8' if args.precision == 'int8' else 'float32'}"),
+        device="cpu",
+        compute_type=compute,
+        inter_threads=1,
+        intra_threads=args.threads,
+    )
+    load = time.perf_counter() - start
+    texts = lines(args.lines)
+    sources = [sp_source.encode(t, out_type=str) + ["</s>"] for t in texts]
+    start = time.perf_counter()
+    results = translator.translate_batch(
+        sources,
+        beam_size=args.beam,
+        max_batch_size=args.batch,
+        batch_type="examples",
+        max_decoding_length=47,
+        suppress_sequences=[["<pad>"]],
+    )
+    seconds = time.perf_counter() - start
+    outputs, tokens = [], 0
+    for r in results:
+        hyp = r.hypotheses[0]
+        tokens += len(hyp) + (1 if len(hyp) < 47 else 0)
+        outputs.append(sp_target.decode([p for p in hyp if p not in ("<unk>", "<pad>", "</s>")]).strip())
+    return {"load": load, "seconds": seconds, "tokens": tokens, "outputs": outputs, "rss": peak_rss_mb(resource.RUSAGE_SELF)}
+
+
+def run_tarjim(args) -> dict:
+    common = [str(TARJIM), "translate", "--model", str(MODEL), "--glossary-mode", "off", "--beam", str(args.beam)]
+    common += ["--batch-size", str(args.batch), "--threads", str(args.threads), "--format", "jsonl"]
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    start = time.perf_counter()
+    subprocess.run(common, input=b"", check=True, env=env, capture_output=True)
+    load = time.perf_counter() - start
+    text = "\n".join(lines(args.lines)) + "\n"
+    start = time.perf_counter()
+    done = subprocess.run(common, input=text.encode(), check=True, env=env, capture_output=True)
+    seconds = time.perf_counter() - start - load
+    rows = [json.loads(l) for l in done.stdout.decode().splitlines()]
+    return {
+        "load": load,
+        "seconds": seconds,
+        "tokens": sum(r.get("target_tokens", 0) for r in rows),
+        "outputs": [r.get("translation", "") for r in rows],
+        "rss": peak_rss_mb(resource.RUSAGE_CHILDREN),
+    }
+
+
+def worker(args) -> None:
+    result = {"hf": run_hf, "ct2": run_ct2, "tarjim": run_tarjim}[args.worker](args)
+    print(json.dumps(result, ensure_ascii=False))
+
+
+def measure(system: str, beam: int, batch: int, threads: int, precision: str, n: int) -> dict:
+    cmd = [sys.executable, __file__, "--worker", system, "--beam", str(beam), "--batch", str(batch)]
+    cmd += ["--threads", str(threads), "--precision", precision, "--lines", str(n)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONWARNINGS="ignore")
+    out = subprocess.run(cmd, check=True, capture_output=True, env=env)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worker", choices=["hf", "ct2", "tarjim"])
+    parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=["f32", "int8"], default="f32")
+    parser.add_argument("--lines", type=int, default=64)
+    parser.add_argument("--quick", action="store_true", help="beam 4, batch 32, 2 threads only")
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    if not TARJIM.exists():
+        sys.exit(f"{TARJIM} is missing: run `cargo build --release` first")
+    prepare()
+    grid = [(4, 32, 2)] if args.quick else [(b, n, t) for b in (1, 4) for n in (1, 32) for t in (1, 2)]
+    print(f"{args.lines} FLORES devtest lines, exact-shape opus-mt-ar-en model (generated weights), max_length 48")
+    header = f"{'search':<7} {'batch':>5} {'thr':>3} {'prec':<5} {'system':<13} {'load s':>7} {'sent/s':>8} {'tok/s':>8} {'RSS MB':>8} {'vs tarjim':>9} {'same':>5}"
+    print(header)
+    for beam, batch, threads in grid:
+        for precision in ("f32", "int8"):
+            systems = ["tarjim", "ct2", "hf"] if precision == "f32" else ["ct2", "hf"]
+            results = {s: measure(s, beam, batch, threads, precision, args.lines) for s in systems}
+            base = measure("tarjim", beam, batch, threads, "f32", args.lines) if precision == "int8" else results["tarjim"]
+            for system, r in results.items():
+                rate = args.lines / r["seconds"]
+                same = sum(a == b for a, b in zip(r["outputs"], base["outputs"]))
+                print(
+                    f"{'greedy' if beam == 1 else f'beam{beam}':<7} {batch:>5} {threads:>3} {precision:<5} {system:<13} "
+                    f"{r['load']:>7.2f} {rate:>8.2f} {r['tokens'] / r['seconds']:>8.1f} {r['rss']:>8.0f} "
+                    f"{rate / (args.lines / base['seconds']):>8.2f}x {same:>5}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
