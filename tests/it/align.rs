@@ -377,6 +377,167 @@ fn lines_too_long_fail_alone() {
     assert!(empty.source_words.is_empty() && empty.target_words.is_empty());
 }
 
+// ---------------------------------------------------------------------------
+// The `align` command
+// ---------------------------------------------------------------------------
+
+/// Runs `tarjim align --model DIR --target TARGETS SOURCES ARGS` on files written
+/// into a temporary directory.
+fn align_given(model: &Path, sources: &str, targets: &str, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (source_path, target_path) = (dir.path().join("source.txt"), dir.path().join("target.txt"));
+    std::fs::write(&source_path, sources).unwrap();
+    std::fs::write(&target_path, targets).unwrap();
+    let mut all = vec![
+        "align",
+        "--model",
+        model.to_str().unwrap(),
+        "--target",
+        target_path.to_str().unwrap(),
+        source_path.to_str().unwrap(),
+    ];
+    all.extend(args);
+    crate::cli::tarjim(&all, b"")
+}
+
+#[test]
+fn align_command_prints_pharaoh_pairs_of_given_targets() {
+    let dir = hand_set_model();
+    let sources = format!("{SOURCE}\n\n{SOURCE}\n");
+    let targets = format!("{TARGET}\n\n{TARGET}\n");
+    for (args, want) in [
+        (&[][..], "0-3 1-1 2-0 2-2"),
+        (&["--method", "intersect"][..], "0-3 1-1 2-0"),
+        (&["--threshold", "0.5"][..], "0-3 1-1 2-0 2-2"),
+        (&["--method", "threshold", "--threshold", "0.5"][..], "0-3 1-1 2-0 2-2"),
+        (&["--head", "1"][..], "0-1 1-2 2-0 2-3"),
+        (&["--layer", "0"][..], "0-0 1-1 2-2 2-3"),
+        (&["--layer", "1", "--head", "0", "--method", "argmax", "--batch-size", "1"][..], "0-3 1-1 2-0 2-2"),
+    ] {
+        let out = align_given(dir.path(), &sources, &targets, args);
+        assert_eq!(crate::cli::text(&out.stderr), "", "{args:?}");
+        assert_eq!(crate::cli::text(&out.stdout), format!("{want}\n\n{want}\n"), "{args:?}");
+        assert!(out.status.success());
+    }
+}
+
+#[test]
+fn align_command_writes_words_with_character_spans_as_json() {
+    let dir = hand_set_model();
+    let out = align_given(dir.path(), &format!("  {SOURCE}\n"), &format!("{TARGET} \n"), &["--format", "json"]);
+    assert!(out.status.success(), "{}", crate::cli::text(&out.stderr));
+    let mut got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = got.as_object_mut().unwrap().remove("file").unwrap();
+    assert!(file.as_str().unwrap().ends_with("source.txt"), "{file}");
+    let want = serde_json::json!({
+        "line": 1, "source": format!("  {SOURCE}"), "target": format!("{TARGET} "),
+        "source_words": [
+            {"text": "قال", "span": [2, 5]}, {"text": "رئيس", "span": [6, 10]}, {"text": "الوزراء", "span": [11, 18]}
+        ],
+        "target_words": [
+            {"text": "The", "span": [0, 3]}, {"text": "prime", "span": [4, 9]},
+            {"text": "minister", "span": [10, 18]}, {"text": "said", "span": [19, 23]}
+        ],
+        "pairs": [[0, 3], [1, 1], [2, 0], [2, 2]],
+    });
+    assert_eq!(got, want);
+}
+
+#[test]
+fn align_command_errors() {
+    let dir = hand_set_model();
+    let model = dir.path();
+    let out = align_given(model, &format!("{SOURCE}\n{SOURCE}\n"), &format!("{TARGET}\n"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(crate::cli::text(&out.stderr), "tarjim: 1 target lines for 2 source lines\n");
+    assert_eq!(crate::cli::text(&out.stdout), "");
+    for (args, message) in [
+        (
+            &["--layer", "2"][..],
+            "no cross-attention head 0 in decoder layer 2: the model has 2 decoder layers of 2 heads",
+        ),
+        (
+            &["--head", "2"][..],
+            "no cross-attention head 2 in decoder layer 1: the model has 2 decoder layers of 2 heads",
+        ),
+        (&["--method", "threshold"][..], "--method threshold needs --threshold T"),
+        (&["--method", "intersect", "--threshold", "0.2"][..], "--threshold applies to --method threshold only"),
+        (&["--threshold", "1.5"][..], "threshold 1.5 is not between 0 and 1"),
+    ] {
+        let out = align_given(model, &format!("{SOURCE}\n"), &format!("{TARGET}\n"), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(crate::cli::text(&out.stderr), format!("tarjim: {message}\n"), "{args:?}");
+    }
+    // A target line that is not UTF-8 fails alone.
+    let dir2 = tempfile::tempdir().unwrap();
+    let (sources, targets) = (dir2.path().join("s.txt"), dir2.path().join("t.txt"));
+    std::fs::write(&sources, format!("{SOURCE}\n{SOURCE}\n")).unwrap();
+    std::fs::write(&targets, [b"\xff\n".as_slice(), TARGET.as_bytes(), b"\n"].concat()).unwrap();
+    let out = crate::cli::tarjim(
+        &[
+            "align",
+            "--model",
+            model.to_str().unwrap(),
+            "--target",
+            targets.to_str().unwrap(),
+            sources.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(crate::cli::text(&out.stderr), format!("{}:1: target: invalid UTF-8 at byte 0\n", sources.display()));
+    assert_eq!(crate::cli::text(&out.stdout), "\n0-3 1-1 2-0 2-2\n");
+}
+
+#[test]
+fn align_command_aligns_the_translation_translate_prints() {
+    // The tiny model's beam-4 translations as HF generated them: the command's
+    // targets must be those texts, and its pairs those of forcing HF's token ids.
+    let fixture = json("tests/fixtures/decoding/tiny_generate.json");
+    let translator = Translator::from_dir(&repo("tests/fixtures/tiny"), &Device::Cpu).unwrap();
+    let aligner =
+        Aligner::new(translator.model(), translator.tokenizer(), translator.model().alignment_head()).unwrap();
+    let pad = translator.tokenizer().pad_id();
+    let mut input = String::new();
+    let mut want = Vec::new();
+    for case in fixture["cases"].as_array().unwrap().iter().filter(|c| c["name"] == "beam_default") {
+        let sequences = id_rows(&case["sequences"]);
+        for ((source, translation), sequence) in
+            case["sources"].as_array().unwrap().iter().zip(case["translations"].as_array().unwrap()).zip(&sequences)
+        {
+            let (source, translation) = (source.as_str().unwrap(), translation.as_str().unwrap());
+            input.push_str(source);
+            input.push('\n');
+            let ids = crate::util::generated(sequence, pad);
+            let target = Target::Generated { ids: &ids, text: translation };
+            let alignment = aligner.align(&[(source, target)], 1).pop().unwrap().unwrap();
+            want.push((translation.to_string(), alignment.pairs(Method::Argmax)));
+        }
+    }
+    let out = crate::cli::tarjim(
+        &["align", "--model", repo("tests/fixtures/tiny").to_str().unwrap(), "--format", "json"],
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", crate::cli::text(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        crate::cli::text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), want.len());
+    for (line, (translation, pairs)) in lines.iter().zip(&want) {
+        assert_eq!(line["target"], translation.as_str());
+        let got: Vec<(usize, usize)> = line["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_u64().unwrap() as usize, p[1].as_u64().unwrap() as usize))
+            .collect();
+        assert_eq!(&got, pairs, "{translation}");
+    }
+    let out =
+        crate::cli::tarjim(&["align", "--model", repo("tests/fixtures/tiny").to_str().unwrap()], input.as_bytes());
+    let pharaoh_lines: Vec<String> = want.iter().map(|(_, pairs)| pharaoh(pairs)).collect();
+    assert_eq!(crate::cli::text(&out.stdout), pharaoh_lines.join("\n") + "\n");
+}
+
 #[test]
 fn source_tokens_keep_their_pieces_and_tile_the_line() {
     // The tokenizer fixtures (MarianTokenizer's pieces and ids) through
