@@ -19,7 +19,10 @@ pub fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run tarjim");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    if let Err(err) = child.stdin.take().unwrap().write_all(stdin) {
+        // A command that fails early (a bad option or file) may exit before reading.
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    }
     child.wait_with_output().unwrap()
 }
 
