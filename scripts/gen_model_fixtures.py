@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate tarjim's model fixtures (rerunnable; run from the repository root).
 
-    .venv/bin/python scripts/gen_model_fixtures.py [--only tokenizer|tiny|decoding|exact]
+    .venv/bin/python scripts/gen_model_fixtures.py [--only tokenizer|tiny|decoding|exact|attention]
 
 Outputs (all committed, all small):
 
@@ -20,6 +20,11 @@ Outputs (all committed, all small):
   sequences, scores and decoded text) and ``exact_shape.json`` (the exact-shape model
   on FLORES devtest lines tokenized with the real opus-mt-ar-fr source model: greedy
   and beam 4 outputs, and teacher-forced logits at sampled vocabulary columns).
+
+* ``tests/fixtures/align/``: HF ``output_attentions=True`` cross-attention
+  probabilities of the tiny model on the teacher-forced reference batch
+  (``tiny_attention.json`` with the inputs, ``tiny_cross_attentions.safetensors``
+  with every decoder layer's heads), for ``MarianMTModel::decode_with_attention``.
 
 The exact-shape model (opus-mt-ar-en's shapes) has generated weights, see
 ``exact_shape_state_dict``; the Rust twin is ``tarjim::model::generated``.
@@ -729,9 +734,52 @@ def gen_exact() -> None:
     )
 
 
+# ---------------------------------------------------------------------------
+# 5. Cross-attention probabilities of the tiny model (word alignment)
+# ---------------------------------------------------------------------------
+
+ALIGN = FIXTURES / "align"
+
+
+def gen_attention() -> None:
+    import torch
+    from safetensors.torch import save_file
+    from transformers import MarianTokenizer
+
+    tok = MarianTokenizer.from_pretrained(str(TINY))
+    model = load_hf(TINY)
+    enc, labels = tiny_inputs(tok)
+    decoder_input_ids = model.prepare_decoder_input_ids_from_labels(labels)
+    with torch.no_grad():
+        out = model(
+            input_ids=enc["input_ids"],
+            attention_mask=enc["attention_mask"],
+            decoder_input_ids=decoder_input_ids,
+            output_attentions=True,
+        )
+    # (layers, batch, heads, tgt_len, src_len)
+    cross = torch.stack(out.cross_attentions)
+    print(f"  cross attentions {tuple(cross.shape)}")
+    ALIGN.mkdir(parents=True, exist_ok=True)
+    save_file({"cross_attentions": cross.contiguous()}, str(ALIGN / "tiny_cross_attentions.safetensors"))
+    write_json(
+        ALIGN / "tiny_attention.json",
+        {
+            "about": "HF MarianMTModel (eval, eager attention, float32) on tests/fixtures/tiny, "
+            "teacher-forced with output_attentions=True; tiny_cross_attentions.safetensors holds "
+            "'cross_attentions' (decoder_layers, batch, heads, tgt_len, src_len), the softmax "
+            "probabilities of every decoder layer's encoder attention. Regenerate with "
+            "scripts/gen_model_fixtures.py --only attention.",
+            "input_ids": enc["input_ids"].tolist(),
+            "attention_mask": enc["attention_mask"].tolist(),
+            "decoder_input_ids": decoder_input_ids.tolist(),
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["tokenizer", "tiny", "decoding", "exact"])
+    parser.add_argument("--only", choices=["tokenizer", "tiny", "decoding", "exact", "attention"])
     args = parser.parse_args()
     if args.only in (None, "tokenizer"):
         gen_tokenizer()
@@ -741,6 +789,8 @@ def main() -> None:
         gen_decoding()
     if args.only in (None, "exact"):
         gen_exact()
+    if args.only in (None, "attention"):
+        gen_attention()
 
 
 if __name__ == "__main__":

@@ -17,3 +17,4 @@ PYTHON=${PYTHON:-python3}
 "$PYTHON" scripts/gen_model_fixtures.py --only tiny
 "$PYTHON" scripts/gen_model_fixtures.py --only decoding
 "$PYTHON" scripts/gen_model_fixtures.py --only exact
+"$PYTHON" scripts/gen_model_fixtures.py --only attention

@@ -2,8 +2,10 @@
 //!
 //! Pipeline: SentencePiece tokenization ([`tokenizer`]), our own Marian
 //! encoder-decoder ([`model`]), greedy and beam search ([`decoding`]), put
-//! together by [`translate::Translator`]; [`hub`] finds model directories.
+//! together by [`translate::Translator`]; [`hub`] finds model directories;
+//! [`align`] reads word alignments from the cross-attention.
 
+pub mod align;
 pub mod article;
 pub mod batch;
 pub mod decoding;

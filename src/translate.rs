@@ -244,6 +244,11 @@ impl Translator {
         self.model.config()
     }
 
+    /// The model.
+    pub fn model(&self) -> &MarianMTModel {
+        &self.model
+    }
+
     /// The tokenizer.
     pub fn tokenizer(&self) -> &MarianTokenizer {
         &self.tokenizer

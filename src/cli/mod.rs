@@ -1,5 +1,6 @@
 //! Argument parsing and the subcommands.
 
+mod align;
 mod batch;
 
 use std::io::{BufWriter, Read, Write};
@@ -38,6 +39,8 @@ enum Command {
     /// Print a model's architecture and its files' sizes and SHA-256 as JSON
     /// (the `sha256` object is what `models/manifest.json` records).
     ModelInfo(ModelInfoArgs),
+    /// Word alignments of translations (from the cross-attention), one line per input line.
+    Align(align::AlignArgs),
 }
 
 #[derive(Args)]
@@ -173,6 +176,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Batch(args) => batch::run(args),
         Command::Tokenize(args) => tokenize(args),
         Command::ModelInfo(args) => model_info(args),
+        Command::Align(args) => align::align(args),
     }
 }
 

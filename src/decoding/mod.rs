@@ -8,10 +8,13 @@
 //!   generation fields of `config.json`.
 //! * [`generate`]: one batch of token-id sequences in, one [`Hypothesis`] per
 //!   sequence out. Batches may mix lengths: sources are right-padded and masked.
+//! * [`forced_attention`]: given targets teacher-forced, one cross-attention
+//!   head's probabilities per target token (for word alignment).
 
 mod beam;
 mod config;
 mod constrained;
+mod forced;
 mod greedy;
 mod logits;
 
@@ -21,6 +24,7 @@ use crate::model::{EncoderOutput, MarianMTModel};
 
 pub use config::{EarlyStopping, GenerationConfig};
 pub use constrained::{ConstrainedHypothesis, Constraint};
+pub use forced::{AttentionMatrix, forced_attention};
 
 /// Fewest beams constrained search runs with: dynamic beam allocation needs room
 /// for hypotheses that place terms next to ones that do not yet.
@@ -33,6 +37,14 @@ pub enum DecodeError {
     #[error("source has {len} tokens, the model accepts at most {max}")]
     SourceTooLong {
         /// Tokens in the source, `</s>` included.
+        len: usize,
+        /// `max_position_embeddings` of the model.
+        max: usize,
+    },
+    /// A target to teacher-force is longer than the model's position table.
+    #[error("target has {len} tokens, the model accepts at most {max}")]
+    TargetTooLong {
+        /// Tokens in the target.
         len: usize,
         /// `max_position_embeddings` of the model.
         max: usize,

@@ -101,20 +101,53 @@ impl Attention {
         Ok((self.split_heads(&self.k_proj.forward(xs)?)?, self.split_heads(&self.v_proj.forward(xs)?)?))
     }
 
-    /// Attention of `query` over `key`/`value` with an optional additive `mask`
-    /// (broadcast to `(batch, heads, q_len, k_len)`), through `out_proj`:
-    /// `(batch, q_len, embed_dim)`.
-    pub(super) fn attend(&self, query: &Tensor, key: &Tensor, value: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    /// Attention probabilities `(batch, heads, q_len, k_len)` of `query` over `key`
+    /// with an optional additive `mask` (broadcast to that shape).
+    fn probs(&self, query: &Tensor, key: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let scores = (query.matmul(&key.t()?)? * self.scaling)?;
         let scores = match mask {
             Some(mask) => scores.broadcast_add(mask)?,
             None => scores,
         };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        candle_nn::ops::softmax_last_dim(&scores)
+    }
+
+    /// `probs` applied to `value`, heads merged, through `out_proj`: `(batch, q_len, embed_dim)`.
+    fn output(&self, probs: &Tensor, value: &Tensor) -> Result<Tensor> {
         let out = probs.matmul(value)?;
         let (batch, heads, len, head_dim) = out.dims4()?;
         let out = out.transpose(1, 2)?.reshape((batch, len, heads * head_dim))?;
         self.out_proj.forward(&out)
+    }
+
+    /// Attention of `query` over `key`/`value` with an optional additive `mask`
+    /// (broadcast to `(batch, heads, q_len, k_len)`), through `out_proj`:
+    /// `(batch, q_len, embed_dim)`.
+    pub(super) fn attend(&self, query: &Tensor, key: &Tensor, value: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        self.output(&self.probs(query, key, mask)?, value)
+    }
+
+    /// The probabilities of head `head` alone, `(batch, q_len, k_len)`, as
+    /// [`Self::probs`] computes them for every head.
+    fn head_probs(&self, query: &Tensor, key: &Tensor, mask: Option<&Tensor>, head: usize) -> Result<Tensor> {
+        let query = query.narrow(1, head, 1)?;
+        let key = key.narrow(1, head, 1)?;
+        self.probs(&query, &key, mask)?.squeeze(1)
+    }
+
+    /// [`Self::attend`], also returning the probabilities of head `head`:
+    /// `(batch, q_len, k_len)`.
+    fn attend_with_head(
+        &self,
+        query: &Tensor,
+        key: &Tensor,
+        value: &Tensor,
+        mask: Option<&Tensor>,
+        head: usize,
+    ) -> Result<(Tensor, Tensor)> {
+        let probs = self.probs(query, key, mask)?;
+        let head_probs = probs.narrow(1, head, 1)?.squeeze(1)?;
+        Ok((self.output(&probs, value)?, head_probs))
     }
 
     /// Self-attention over `xs` without a cache.
@@ -230,6 +263,48 @@ impl DecoderLayer {
         cross: &KeyValue,
         encoder_mask: &Tensor,
     ) -> Result<Tensor> {
+        let xs = self.self_attention(xs, causal, cache)?;
+        let query = self.encoder_attn.query(&xs)?;
+        let attn = self.encoder_attn.attend(&query, &cross.key, &cross.value, Some(encoder_mask))?;
+        self.feed_forward(&xs, &attn)
+    }
+
+    /// [`Self::forward`], also returning the cross-attention probabilities of head
+    /// `head`: `(batch, new_len, src_len)`.
+    pub(super) fn forward_with_head(
+        &self,
+        xs: &Tensor,
+        causal: Option<&Tensor>,
+        cache: &mut Option<KeyValue>,
+        cross: &KeyValue,
+        encoder_mask: &Tensor,
+        head: usize,
+    ) -> Result<(Tensor, Tensor)> {
+        let xs = self.self_attention(xs, causal, cache)?;
+        let query = self.encoder_attn.query(&xs)?;
+        let (attn, probs) =
+            self.encoder_attn.attend_with_head(&query, &cross.key, &cross.value, Some(encoder_mask), head)?;
+        Ok((self.feed_forward(&xs, &attn)?, probs))
+    }
+
+    /// Only the cross-attention probabilities of head `head` that [`Self::forward`]
+    /// computes, `(batch, new_len, src_len)`; `cache` is extended as there.
+    pub(super) fn cross_attention_probs(
+        &self,
+        xs: &Tensor,
+        causal: Option<&Tensor>,
+        cache: &mut Option<KeyValue>,
+        cross: &KeyValue,
+        encoder_mask: &Tensor,
+        head: usize,
+    ) -> Result<Tensor> {
+        let xs = self.self_attention(xs, causal, cache)?;
+        let query = self.encoder_attn.query(&xs)?;
+        self.encoder_attn.head_probs(&query, &cross.key, Some(encoder_mask), head)
+    }
+
+    /// The self-attention block: `self_attn` over the cache and `xs`, residual, layer norm.
+    fn self_attention(&self, xs: &Tensor, causal: Option<&Tensor>, cache: &mut Option<KeyValue>) -> Result<Tensor> {
         let query = self.self_attn.query(xs)?;
         let (key, value) = self.self_attn.key_value(xs)?;
         let kv = match cache.take() {
@@ -240,12 +315,13 @@ impl DecoderLayer {
         };
         let attn = self.self_attn.attend(&query, &kv.key, &kv.value, causal)?;
         *cache = Some(kv);
-        let xs = self.self_attn_layer_norm.forward(&(xs + attn)?)?;
+        self.self_attn_layer_norm.forward(&(xs + attn)?)
+    }
 
-        let query = self.encoder_attn.query(&xs)?;
-        let attn = self.encoder_attn.attend(&query, &cross.key, &cross.value, Some(encoder_mask))?;
+    /// What follows the cross-attention output `attn` of `xs`: residual, layer norm,
+    /// feed-forward block, residual, layer norm.
+    fn feed_forward(&self, xs: &Tensor, attn: &Tensor) -> Result<Tensor> {
         let xs = self.encoder_attn_layer_norm.forward(&(xs + attn)?)?;
-
         let ffn = self.ffn.forward(&xs)?;
         self.final_layer_norm.forward(&(xs + ffn)?)
     }

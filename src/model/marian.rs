@@ -197,11 +197,29 @@ impl MarianMTModel {
         Ok(EncoderOutput { hidden_states: xs, mask, cross })
     }
 
-    /// Runs the decoder on `decoder_input_ids` (u32 `(batch, new_len)`, at positions
-    /// `cache.len()..`) against `enc`, appending to `cache`. With `new_len > 1` the
-    /// new positions attend causally (teacher forcing). Returns f32 logits
-    /// `(batch, new_len, target_vocab)` including `final_logits_bias`.
-    pub fn decode(&self, decoder_input_ids: &Tensor, enc: &EncoderOutput, cache: &mut DecoderCache) -> Result<Tensor> {
+    /// The head OPUS-MT models with guided alignment train on word alignments (and
+    /// Marian's `--alignment` and CTranslate2's `return_attention` read): head 0 of
+    /// the last decoder layer.
+    pub fn alignment_head(&self) -> AttentionHead {
+        AttentionHead { layer: self.decoder.layers.len().saturating_sub(1), head: 0 }
+    }
+
+    /// Fails unless the model has `head`.
+    fn check_head(&self, head: AttentionHead) -> Result<()> {
+        let (layers, heads) = (self.decoder.layers.len(), self.cfg.decoder_attention_heads);
+        if head.layer >= layers || head.head >= heads {
+            candle_core::bail!(
+                "no cross-attention head {} in layer {}: the decoder has {layers} layers of {heads} heads",
+                head.head,
+                head.layer
+            );
+        }
+        Ok(())
+    }
+
+    /// Embedded decoder input at positions `cache.len()..` and, for more than one
+    /// new position, the causal mask.
+    fn decoder_input(&self, decoder_input_ids: &Tensor, cache: &DecoderCache) -> Result<(Tensor, Option<Tensor>)> {
         if cache.layers.len() != self.decoder.layers.len() {
             candle_core::bail!(
                 "decoder cache has {} layers, the model {}",
@@ -211,12 +229,96 @@ impl MarianMTModel {
         }
         let (_, new_len) = decoder_input_ids.dims2()?;
         let past = cache.len;
-        let mut xs = embed(&self.decoder.embed_tokens, self.embed_scale, &self.positions, decoder_input_ids, past)?;
+        let xs = embed(&self.decoder.embed_tokens, self.embed_scale, &self.positions, decoder_input_ids, past)?;
         let causal = if new_len > 1 { Some(causal_mask(past, new_len, &self.device)?) } else { None };
+        Ok((xs, causal))
+    }
+
+    /// Runs the decoder on `decoder_input_ids` (u32 `(batch, new_len)`, at positions
+    /// `cache.len()..`) against `enc`, appending to `cache`. With `new_len > 1` the
+    /// new positions attend causally (teacher forcing). Returns f32 logits
+    /// `(batch, new_len, target_vocab)` including `final_logits_bias`.
+    pub fn decode(&self, decoder_input_ids: &Tensor, enc: &EncoderOutput, cache: &mut DecoderCache) -> Result<Tensor> {
+        let (mut xs, causal) = self.decoder_input(decoder_input_ids, cache)?;
         for ((layer, layer_cache), cross) in self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross) {
             xs = layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)?;
         }
-        cache.len = past + new_len;
+        cache.len += decoder_input_ids.dim(1)?;
         self.lm_head.forward(&xs)?.broadcast_add(&self.final_logits_bias)
     }
+
+    /// [`Self::decode`], also returning the cross-attention probabilities of `head`
+    /// (what `transformers` returns in `cross_attentions[layer][:, head]` with
+    /// `output_attentions=True`): f32 `(batch, new_len, src_len)`, each row a
+    /// distribution over the source positions, zero at padding.
+    pub fn decode_with_attention(
+        &self,
+        decoder_input_ids: &Tensor,
+        enc: &EncoderOutput,
+        cache: &mut DecoderCache,
+        head: AttentionHead,
+    ) -> Result<(Tensor, Tensor)> {
+        self.check_head(head)?;
+        let (mut xs, causal) = self.decoder_input(decoder_input_ids, cache)?;
+        let mut probs = None;
+        for (i, ((layer, layer_cache), cross)) in
+            self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross).enumerate()
+        {
+            if i == head.layer {
+                let (out, p) =
+                    layer.forward_with_head(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head)?;
+                xs = out;
+                probs = Some(p);
+            } else {
+                xs = layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)?;
+            }
+        }
+        let Some(probs) = probs else { return Err(missing_cross(head, enc)) };
+        cache.len += decoder_input_ids.dim(1)?;
+        let logits = self.lm_head.forward(&xs)?.broadcast_add(&self.final_logits_bias)?;
+        Ok((logits, probs))
+    }
+
+    /// The cross-attention probabilities of `head` alone for a whole decoder input
+    /// (teacher forcing from position 0): the same values as
+    /// [`Self::decode_with_attention`] on an empty cache, `(batch, len, src_len)`,
+    /// computed without the layers after `head.layer` and without the LM head.
+    pub fn forced_attention(
+        &self,
+        decoder_input_ids: &Tensor,
+        enc: &EncoderOutput,
+        head: AttentionHead,
+    ) -> Result<Tensor> {
+        self.check_head(head)?;
+        let mut cache = DecoderCache::new(self.decoder.layers.len());
+        let (mut xs, causal) = self.decoder_input(decoder_input_ids, &cache)?;
+        for (i, ((layer, layer_cache), cross)) in
+            self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross).enumerate()
+        {
+            if i == head.layer {
+                return layer.cross_attention_probs(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head);
+            }
+            xs = layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)?;
+        }
+        Err(missing_cross(head, enc))
+    }
+}
+
+/// The error when `head.layer` was never reached: `enc` (from another model) has
+/// fewer cross-attention layers.
+fn missing_cross(head: AttentionHead, enc: &EncoderOutput) -> candle_core::Error {
+    candle_core::Error::Msg(format!(
+        "decoder layer {} was not run: the encoder output has {} cross-attention layers",
+        head.layer,
+        enc.cross.len()
+    ))
+}
+
+/// One cross-attention head of the decoder: layer and head index, both 0-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionHead {
+    /// Decoder layer.
+    pub layer: usize,
+    /// Head within the layer.
+    pub head: usize,
 }

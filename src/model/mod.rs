@@ -5,7 +5,9 @@
 //! * [`MarianConfig`]: the checkpoint's `config.json`.
 //! * [`MarianMTModel`]: [`MarianMTModel::encode`] once per batch of sources, then
 //!   [`MarianMTModel::decode`] with a [`DecoderCache`] per step (or once over a whole
-//!   target for teacher forcing).
+//!   target for teacher forcing); [`MarianMTModel::decode_with_attention`] also
+//!   returns one cross-attention head's probabilities, and
+//!   [`MarianMTModel::forced_attention`] only those (for word alignment).
 //! * [`load_model`] reads a Hugging Face checkpoint directory; [`model_from_tensors`]
 //!   builds from tensors in memory; [`generated`] builds opus-mt-ar-en-shaped models
 //!   with formula-generated weights for parity tests.
@@ -21,7 +23,7 @@ use std::path::PathBuf;
 pub use config::{Activation, MarianConfig};
 pub use layers::sinusoidal_positions;
 pub use load::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, model_from_tensors, read_weights};
-pub use marian::{DecoderCache, EncoderOutput, MarianMTModel};
+pub use marian::{AttentionHead, DecoderCache, EncoderOutput, MarianMTModel};
 
 /// Why a model could not be loaded or built.
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -20,6 +21,21 @@ pub struct Encoding {
     pub pieces: Vec<String>,
     /// The token ids (`input_ids`), ending with the eos id.
     pub ids: Vec<u32>,
+}
+
+/// One token of an encoded text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The piece, as in [`Encoding::pieces`].
+    pub piece: String,
+    /// Its id, as in [`Encoding::ids`].
+    pub id: u32,
+    /// The bytes of the encoded text it was read from: from the character behind
+    /// its first normalized byte to the character behind the next piece's first (a
+    /// leading `▁` covers the whitespace it stands for, or nothing for the dummy
+    /// prefix; a character whose normalized form is split between pieces goes to
+    /// the last of them).
+    pub span: Range<usize>,
 }
 
 /// A special token: its text and id.
@@ -93,24 +109,36 @@ impl MarianTokenizer {
     /// and is encoded by the source model; pieces missing from the vocabulary get the
     /// `<unk>` id; `</s>` ends the sequence.
     pub fn encode(&self, text: &str) -> Encoding {
+        let (pieces, ids) = self.encode_tokens(text).into_iter().map(|t| (t.piece, t.id)).unzip();
+        Encoding { pieces, ids }
+    }
+
+    /// [`Self::encode`] with each token's byte range in `text` (see [`Token::span`]);
+    /// the final `</s>` gets the empty range at the end of `text`.
+    pub fn encode_tokens(&self, text: &str) -> Vec<Token> {
         let mut pieces = Vec::new();
         let mut rest = text;
+        let mut base = 0;
         loop {
             let next = self.specials().filter_map(|s| rest.find(&s.text).map(|at| (at, s))).min_by(|a, b| {
                 a.0.cmp(&b.0).then(b.1.text.len().cmp(&a.1.text.len())) // leftmost, then longest
             });
             let Some((at, special)) = next else {
-                self.encode_stretch(rest, &mut pieces);
+                self.encode_stretch(rest, base, &mut pieces);
                 break;
             };
-            self.encode_stretch(&rest[..at], &mut pieces);
-            pieces.push(special.text.clone());
-            rest = &rest[at + special.text.len()..];
+            self.encode_stretch(&rest[..at], base, &mut pieces);
+            let end = at + special.text.len();
+            pieces.push((special.text.clone(), base + at..base + end));
+            rest = &rest[end..];
+            base += end;
         }
-        let ids =
-            pieces.iter().map(|p| self.vocab.get(p).copied().unwrap_or(self.unk.id)).chain([self.eos.id]).collect();
-        pieces.push(self.eos.text.clone());
-        Encoding { pieces, ids }
+        let eos = Token { piece: self.eos.text.clone(), id: self.eos.id, span: text.len()..text.len() };
+        pieces
+            .into_iter()
+            .map(|(piece, span)| Token { id: self.vocab.get(&piece).copied().unwrap_or(self.unk.id), piece, span })
+            .chain([eos])
+            .collect()
     }
 
     /// The target-side ids of `text` (as `MarianTokenizer(text_target=text)` gives
@@ -120,16 +148,38 @@ impl MarianTokenizer {
         self.target.encode(text).iter().map(|p| self.vocab.get(p).copied()).collect()
     }
 
-    /// `MarianTokenizer._tokenize` on text without special tokens.
-    fn encode_stretch(&self, text: &str, pieces: &mut Vec<String>) {
+    /// The target model's pieces of `text` with their byte ranges in `text`, without
+    /// `</s>` (special-token text is not treated specially); pieces missing from the
+    /// vocabulary get the `<unk>` id. For teacher forcing a given translation.
+    pub fn encode_target_tokens(&self, text: &str) -> Vec<Token> {
+        self.target
+            .encode_with_offsets(text)
+            .into_iter()
+            .map(|(piece, span)| Token { id: self.vocab.get(&piece).copied().unwrap_or(self.unk.id), piece, span })
+            .collect()
+    }
+
+    /// `MarianTokenizer._tokenize` on text without special tokens, which starts at
+    /// byte `base` of the whole text: pieces and their byte ranges in the whole text.
+    fn encode_stretch(&self, text: &str, base: usize, pieces: &mut Vec<(String, Range<usize>)>) {
         let mut text = text;
+        let mut base = base;
         if text.starts_with(">>")
             && let Some(end) = text.find("<<")
         {
-            pieces.push(text[..end + 2].to_owned());
+            pieces.push((text[..end + 2].to_owned(), base..base + end + 2));
             text = &text[end + 2..];
+            base += end + 2;
         }
-        pieces.extend(self.source.encode(text));
+        pieces.extend(
+            self.source.encode_with_offsets(text).into_iter().map(|(p, span)| (p, base + span.start..base + span.end)),
+        );
+    }
+
+    /// Whether `id` is one of the special tokens (`</s>`, `<unk>`, `<pad>`), which
+    /// [`Self::decode`] leaves out.
+    pub fn is_special(&self, id: u32) -> bool {
+        self.specials().any(|s| s.id == id)
     }
 
     /// Decodes ids into text, as `decode(ids, skip_special_tokens=True)` does: special
@@ -139,7 +189,7 @@ impl MarianTokenizer {
     pub fn decode(&self, ids: &[u32]) -> String {
         let pieces: Vec<&str> = ids
             .iter()
-            .filter(|&&id| self.specials().all(|s| s.id != id))
+            .filter(|&&id| !self.is_special(id))
             .filter_map(|id| self.pieces.get(id).map(String::as_str))
             .collect();
         let text = self.target.decode_pieces(&pieces).replace(SPACE_SYMBOL, " ");

@@ -19,5 +19,5 @@ mod sentencepiece;
 mod trie;
 
 pub use error::TokenizerError;
-pub use marian::{Encoding, MarianTokenizer};
+pub use marian::{Encoding, MarianTokenizer, Token};
 pub use normalizer::{Normalized, Normalizer};

@@ -122,15 +122,28 @@ impl SentencePiece {
     /// Encodes `text` into pieces as `EncodeAsPieces` does: unknown pieces carry their
     /// normalized surface, and consecutive unknown pieces are merged into one.
     pub(crate) fn encode(&self, text: &str) -> Vec<String> {
-        let normalized = self.normalizer.normalize(text).text;
-        let mut pieces: Vec<String> = Vec::new();
+        self.encode_with_offsets(text).into_iter().map(|(piece, _)| piece).collect()
+    }
+
+    /// [`Self::encode`] with, for each piece, the byte range of `text` it was read
+    /// from: from the original position of its first normalized byte to that of the
+    /// byte after it (a leading `▁` starts at the whitespace it stands for; pieces
+    /// inside one character's expansion may get an empty range).
+    pub(crate) fn encode_with_offsets(&self, text: &str) -> Vec<(String, Range<usize>)> {
+        let normalized = self.normalizer.normalize(text);
+        let offsets = &normalized.offsets;
+        let mut pieces: Vec<(String, Range<usize>)> = Vec::new();
         let mut prev_unknown = false;
-        for (range, id) in self.viterbi(&normalized) {
-            let piece = &normalized[range];
+        for (range, id) in self.viterbi(&normalized.text) {
+            let piece = &normalized.text[range.clone()];
+            let span = offsets[range.start]..offsets[range.end];
             let unknown = id == self.unk_id;
             match pieces.last_mut() {
-                Some(last) if unknown && prev_unknown => last.push_str(piece),
-                _ => pieces.push(piece.to_owned()),
+                Some((last, last_span)) if unknown && prev_unknown => {
+                    last.push_str(piece);
+                    last_span.end = span.end;
+                }
+                _ => pieces.push((piece.to_owned(), span)),
             }
             prev_unknown = unknown;
         }
@@ -299,6 +312,22 @@ mod tests {
         assert_eq!(sp.encode("x☃a ☃☃"), owned(&["▁", "x☃", "a", "▁", "☃☃"]));
         assert_eq!(sp.encode("a"), owned(&["▁a"]));
         assert_eq!(sp.encode(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn offsets_point_into_the_original_text() {
+        let sp = model(&[("▁", -1.0, NORMAL), ("a", -2.0, NORMAL), ("▁a", -2.5, NORMAL), ("b", -2.0, NORMAL)]);
+        let text = "  ab  ☃☃ a ";
+        let pieces = sp.encode_with_offsets(text);
+        let want: Vec<(String, Range<usize>)> = vec![
+            ("▁a".into(), 2..3),
+            ("b".into(), 3..4),
+            ("▁".into(), 4..6),
+            ("☃☃".into(), 6..12),
+            ("▁a".into(), 12..14),
+        ];
+        assert_eq!(pieces, want);
+        assert_eq!(sp.encode(text), owned(&["▁a", "b", "▁", "☃☃", "▁a"]));
     }
 
     #[test]

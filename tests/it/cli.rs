@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::util::{json, repo};
 
 /// Runs `tarjim ARGS` with `stdin`, offline and with an empty hub cache.
-fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
+pub fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
     let cache = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
         .args(args)
@@ -19,11 +19,14 @@ fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run tarjim");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    if let Err(err) = child.stdin.take().unwrap().write_all(stdin) {
+        // A command that fails early (a bad option or file) may exit before reading.
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    }
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 

@@ -1,5 +1,6 @@
 //! tarjim's integration tests: one binary, one module per area, shared helpers.
 
+mod align;
 mod batch;
 mod cli;
 mod decoding;
