@@ -6,9 +6,11 @@
 //! * [`parse`]: the TSV format and its errors.
 //! * [`normalize`]: Arabic folding for matching, with offsets back to the text.
 //! * [`matcher`]: finds terms in running text, prefixed and inflected.
-//! * [`formats`]: converting to and from other glossary formats.
+//! * [`lint`], [`formats`]: checking files, converting them to and from other
+//!   glossary formats.
 
 pub mod formats;
+pub mod lint;
 pub mod matcher;
 pub mod normalize;
 pub mod parse;
