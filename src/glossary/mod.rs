@@ -6,9 +6,10 @@
 //! * [`parse`]: the TSV format and its errors.
 //! * [`normalize`]: Arabic folding for matching, with offsets back to the text.
 //! * [`matcher`]: finds terms in running text, prefixed and inflected.
-//! * [`lint`], [`formats`]: checking files, converting them to and from other
-//!   glossary formats.
+//! * [`lint`], [`formats`], [`edit`]: maintenance: checking files, converting
+//!   them to and from other glossary formats, adding entries.
 
+pub mod edit;
 pub mod formats;
 pub mod lint;
 pub mod matcher;
