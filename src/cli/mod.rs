@@ -1,5 +1,7 @@
 //! Argument parsing and the subcommands.
 
+mod glossary;
+
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +35,8 @@ enum Command {
     /// Print a model's architecture and its files' sizes and SHA-256 as JSON
     /// (the `sha256` object is what `models/manifest.json` records).
     ModelInfo(ModelInfoArgs),
+    /// Check, convert and edit glossary files.
+    Glossary(glossary::GlossaryArgs),
 }
 
 #[derive(Args)]
@@ -153,6 +157,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Translate(args) => translate(args),
         Command::Tokenize(args) => tokenize(args),
         Command::ModelInfo(args) => model_info(args),
+        Command::Glossary(args) => glossary::run(args),
     }
 }
 

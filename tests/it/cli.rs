@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::util::{json, repo};
 
 /// Runs `tarjim ARGS` with `stdin`, offline and with an empty hub cache.
-fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
+pub(crate) fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
     let cache = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
         .args(args)
@@ -23,11 +23,11 @@ fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
-fn tiny() -> String {
+pub(crate) fn tiny() -> String {
     repo("tests/fixtures/tiny").display().to_string()
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod decoding;
 mod glossary;
+mod glossary_cli;
 mod model;
 mod real_model;
 mod util;
