@@ -2,6 +2,7 @@
 
 mod align;
 mod batch;
+mod glossary;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ enum Command {
     ModelInfo(ModelInfoArgs),
     /// Word alignments of translations (from the cross-attention), one line per input line.
     Align(align::AlignArgs),
+    /// Check, convert and edit glossary files.
+    Glossary(glossary::GlossaryArgs),
 }
 
 #[derive(Args)]
@@ -177,6 +180,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Tokenize(args) => tokenize(args),
         Command::ModelInfo(args) => model_info(args),
         Command::Align(args) => align::align(args),
+        Command::Glossary(args) => glossary::run(args),
     }
 }
 

@@ -6,7 +6,12 @@
 //! * [`parse`]: the TSV format and its errors.
 //! * [`normalize`]: Arabic folding for matching, with offsets back to the text.
 //! * [`matcher`]: finds terms in running text, prefixed and inflected.
+//! * [`lint`], [`formats`], [`edit`]: maintenance: checking files, converting
+//!   them to and from other glossary formats, adding entries.
 
+pub mod edit;
+pub mod formats;
+pub mod lint;
 pub mod matcher;
 pub mod normalize;
 pub mod parse;
@@ -123,6 +128,43 @@ pub enum GlossaryError {
         /// Its rendering.
         first_english: String,
     },
+
+    /// An entry cannot be written as a glossary row.
+    #[error("`{arabic}`: cannot be written as a glossary row: {message}")]
+    Unwritable {
+        /// The entry's Arabic term.
+        arabic: String,
+        /// Why.
+        message: String,
+    },
+    /// The command line's new entry is malformed.
+    #[error("new entry: {message}")]
+    NewEntry {
+        /// What is wrong.
+        message: String,
+    },
+    /// A form of a new entry belongs to an entry with another rendering.
+    #[error("{existing}: `{form}` is already rendered `{existing_english}` there, not `{english}`")]
+    Taken {
+        /// The new entry's form.
+        form: String,
+        /// The entry that has it.
+        existing: Origin,
+        /// That entry's rendering.
+        existing_english: String,
+        /// The new entry's rendering.
+        english: String,
+    },
+    /// A form of a new entry belongs to another entry with the same rendering.
+    #[error("{existing}: `{form}` is already a form of `{existing_arabic}` there; edit that line instead")]
+    Overlaps {
+        /// The new entry's form.
+        form: String,
+        /// The entry that has it.
+        existing: Origin,
+        /// That entry's Arabic term.
+        existing_arabic: String,
+    },
 }
 
 /// Something worth telling about a glossary that does not stop it being used.
@@ -203,6 +245,43 @@ impl fmt::Display for Warning {
     }
 }
 
+/// Checks the entries of one file: a form given two renderings is an error; an
+/// entry with a form that an earlier entry with the same rendering already has
+/// repeats it, and is left out with a warning. Returns the entries kept.
+pub fn dedup(entries: &[Entry]) -> Result<(Vec<Entry>, Vec<Warning>), GlossaryError> {
+    let mut own: HashMap<String, &Entry> = HashMap::new();
+    let mut keep = Vec::with_capacity(entries.len());
+    let mut warnings = Vec::new();
+    for entry in entries {
+        let mut duplicate_of = None;
+        for form in entry.forms() {
+            let key = fold_str(form);
+            if let Some(first) = own.get(&key) {
+                if first.english != entry.english {
+                    return Err(GlossaryError::Conflict {
+                        form: form.to_string(),
+                        second: entry.origin.clone(),
+                        second_english: entry.english.clone(),
+                        first_line: first.origin.line,
+                        first_english: first.english.clone(),
+                    });
+                }
+                duplicate_of.get_or_insert(first.origin.line);
+            }
+        }
+        match duplicate_of {
+            Some(first_line) => warnings.push(Warning::Duplicate { second: entry.origin.clone(), first_line }),
+            None => {
+                for form in entry.forms() {
+                    own.insert(fold_str(form), entry);
+                }
+                keep.push(entry.clone());
+            }
+        }
+    }
+    Ok((keep, warnings))
+}
+
 /// Entries from stacked glossary files. Each folded Arabic form belongs to one
 /// entry: the last one read that names it.
 #[derive(Debug, Clone, Default)]
@@ -238,35 +317,8 @@ impl Glossary {
     pub fn add(&mut self, bytes: &[u8], file: &str) -> Result<Vec<Warning>, GlossaryError> {
         let (entries, mut warnings) = parse::parse(bytes, file)?;
         // Check the file on its own first, so a failing file changes nothing.
-        let mut own: HashMap<String, &Entry> = HashMap::new();
-        let mut keep = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            let mut duplicate_of = None;
-            for form in entry.forms() {
-                let key = fold_str(form);
-                if let Some(first) = own.get(&key) {
-                    if first.english != entry.english {
-                        return Err(GlossaryError::Conflict {
-                            form: form.to_string(),
-                            second: entry.origin.clone(),
-                            second_english: entry.english.clone(),
-                            first_line: first.origin.line,
-                            first_english: first.english.clone(),
-                        });
-                    }
-                    duplicate_of.get_or_insert(first.origin.line);
-                }
-            }
-            match duplicate_of {
-                Some(first_line) => warnings.push(Warning::Duplicate { second: entry.origin.clone(), first_line }),
-                None => {
-                    for form in entry.forms() {
-                        own.insert(fold_str(form), entry);
-                    }
-                    keep.push(entry.clone());
-                }
-            }
-        }
+        let (keep, duplicates) = dedup(&entries)?;
+        warnings.extend(duplicates);
         for entry in keep {
             let index = self.entries.len();
             for form in entry.forms() {

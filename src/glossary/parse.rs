@@ -1,4 +1,4 @@
-//! Reading glossary files: UTF-8 TSV with the header row `arabic`, `english`,
+//! Reading and writing glossary files: UTF-8 TSV with the header row `arabic`, `english`,
 //! `kind`, `variants`, `note` (tab-separated).
 //!
 //! Empty lines and lines starting with `#` are skipped. A byte-order mark and
@@ -17,68 +17,149 @@ fn error(file: &str, line: usize, column: usize, message: impl Into<String>) -> 
     GlossaryError::Parse { file: file.to_string(), line, column, message: message.into() }
 }
 
-/// Line and column (1-based; the column counts characters) of byte `offset`.
-fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let before = &bytes[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&bytes[line_start..offset]).chars().count() + 1;
-    (line, column)
-}
-
-fn has_arabic_letter(text: &str) -> bool {
+pub(crate) fn has_arabic_letter(text: &str) -> bool {
     text.chars().any(|c| matches!(c, '\u{0620}'..='\u{064A}' | '\u{066E}'..='\u{06D3}' | '\u{FB50}'..='\u{FEFC}'))
 }
 
+/// A glossary file read to its end: its entries, the warnings about it, and every
+/// malformed row (reading goes on past a bad row; a bad header ends it).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Entries in file order.
+    pub entries: Vec<Entry>,
+    /// Warnings in file order.
+    pub warnings: Vec<Warning>,
+    /// Errors in file order.
+    pub errors: Vec<GlossaryError>,
+}
+
 /// Parses one glossary file's bytes; `file` names it in errors and origins.
-/// Returns its entries in file order and the warnings about it.
+/// Returns its entries in file order and the warnings about it, or the first error.
 pub fn parse(bytes: &[u8], file: &str) -> Result<(Vec<Entry>, Vec<Warning>), GlossaryError> {
-    let mut warnings = Vec::new();
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(err) => {
-            let (line, column) = position(bytes, err.valid_up_to());
-            return Err(error(file, line, column, "invalid UTF-8"));
-        }
-    };
-    let text = match text.strip_prefix('\u{FEFF}') {
+    let parsed = parse_all(bytes, file);
+    match parsed.errors.into_iter().next() {
+        Some(err) => Err(err),
+        None => Ok((parsed.entries, parsed.warnings)),
+    }
+}
+
+/// Parses one glossary file's bytes as [`parse`] does, but reads past malformed
+/// rows and collects every error.
+pub fn parse_all(bytes: &[u8], file: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let body = match bytes.strip_prefix("\u{FEFF}".as_bytes()) {
         Some(rest) => {
-            warnings.push(Warning::Bom { file: file.to_string() });
+            parsed.warnings.push(Warning::Bom { file: file.to_string() });
             rest
         }
-        None => text,
+        None => bytes,
     };
-    let mut entries = Vec::new();
     let mut saw_header = false;
     let mut crlf_reported = false;
-    for (index, raw) in text.split('\n').enumerate() {
+    for (index, raw) in body.split(|&b| b == b'\n').enumerate() {
         let number = index + 1;
-        let line = match raw.strip_suffix('\r') {
-            Some(line) => {
+        let raw = match raw.strip_suffix(b"\r") {
+            Some(raw) => {
                 if !crlf_reported {
-                    warnings.push(Warning::Crlf { file: file.to_string(), line: number });
+                    parsed.warnings.push(Warning::Crlf { file: file.to_string(), line: number });
                     crlf_reported = true;
                 }
-                line
+                raw
             }
             None => raw,
+        };
+        let line = match std::str::from_utf8(raw) {
+            Ok(line) => line,
+            Err(err) => {
+                let column = String::from_utf8_lossy(&raw[..err.valid_up_to()]).chars().count() + 1;
+                parsed.errors.push(error(file, number, column, "invalid UTF-8"));
+                if saw_header {
+                    continue;
+                }
+                return parsed;
+            }
         };
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         if !saw_header {
             if line != HEADER {
-                return Err(error(file, number, 1, format!("expected the header `{}`", HEADER.replace('\t', "\\t"))));
+                parsed.errors.push(error(
+                    file,
+                    number,
+                    1,
+                    format!("expected the header `{}`", HEADER.replace('\t', "\\t")),
+                ));
+                return parsed;
             }
             saw_header = true;
             continue;
         }
-        entries.push(parse_row(line, file, number, &mut warnings)?);
+        match parse_row(line, file, number, &mut parsed.warnings) {
+            Ok(entry) => parsed.entries.push(entry),
+            Err(err) => parsed.errors.push(err),
+        }
     }
     if !saw_header {
-        return Err(error(file, 1, 1, "empty glossary: no header"));
+        parsed.errors.push(error(file, 1, 1, "empty glossary: no header"));
     }
-    Ok((entries, warnings))
+    parsed
+}
+
+/// Makes an entry of a row's five fields read from elsewhere (another file format,
+/// the command line): whitespace is collapsed as the reader collapses it, and the
+/// fields are checked as a row's are. An error is a bare message for the caller to
+/// place; the warnings name `origin`.
+pub(crate) fn entry_from_fields(fields: [&str; 5], origin: &Origin) -> Result<(Entry, Vec<Warning>), String> {
+    let collapse = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let [arabic, english, kind, variants, note] = fields;
+    let note = note.trim();
+    if note.contains(['\t', '\n', '\r']) {
+        return Err("the note holds a tab or a line break, which a glossary row cannot hold".into());
+    }
+    let arabic = collapse(arabic);
+    if arabic.starts_with('#') {
+        return Err(format!("Arabic term `{arabic}` starts with `#`, which marks a comment line"));
+    }
+    let line = [arabic.as_str(), &collapse(english), kind.trim(), &collapse(variants), note].join("\t");
+    let mut warnings = Vec::new();
+    match parse_row(&line, &origin.file, origin.line, &mut warnings) {
+        Ok(entry) => Ok((entry, warnings)),
+        Err(GlossaryError::Parse { message, .. }) => Err(message),
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+/// The canonical file of `entries`: the header, then one row per entry sorted by
+/// the Arabic column (then by the English), `\n` line endings.
+pub fn write_tsv(entries: &[Entry]) -> Result<String, GlossaryError> {
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.arabic.cmp(&b.arabic).then_with(|| a.english.cmp(&b.english)));
+    let mut out = format!("{HEADER}\n");
+    for entry in sorted {
+        out.push_str(&row(entry)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// An entry's row, without a line ending.
+pub(crate) fn row(entry: &Entry) -> Result<String, GlossaryError> {
+    let unwritable =
+        |message: &str| GlossaryError::Unwritable { arabic: entry.arabic.clone(), message: message.into() };
+    let fields = [&entry.arabic, &entry.english, &entry.note];
+    if fields.into_iter().chain(&entry.variants).any(|f| f.contains(['\t', '\n', '\r'])) {
+        return Err(unwritable("a field holds a tab or a line break"));
+    }
+    if entry.arabic.trim().is_empty() || entry.english.trim().is_empty() || entry.arabic.starts_with('#') {
+        return Err(unwritable("the Arabic term or the English rendering is empty, or the term starts with `#`"));
+    }
+    if entry.variants.iter().any(|v| v.trim().is_empty() || v.contains('|')) {
+        return Err(unwritable("a variant is empty or holds `|`"));
+    }
+    let kind = entry.kind.to_string();
+    let variants = entry.variants.join("|");
+    Ok([entry.arabic.as_str(), &entry.english, &kind, &variants, &entry.note].join("\t"))
 }
 
 fn parse_row(line: &str, file: &str, number: usize, warnings: &mut Vec<Warning>) -> Result<Entry, GlossaryError> {

@@ -30,7 +30,7 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
-fn tiny() -> String {
+pub(crate) fn tiny() -> String {
     repo("tests/fixtures/tiny").display().to_string()
 }
 

@@ -5,6 +5,7 @@ mod batch;
 mod cli;
 mod decoding;
 mod glossary;
+mod glossary_cli;
 mod model;
 mod real_model;
 mod util;
