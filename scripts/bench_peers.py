@@ -51,8 +51,17 @@ def prepare() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     model, cfg = fixtures.exact_shape_model()
     model.save_pretrained(str(MODEL), safe_serialization=True)
-    for src in (AR_FR / "source.spm", AR_FR / "target.spm", AR_FR_VOCAB / "vocab.json", AR_FR_VOCAB / "tokenizer_config.json"):
+    for src in (AR_FR / "source.spm", AR_FR / "target.spm", AR_FR_VOCAB / "tokenizer_config.json"):
         shutil.copyfile(src, MODEL / src.name)
+    # The real ar-fr pieces, then unused slots up to the model's vocabulary, with
+    # <pad> last as in the hub's opus-mt files (CTranslate2 checks the size).
+    vocab = json.loads((AR_FR_VOCAB / "vocab.json").read_text(encoding="utf-8"))
+    pad = cfg["pad_token_id"]
+    vocab = {piece: i for piece, i in vocab.items() if piece != "<pad>"}
+    assert sorted(vocab.values()) == list(range(len(vocab)))
+    vocab.update({f"<unused{i}>": i for i in range(len(vocab), pad)})
+    vocab["<pad>"] = pad
+    (MODEL / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     gen = fixtures.generation_config(cfg)
     gen["max_length"] = fixtures.EXACT_MAX_LENGTH
     (MODEL / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
@@ -98,11 +107,10 @@ def run_hf(args) -> dict:
 
 def run_ct2(args) -> dict:
     import ctranslate2
-    import sentencepiece
+    from transformers import MarianTokenizer
 
     start = time.perf_counter()
-    sp_source = sentencepiece.SentencePieceProcessor(model_file=str(MODEL / "source.spm"))
-    sp_target = sentencepiece.SentencePieceProcessor(model_file=str(MODEL / "target.spm"))
+    tok = MarianTokenizer.from_pretrained(str(MODEL))
     compute = "int8_float32" if args.precision == "int8" else "float32"
     translator = ctranslate2.Translator(
         str(WORK / f"ct2-{'int8' if args.precision == 'int8' else 'float32'}"),
@@ -113,7 +121,7 @@ def run_ct2(args) -> dict:
     )
     load = time.perf_counter() - start
     texts = lines(args.lines)
-    sources = [sp_source.encode(t, out_type=str) + ["</s>"] for t in texts]
+    sources = [tok.convert_ids_to_tokens(tok(t)["input_ids"]) for t in texts]
     start = time.perf_counter()
     results = translator.translate_batch(
         sources,
@@ -121,14 +129,13 @@ def run_ct2(args) -> dict:
         max_batch_size=args.batch,
         batch_type="examples",
         max_decoding_length=47,
-        suppress_sequences=[["<pad>"]],
     )
     seconds = time.perf_counter() - start
     outputs, tokens = [], 0
     for r in results:
         hyp = r.hypotheses[0]
         tokens += len(hyp) + (1 if len(hyp) < 47 else 0)
-        outputs.append(sp_target.decode([p for p in hyp if p not in ("<unk>", "<pad>", "</s>")]).strip())
+        outputs.append(tok.decode(tok.convert_tokens_to_ids(hyp), skip_special_tokens=True))
     return {"load": load, "seconds": seconds, "tokens": tokens, "outputs": outputs, "rss": peak_rss_mb(resource.RUSAGE_SELF)}
 
 
