@@ -1,6 +1,8 @@
 //! Loading Hugging Face Marian checkpoints.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use candle_core::{DType, Device, Shape, Tensor};
@@ -96,6 +98,78 @@ pub fn model_from_tensors(
     MarianMTModel::new(cfg, vb).map_err(|err| build_error(origin, err))
 }
 
+/// Bytes read at a time while loading a safetensors file.
+const READ_CHUNK: usize = 1 << 20;
+/// Largest safetensors header accepted.
+const MAX_HEADER: u64 = 100_000_000;
+
+/// `len_bytes` little-endian values of `size` bytes each, read from `file`
+/// through a small buffer.
+fn read_values<T>(file: &mut File, len_bytes: usize, size: usize, convert: fn(&[u8]) -> T) -> std::io::Result<Vec<T>> {
+    let mut out = Vec::with_capacity(len_bytes / size);
+    let mut buf = vec![0u8; READ_CHUNK.min(len_bytes.max(size))];
+    let mut left = len_bytes;
+    while left > 0 {
+        let n = left.min(buf.len());
+        file.read_exact(&mut buf[..n])?;
+        out.extend(buf[..n].chunks_exact(size).map(convert));
+        left -= n;
+    }
+    Ok(out)
+}
+
+/// Reads a safetensors file tensor by tensor with plain reads rather than a
+/// memory map, so that loading holds each weight once (a mapped file's pages
+/// count as resident too, doubling the peak).
+fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
+    let bad = |msg: String| ModelError::Weights { path: path.to_path_buf(), source: candle_core::Error::Msg(msg) };
+    let io = |err: std::io::Error| bad(err.to_string());
+    let mut file = File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+    let file_len = file.metadata().map_err(io)?.len();
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).map_err(|_| bad("too short for a safetensors header".into()))?;
+    let header_len = u64::from_le_bytes(len);
+    if header_len > MAX_HEADER || 8 + header_len > file_len {
+        return Err(bad(format!("header of {header_len} bytes does not fit a file of {file_len} bytes")));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    file.read_exact(&mut header).map_err(io)?;
+    let metadata: safetensors::tensor::Metadata =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("invalid safetensors header: {e}")))?;
+    let data_start = 8 + header_len;
+    let expected = data_start + metadata.data_len() as u64;
+    if expected != file_len {
+        return Err(bad(format!("the header describes {expected} bytes but the file has {file_len} (truncated?)")));
+    }
+    let mut infos: Vec<(String, &safetensors::tensor::TensorInfo)> = metadata.tensors().into_iter().collect();
+    infos.sort_by_key(|(_, info)| info.data_offsets.0);
+    let mut tensors = HashMap::with_capacity(infos.len());
+    for (name, info) in infos {
+        let (start, end) = info.data_offsets;
+        file.seek(SeekFrom::Start(data_start + start as u64)).map_err(io)?;
+        let bytes = end - start;
+        let shape = info.shape.clone();
+        let tensor = match info.dtype {
+            safetensors::Dtype::F32 => {
+                let values = read_values(&mut file, bytes, 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                Tensor::from_vec(values.map_err(io)?, shape, &Device::Cpu)
+            }
+            safetensors::Dtype::F16 => {
+                let values = read_values(&mut file, bytes, 2, |b| half::f16::from_le_bytes([b[0], b[1]]));
+                Tensor::from_vec(values.map_err(io)?, shape, &Device::Cpu)
+            }
+            safetensors::Dtype::BF16 => {
+                let values = read_values(&mut file, bytes, 2, |b| half::bf16::from_le_bytes([b[0], b[1]]));
+                Tensor::from_vec(values.map_err(io)?, shape, &Device::Cpu)
+            }
+            other => return Err(bad(format!("tensor `{name}` is stored as {other:?}, expected F32, F16 or BF16"))),
+        }
+        .map_err(|source| ModelError::Weights { path: path.to_path_buf(), source })?;
+        tensors.insert(name, tensor);
+    }
+    Ok(tensors)
+}
+
 /// Reads every tensor of a weight file on the CPU, in its stored dtype:
 /// safetensors, or a PyTorch zip checkpoint when the name ends in `.bin`/`.pt`/`.pth`.
 pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
@@ -103,7 +177,7 @@ pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> 
     let tensors = if is_pytorch {
         candle_core::pickle::read_all(path).map(|tensors| tensors.into_iter().collect())
     } else {
-        candle_core::safetensors::load(path, &Device::Cpu)
+        return read_safetensors(path);
     };
     tensors.map_err(|source| ModelError::Weights { path: path.to_path_buf(), source })
 }
