@@ -5,6 +5,8 @@
 //! source is done when its finished set can no longer change. Done sources leave
 //! the batch, and the decoder cache is reordered explicitly after every step.
 
+use rayon::prelude::*;
+
 use super::logits::{log_softmax, process, top_k};
 use super::{DecodeError, EarlyStopping, GenerationConfig, Hypothesis, rows_tensor, step_input};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
@@ -156,22 +158,20 @@ pub(super) fn search(
     while !active.is_empty() && cur_len < cfg.max_length {
         let last: Vec<u32> =
             active.iter().flat_map(|&s| sources[s].running.iter().map(|b| b.seq[cur_len - 1])).collect();
-        let logits = model.decode(&step_input(model, last)?, &enc, &mut cache)?.squeeze(1)?.to_vec2::<f32>()?;
+        let mut logits = model.decode(&step_input(model, last)?, &enc, &mut cache)?.squeeze(1)?.to_vec2::<f32>()?;
+        // Rows are independent: normalize and process them on every core.
+        let seqs: Vec<&[u32]> =
+            active.iter().flat_map(|&s| sources[s].running.iter().map(|b| b.seq.as_slice())).collect();
+        logits.par_iter_mut().zip(seqs.par_iter()).for_each(|(row, seq)| {
+            log_softmax(row);
+            process(cfg, seq, row);
+        });
         let mut rows = logits.into_iter();
         let mut reorder = Vec::with_capacity(active.len() * n);
         let mut still_active = Vec::with_capacity(active.len());
         for (pos, &s) in active.iter().enumerate() {
             let source = &mut sources[s];
-            let log_probs: Vec<Vec<f32>> = source
-                .running
-                .iter()
-                .zip(rows.by_ref())
-                .map(|(beam, mut row)| {
-                    log_softmax(&mut row);
-                    process(cfg, &beam.seq, &mut row);
-                    row
-                })
-                .collect();
+            let log_probs: Vec<Vec<f32>> = rows.by_ref().take(n).collect();
             let parents = source.step(cfg, &log_probs, cur_len);
             source.update_improvable(cfg, cur_len + 1);
             if !source.is_done(cfg) {

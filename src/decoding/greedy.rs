@@ -1,6 +1,8 @@
 //! Greedy search: the most likely token at every step, as `generate` with
 //! `num_beams=1, do_sample=False`.
 
+use rayon::prelude::*;
+
 use super::logits::{argmax, log_softmax, process};
 use super::{DecodeError, GenerationConfig, Hypothesis, rows_tensor, step_input};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
@@ -22,12 +24,20 @@ pub(super) fn search(
     while !active.is_empty() && cur_len < cfg.max_length {
         let input = step_input(model, active.iter().map(|&r| seqs[r][cur_len - 1]).collect())?;
         let logits = model.decode(&input, &enc, &mut cache)?.squeeze(1)?.to_vec2::<f32>()?;
+        // Rows are independent: process them on every core.
+        let picked: Vec<(usize, f32)> = logits
+            .into_par_iter()
+            .zip(active.par_iter())
+            .map(|(mut scores, &row)| {
+                process(cfg, &seqs[row], &mut scores);
+                let token = argmax(&scores);
+                log_softmax(&mut scores);
+                (token, scores[token])
+            })
+            .collect();
         let mut keep = Vec::with_capacity(active.len());
-        for (pos, (&row, mut scores)) in active.iter().zip(logits).enumerate() {
-            process(cfg, &seqs[row], &mut scores);
-            let token = argmax(&scores);
-            log_softmax(&mut scores);
-            log_prob_sums[row] += scores[token];
+        for (pos, (&row, (token, log_prob))) in active.iter().zip(picked).enumerate() {
+            log_prob_sums[row] += log_prob;
             seqs[row].push(token as u32);
             if token as u32 != cfg.eos_token_id {
                 keep.push(pos);
