@@ -308,7 +308,7 @@ impl Audit {
         [
             format!("Sentence pairs: {} ({} with word alignments)", self.pairs, self.aligned_pairs),
             format!(
-                "Glossary terms found: {} occurrences of {} terms; {} terms not always rendered as the glossary says",
+                "Glossary terms found: {} occurrences of {} terms; not always rendered as the glossary says: {}",
                 self.term_occurrences,
                 self.terms_found,
                 self.terms.len()
@@ -500,4 +500,141 @@ fn json_renderings(renderings: &[Rendered], english: &str) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::suggest::tests::{glossary, pair};
+    use super::*;
+
+    #[test]
+    fn renderings_are_counted_as_whole_words_ignoring_case() {
+        assert_eq!(count_words("Hezbollah's fighters and HEZBOLLAH", "hezbollah"), 2);
+        assert_eq!(count_words("Iranian officials", "Iran"), 0);
+        assert_eq!(count_words("Al-Sudani met al-Sudani", "al-Sudani"), 2);
+        assert_eq!(count_words("the Kataib Hezbollah", "Kataib Hezbollah"), 1);
+        assert_eq!(count_words("x", ""), 0);
+    }
+
+    fn pairs() -> Vec<Pair> {
+        vec![
+            pair(1, "قال حزب الله إن طهران تدعمه", "Hezbollah said Tehran supports it", None),
+            pair(
+                2,
+                "انتقد حزب الله الحكومة",
+                "Hizbullah criticized the government",
+                Some(&[(0, 1), (1, 0), (2, 0), (3, 2), (3, 3)]),
+            ),
+            pair(3, "وصل وفد من طهران", "A delegation arrived from Iran", None),
+            // The second occurrence needs a second Hezbollah.
+            pair(4, "قال حزب الله إن حزب الله سيرد", "Hezbollah said it would respond", None),
+        ]
+    }
+
+    fn audited() -> Audit {
+        let g = glossary(&["حزب الله\tHezbollah\torg\t\t", "طهران\tTehran\tplace\t\t"]);
+        audit(&pairs(), &g, 3)
+    }
+
+    #[test]
+    fn terms_are_listed_with_each_rendering_and_examples() {
+        let a = audited();
+        assert_eq!((a.pairs, a.aligned_pairs, a.term_occurrences, a.terms_found), (4, 1, 6, 2));
+        assert_eq!(a.evidence, Evidence::Alignment);
+        assert!(a.names.is_empty());
+        // Each rendering with its count and the lines of its examples.
+        type Lines = Vec<(Rendering, usize, Vec<usize>)>;
+        let summary: Vec<(&str, usize, Lines)> = a
+            .terms
+            .iter()
+            .map(|t| {
+                let renderings = t
+                    .renderings
+                    .iter()
+                    .map(|r| (r.rendering.clone(), r.count, r.examples.iter().map(|e| e.location.line).collect()))
+                    .collect();
+                (t.arabic.as_str(), t.occurrences, renderings)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    "حزب الله",
+                    4,
+                    vec![
+                        (Rendering::Glossary, 2, vec![]),
+                        (Rendering::Other("Hizbullah".into()), 1, vec![2]),
+                        (Rendering::Missing, 1, vec![4]),
+                    ]
+                ),
+                ("طهران", 2, vec![(Rendering::Glossary, 1, vec![]), (Rendering::Missing, 1, vec![3])]),
+            ]
+        );
+        // All as the glossary says: nothing to list.
+        let g = glossary(&["طهران\tTehran\tplace\t\t"]);
+        let all_right = audit(&pairs()[..1], &g, 3);
+        assert_eq!((all_right.term_occurrences, all_right.terms.len()), (1, 0));
+    }
+
+    #[test]
+    fn markdown_report() {
+        let want = "\
+# Glossary audit
+
+- Sentence pairs: 4 (1 with word alignments)
+- Glossary terms found: 6 occurrences of 2 terms; not always rendered as the glossary says: 2
+- Names: Arabic n-grams outside the glossary seen at least 3 times, rendered by word alignments
+
+## Glossary terms rendered inconsistently
+
+### حزب الله → Hezbollah
+
+org, 4 occurrences, 2 rendered as the glossary says.
+
+| Rendering | Count |
+| --- | ---: |
+| Hezbollah (glossary) | 2 |
+| Hizbullah | 1 |
+| (missing) | 1 |
+
+Examples:
+
+- Hizbullah, t.txt:2
+  - انتقد حزب الله الحكومة
+  - Hizbullah criticized the government
+- (missing), t.txt:4
+  - قال حزب الله إن حزب الله سيرد
+  - Hezbollah said it would respond
+
+### طهران → Tehran
+
+place, 2 occurrences, 1 rendered as the glossary says.
+
+| Rendering | Count |
+| --- | ---: |
+| Tehran (glossary) | 1 |
+| (missing) | 1 |
+
+Examples:
+
+- (missing), t.txt:3
+  - وصل وفد من طهران
+  - A delegation arrived from Iran
+
+## Names rendered several ways
+
+None.
+";
+        assert_eq!(audited().markdown(), want);
+    }
+
+    #[test]
+    fn text_is_escaped_for_markdown_and_html() {
+        assert_eq!(
+            md("a|b *c* _d_ [e](f) <g> `h` \\ # & ~\nx"),
+            "a\\|b \\*c\\* \\_d\\_ \\[e\\](f) \\<g\\> \\`h\\` \\\\ \\# \\& \\~ x"
+        );
+        assert_eq!(html("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
 }

@@ -89,12 +89,12 @@ pub struct Pair {
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
     /// A file or directory could not be read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The path.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (its message is part of this one's).
+        error: std::io::Error,
     },
     /// A directory holds no `*.en.jsonl` file.
     #[error("{path}: no *.en.jsonl files in this directory")]
@@ -307,7 +307,7 @@ fn count(n: usize) -> String {
 /// The JSON-lines files an argument stands for: a file itself, a directory's
 /// `*.en.jsonl` files (recursively, sorted, job state under `.tarjim` left out).
 pub fn jsonl_files(path: &Path) -> Result<Vec<PathBuf>, CorpusError> {
-    let io = |path: &Path, source| CorpusError::Io { path: path.display().to_string(), source };
+    let io = |path: &Path, error| CorpusError::Io { path: path.display().to_string(), error };
     let metadata = std::fs::metadata(path).map_err(|e| io(path, e))?;
     if !metadata.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -340,7 +340,7 @@ pub fn jsonl_files(path: &Path) -> Result<Vec<PathBuf>, CorpusError> {
 /// `(source, target)` parallel plain files, in that order.
 pub fn read_inputs(archives: &[PathBuf], parallel: &[(PathBuf, PathBuf)]) -> Result<Vec<Pair>, CorpusError> {
     let read =
-        |path: &Path| std::fs::read(path).map_err(|e| CorpusError::Io { path: path.display().to_string(), source: e });
+        |path: &Path| std::fs::read(path).map_err(|error| CorpusError::Io { path: path.display().to_string(), error });
     let mut pairs = Vec::new();
     for archive in archives {
         for file in jsonl_files(archive)? {

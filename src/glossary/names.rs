@@ -601,7 +601,7 @@ mod tests {
         // and "Iraqi" (one name in each run: the first run wins).
         let span = english.span_at(&[22..27, 28..34]).unwrap();
         assert_eq!(english.text(span), "Latif Rashid");
-        assert_eq!(english.span_at(&[38..41]), None);
+        assert_eq!(english.span_at(std::slice::from_ref(&(38..41))), None);
         assert_eq!(english.span_at(&[50..57, 0..5]).map(|s| english.text(s)), Some("Iraqi".into()));
     }
 

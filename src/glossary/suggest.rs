@@ -278,6 +278,26 @@ fn aligned_renderings(pairs: &[Pair], lines: &[Line], grams: &[Gram]) -> Vec<Opt
         .collect()
 }
 
+/// A possible link of an n-gram occurrence to a span of its pair.
+struct Link<'a> {
+    /// Dice coefficient of the n-gram and the span's text.
+    dice: f64,
+    /// Pairs holding both.
+    shared: usize,
+    /// [`sounds_alike`] of the two.
+    alike: f64,
+    /// Difference of their word counts.
+    length_gap: usize,
+    /// Words of the span.
+    words: usize,
+    /// The span's text.
+    text: &'a str,
+    /// Index of the n-gram occurrence.
+    gram: usize,
+    /// Index of the span in its pair.
+    span: usize,
+}
+
 /// Renderings by co-occurrence and competitive linking.
 fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Vec<Option<String>> {
     // Each pair's spans (whole runs, and spans inside runs that are whole runs
@@ -329,30 +349,37 @@ fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Ve
 
     let mut out = vec![None; grams.len()];
     for (p, gram_ids) in by_pair.iter().enumerate() {
-        // (dice, shared pairs, sounds alike, word-count difference, span words, text, gram, span)
-        let mut links: Vec<(f64, usize, f64, usize, usize, &str, usize, usize)> = Vec::new();
-        for &g in gram_ids {
-            let key = grams[g].key;
-            for (s, (span, t)) in spans[p].iter().enumerate() {
+        let mut links: Vec<Link> = Vec::new();
+        for &gram in gram_ids {
+            let key = grams[gram].key;
+            for (span, (words, t)) in spans[p].iter().enumerate() {
                 let shared = joint.get(&(key, *t)).copied().unwrap_or(0);
-                let dice = 2.0 * shared as f64 / (c_key[&key] + c_text[*t]) as f64;
                 let text = text_of[*t].as_str();
-                let alike = sounds_alike(&key_texts[key], text);
-                let words = span.len();
-                links.push((dice, shared, alike, words.abs_diff(grams[g].len), words, text, g, s));
+                links.push(Link {
+                    dice: 2.0 * shared as f64 / (c_key[&key] + c_text[*t]) as f64,
+                    shared,
+                    alike: sounds_alike(&key_texts[key], text),
+                    length_gap: words.len().abs_diff(grams[gram].len),
+                    words: words.len(),
+                    text,
+                    gram,
+                    span,
+                });
             }
         }
         links.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then(b.1.cmp(&a.1))
-                .then(b.2.total_cmp(&a.2))
-                .then(a.3.cmp(&b.3))
-                .then(b.4.cmp(&a.4))
-                .then(a.5.cmp(b.5))
-                .then(a.6.cmp(&b.6))
+            b.dice
+                .total_cmp(&a.dice)
+                .then(b.shared.cmp(&a.shared))
+                .then(b.alike.total_cmp(&a.alike))
+                .then(a.length_gap.cmp(&b.length_gap))
+                .then(b.words.cmp(&a.words))
+                .then(a.text.cmp(b.text))
+                .then(a.gram.cmp(&b.gram))
         });
         let mut linked: Vec<(usize, usize)> = Vec::new();
-        for &(_, _, _, _, _, text, g, s) in &links {
+        for link in &links {
+            let (g, s) = (link.gram, link.span);
             if out[g].is_some() {
                 continue;
             }
@@ -361,7 +388,7 @@ fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Ve
                 .iter()
                 .any(|&(g2, s2)| overlap(&spans[p][s2].0, span) && !overlap(&grams[g2].words(), &grams[g].words()));
             if !taken {
-                out[g] = Some(text.to_string());
+                out[g] = Some(link.text.to_string());
                 linked.push((g, s));
             }
         }
@@ -430,4 +457,121 @@ pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, GlossaryErr
         out.push('\n');
     }
     Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::corpus::{Location, WordLinks};
+    use super::super::{Glossary, parse::HEADER};
+    use super::*;
+
+    /// A pair; with `links`, word links between its space-separated words.
+    pub(crate) fn pair(line: usize, source: &str, target: &str, links: Option<&[(usize, usize)]>) -> Pair {
+        let spans = |text: &str| -> Vec<Option<Range<usize>>> {
+            let mut at = 0;
+            text.split(' ')
+                .map(|w| {
+                    let n = w.chars().count();
+                    at += n + 1;
+                    Some(at - n - 1..at - 1)
+                })
+                .collect()
+        };
+        Pair {
+            location: Location { file: "t.txt".into(), line },
+            source: source.into(),
+            target: target.into(),
+            links: links.map(|pairs| WordLinks { source: spans(source), target: spans(target), pairs: pairs.to_vec() }),
+        }
+    }
+
+    pub(crate) fn glossary(rows: &[&str]) -> Glossary {
+        let mut g = Glossary::new();
+        g.add(format!("{HEADER}\n{}\n", rows.join("\n")).as_bytes(), "g.tsv").unwrap();
+        g
+    }
+
+    fn renderings(c: &Candidate) -> Vec<(Option<&str>, usize)> {
+        c.renderings().into_iter().map(|(r, o)| (r, o.len())).collect()
+    }
+
+    #[test]
+    fn cooccurrence_links_names_by_dice_and_competition() {
+        let pairs = [
+            pair(1, "زار فؤاد حسين طهران", "Fuad Hussein visited Tehran", None),
+            pair(2, "التقى فؤاد حسين نظيره في أنقرة", "Fuad Hussein met his counterpart in Ankara", None),
+            pair(3, "وصل فؤاد حسين إلى طهران", "Fouad Hussein arrived in Tehran", None),
+            pair(4, "قال حزب الله إن طهران تدعمه", "Hezbollah said Tehran supports it", None),
+        ];
+        let g = glossary(&["حزب الله\tHezbollah\torg\t\t"]);
+        let mined = mine(&pairs, &Matcher::new(&g), 2);
+        assert_eq!(mined.evidence, Evidence::Cooccurrence);
+        // فؤاد and حسين always stand inside فؤاد حسين; حزب الله is the glossary's.
+        let keys: Vec<&str> = mined.candidates.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["طهران", "فؤاد حسين"]);
+        assert_eq!(renderings(&mined.candidates[0]), [(Some("Tehran"), 3)]);
+        // In pair 3 طهران takes Tehran (Dice 1), so فؤاد حسين gets Fouad Hussein.
+        assert_eq!(renderings(&mined.candidates[1]), [(Some("Fuad Hussein"), 2), (Some("Fouad Hussein"), 1)]);
+        assert_eq!(mined.candidates[1].surface(), "فؤاد حسين");
+
+        let (_, suggestions) = suggest(&pairs, &Matcher::new(&g), 2);
+        assert_eq!(
+            suggestions_tsv(&suggestions).unwrap(),
+            format!(
+                "{HEADER}\nطهران\tTehran\tother\t\tcount 3, consistency 100%\n\
+                 فؤاد حسين\tFuad Hussein\tother\t\tcount 3, consistency 67%\n"
+            )
+        );
+        assert_eq!(suggest(&pairs, &Matcher::new(&g), 4).1, vec![]);
+    }
+
+    #[test]
+    fn word_links_give_each_occurrence_its_aligned_span() {
+        let pairs = [
+            pair(
+                1,
+                "وصل فؤاد حسين إلى طهران",
+                "Fouad Hussein arrived in Tehran",
+                Some(&[(0, 2), (1, 0), (2, 1), (3, 3), (4, 4)]),
+            ),
+            pair(2, "زار فؤاد حسين طهران", "Fuad Hussein visited Tehran", Some(&[(0, 2), (1, 0), (2, 1), (3, 3)])),
+            // فؤاد is not linked: the span holds the name words linked to حسين.
+            pair(3, "وزار فؤاد حسين العراق", "Hussein visited Iraq", Some(&[(0, 1), (2, 0), (3, 2)])),
+            // Linked to no name word, and not linked at all.
+            pair(4, "التقى فؤاد حسين نظيره", "He met his counterpart", Some(&[(0, 1), (1, 0), (2, 0), (3, 3)])),
+            pair(5, "فؤاد حسين", "Fuad Hussein", None),
+        ];
+        let mined = mine(&pairs, &Matcher::new(&Glossary::new()), 3);
+        assert_eq!(mined.evidence, Evidence::Alignment);
+        assert_eq!(mined.candidates.len(), 1);
+        let c = &mined.candidates[0];
+        assert_eq!(c.key, "فؤاد حسين");
+        assert_eq!(
+            renderings(c),
+            [(None, 2), (Some("Fouad Hussein"), 1), (Some("Fuad Hussein"), 1), (Some("Hussein"), 1)]
+        );
+        assert_eq!(c.top(), Some(("Fouad Hussein", 1)));
+        assert!(!c.is_consistent());
+        assert_eq!(c.occurrences.iter().map(|o| o.pair).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn proclitics_and_diacritics_leave_the_surface_and_the_key() {
+        let pairs = [
+            pair(1, "وصل وفد لِلحكومة العراقية", "A delegation of the Iraqi Government arrived", None),
+            pair(2, "انتقد الحكومة العراقية", "He criticized the Iraqi Government", None),
+            pair(3, "وبالحكومة العراقية", "And the Iraqi Government", None),
+        ];
+        let (evidence, suggestions) = suggest(&pairs, &Matcher::new(&Glossary::new()), 3);
+        assert_eq!(evidence, Evidence::Cooccurrence);
+        assert_eq!(
+            suggestions,
+            [Suggestion {
+                arabic: "الحكومة العراقية".into(),
+                english: "Iraqi Government".into(),
+                count: 3,
+                agreeing: 3
+            }]
+        );
+    }
 }
