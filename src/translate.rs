@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use candle_core::Device;
 
+use crate::align::{Alignment, Word};
 use crate::decoding::{Constraint, DecodeError, GenerationConfig, generate, generate_constrained};
 use crate::glossary::{Glossary, Kind, Matcher};
 use crate::model::{MarianConfig, MarianMTModel, ModelError, load_model};
@@ -68,6 +69,29 @@ impl Translation {
     pub fn missed_terms(&self) -> usize {
         self.terms.iter().filter(|t| t.target_span.is_none()).count()
     }
+
+    /// Sets each placed term's [`TermUse::aligned`] from a word alignment of this
+    /// line and its translation and the `(source word, target word)` pairs read
+    /// from it: true when every target word the rendering overlaps is linked to a
+    /// source word that overlaps the term's source span.
+    pub fn check_alignment(&mut self, alignment: &Alignment, pairs: &[(usize, usize)]) {
+        let overlapping = |words: &[Word], span: &Range<usize>| -> Vec<usize> {
+            words
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.span.as_ref().is_some_and(|s| s.start < span.end && span.start < s.end))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        for term in &mut self.terms {
+            term.aligned = term.target_span.as_ref().map(|target_span| {
+                let sources = overlapping(&alignment.source_words, &term.source_span);
+                let targets = overlapping(&alignment.target_words, target_span);
+                !targets.is_empty()
+                    && targets.iter().all(|t| pairs.iter().any(|(s, pt)| pt == t && sources.contains(s)))
+            });
+        }
+    }
 }
 
 /// One glossary term found in a source line, and where its rendering landed.
@@ -85,6 +109,11 @@ pub struct TermUse {
     pub target_span: Option<Range<usize>>,
     /// Why the rendering is missing, when it is.
     pub problem: Option<String>,
+    /// Whether a word alignment of the translation links every target word of the
+    /// placed rendering to a source word of the term (see
+    /// [`Translation::check_alignment`]); `None` until checked, and for a term not
+    /// placed.
+    pub aligned: Option<bool>,
 }
 
 /// How glossary terms are used.
@@ -200,6 +229,7 @@ impl Translator {
                 source_span: char_offset(line, m.span.start)..char_offset(line, m.span.end),
                 target_span: None,
                 problem,
+                aligned: None,
             });
         }
         planned
@@ -348,5 +378,56 @@ impl Translator {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(LineError::Decode("line was not scheduled".into()))))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, span: Range<usize>) -> Word {
+        Word { text: text.into(), span: Some(span), pieces: 0..0 }
+    }
+
+    fn term(source_span: Range<usize>, target_span: Option<Range<usize>>) -> TermUse {
+        TermUse {
+            term: String::new(),
+            english: String::new(),
+            kind: Kind::Org,
+            source_span,
+            target_span,
+            problem: None,
+            aligned: None,
+        }
+    }
+
+    #[test]
+    fn placed_terms_are_aligned_when_every_target_word_links_into_their_source_span() {
+        // "قال حزب الله" → "Kataib Hezbollah said so"
+        let alignment = Alignment {
+            source_words: vec![word("قال", 0..3), word("حزب", 4..7), word("الله", 8..12)],
+            target_words: vec![
+                word("Kataib", 0..6),
+                word("Hezbollah", 7..16),
+                word("said", 17..21),
+                word("so", 22..24),
+            ],
+            attention: Vec::new(),
+        };
+        let mut translation = Translation {
+            text: "Kataib Hezbollah said so".into(),
+            source_ids: Vec::new(),
+            target_ids: Vec::new(),
+            score: 0.0,
+            time: Duration::ZERO,
+            terms: vec![term(4..12, Some(0..16)), term(4..12, Some(7..16)), term(0..3, Some(22..24)), term(0..3, None)],
+        };
+        // Kataib → حزب, Hezbollah → الله, said → قال, so → الله.
+        translation.check_alignment(&alignment, &[(0, 2), (1, 0), (2, 1), (2, 3)]);
+        let aligned: Vec<Option<bool>> = translation.terms.iter().map(|t| t.aligned).collect();
+        assert_eq!(aligned, [Some(true), Some(true), Some(false), None]);
+        // A target word without a link.
+        translation.check_alignment(&alignment, &[(1, 0)]);
+        assert_eq!(translation.terms[0].aligned, Some(false));
     }
 }

@@ -224,7 +224,8 @@ fn align_translations(
     outcomes
 }
 
-fn words_json(words: &[Word]) -> serde_json::Value {
+/// Words with their character spans, as JSON.
+pub(super) fn words_json(words: &[Word]) -> serde_json::Value {
     words.iter().map(|w| json!({"text": w.text, "span": w.span.as_ref().map(|s| [s.start, s.end])})).collect()
 }
 

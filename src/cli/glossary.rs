@@ -6,12 +6,16 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use tarjim::align::{Aligner, Method, Target};
+use tarjim::glossary::corpus::{self, Pair, WordLinks};
 use tarjim::glossary::edit::{self, Added, NewEntry};
 use tarjim::glossary::formats::{self, Format};
 use tarjim::glossary::lint::{self, Severity};
 use tarjim::glossary::parse::{parse, write_tsv};
-use tarjim::glossary::{GlossaryError, Kind, dedup};
+use tarjim::glossary::{Glossary, GlossaryError, Kind, Matcher, audit, dedup, suggest};
+use tarjim::model::AttentionHead;
 use tarjim::tokenizer::MarianTokenizer;
+use tarjim::translate::Translator;
 
 #[derive(Args)]
 pub struct GlossaryArgs {
@@ -30,6 +34,10 @@ enum GlossaryCommand {
     Import(ImportArgs),
     /// Add an entry to a TSV glossary, keeping it sorted and valid.
     Add(AddArgs),
+    /// Report glossary terms and names that translations render inconsistently.
+    Audit(AuditArgs),
+    /// Mine recurring names the glossary lacks, with their renderings, as TSV for review.
+    Suggest(SuggestArgs),
 }
 
 #[derive(Args)]
@@ -147,6 +155,78 @@ struct AddArgs {
     note: String,
 }
 
+/// Translated sentence pairs, the glossary, and how to align them: the inputs of
+/// `audit` and `suggest`.
+#[derive(Args)]
+struct PairsArgs {
+    /// Outputs of `tarjim batch --format jsonl` (`*.en.jsonl` files, or directories
+    /// searched for them) or of `tarjim translate --format jsonl [--align]`.
+    archives: Vec<PathBuf>,
+    /// A source file of parallel plain files, one sentence per line; paired with
+    /// the `--target` at the same position. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    source: Vec<PathBuf>,
+    /// The translation of the `--source` at the same position, line for line.
+    #[arg(long, value_name = "FILE")]
+    target: Vec<PathBuf>,
+    /// A glossary file stacked on the built-in one; repeatable, later files win.
+    #[arg(long = "glossary", value_name = "FILE")]
+    glossaries: Vec<PathBuf>,
+    /// Leave the built-in glossary out.
+    #[arg(long)]
+    no_builtin_glossary: bool,
+    /// Least occurrences of an Arabic n-gram outside the glossary to be reported.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    min_count: usize,
+    /// Align every pair with this local checkpoint (forced decoding of the
+    /// translation), replacing alignments the inputs carry.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// With --model: decoder layer whose cross-attention is read (default: the last).
+    #[arg(long, requires = "model")]
+    layer: Option<usize>,
+    /// With --model: attention head in that layer.
+    #[arg(long, default_value_t = 0, requires = "model")]
+    head: usize,
+    /// With --model: sentences per model call.
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// With --model: compute threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AuditFormat {
+    /// A Markdown report.
+    Markdown,
+    /// A self-contained HTML page.
+    Html,
+    /// JSON.
+    Json,
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    pairs: PairsArgs,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Markdown)]
+    format: AuditFormat,
+    /// Write to OUT instead of stdout.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SuggestArgs {
+    #[command(flatten)]
+    pairs: PairsArgs,
+    /// Write to OUT instead of stdout.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+}
+
 /// Runs `tarjim glossary`; `Err` means nothing could be done (exit code 2).
 pub fn run(args: GlossaryArgs) -> anyhow::Result<ExitCode> {
     match args.command {
@@ -154,6 +234,8 @@ pub fn run(args: GlossaryArgs) -> anyhow::Result<ExitCode> {
         GlossaryCommand::Export(args) => export(args),
         GlossaryCommand::Import(args) => import(args),
         GlossaryCommand::Add(args) => add(args),
+        GlossaryCommand::Audit(args) => audit(args),
+        GlossaryCommand::Suggest(args) => suggest(args),
     }
 }
 
@@ -277,4 +359,75 @@ fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Reads the pairs and the glossary the options ask for, and aligns the pairs
+/// when a model is given.
+fn read_pairs(args: &PairsArgs) -> anyhow::Result<(Vec<Pair>, Glossary)> {
+    anyhow::ensure!(
+        args.source.len() == args.target.len(),
+        "--source and --target go in pairs: {} --source, {} --target",
+        args.source.len(),
+        args.target.len()
+    );
+    anyhow::ensure!(
+        !args.archives.is_empty() || !args.source.is_empty(),
+        "no input: give tarjim batch or translate outputs, or --source FILE --target FILE"
+    );
+    anyhow::ensure!(args.min_count > 0, "--min-count must be at least 1");
+    let glossary = super::load_glossary(&args.glossaries, args.no_builtin_glossary)?;
+    let parallel: Vec<(PathBuf, PathBuf)> = args.source.iter().cloned().zip(args.target.iter().cloned()).collect();
+    let mut pairs = corpus::read_inputs(&args.archives, &parallel)?;
+    if let Some(dir) = &args.model {
+        align_pairs(&mut pairs, dir, args)?;
+    }
+    Ok((pairs, glossary))
+}
+
+/// Aligns every pair with the model in `dir` (argmax links of the chosen head); a
+/// pair that cannot be aligned is reported and left without links.
+fn align_pairs(pairs: &mut [Pair], dir: &Path, args: &PairsArgs) -> anyhow::Result<()> {
+    super::set_threads(args.threads)?;
+    anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    let translator =
+        Translator::from_dir(dir, &super::device()).with_context(|| format!("loading model {}", dir.display()))?;
+    let default = translator.model().alignment_head();
+    let head = AttentionHead { layer: args.layer.unwrap_or(default.layer), head: args.head };
+    let aligner = Aligner::new(translator.model(), translator.tokenizer(), head)?;
+    let results = {
+        let lines: Vec<(&str, Target)> = pairs.iter().map(|p| (p.source.as_str(), Target::Text(&p.target))).collect();
+        aligner.align(&lines, args.batch_size)
+    };
+    for (pair, result) in pairs.iter_mut().zip(results) {
+        match result {
+            Ok(alignment) => pair.links = Some(WordLinks::new(&alignment, alignment.pairs(Method::Argmax))),
+            Err(err) => eprintln!("tarjim: warning: {}: cannot align: {err}", pair.location),
+        }
+    }
+    Ok(())
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let (pairs, glossary) = read_pairs(&args.pairs)?;
+    let report = audit::audit(&pairs, &glossary, args.pairs.min_count);
+    let text = match args.format {
+        AuditFormat::Markdown => report.markdown(),
+        AuditFormat::Html => report.html(),
+        AuditFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report.json())?),
+    };
+    emit(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
+    let (pairs, glossary) = read_pairs(&args.pairs)?;
+    let (evidence, suggestions) = suggest::suggest(&pairs, &Matcher::new(&glossary), args.pairs.min_count);
+    emit(args.output.as_deref(), &suggest::suggestions_tsv(&suggestions)?)?;
+    eprintln!(
+        "tarjim: {} suggestions from {} sentence pairs, renderings by {}",
+        suggestions.len(),
+        pairs.len(),
+        evidence.describe()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -13,10 +13,11 @@ use candle_core::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use tarjim::align::{AlignError, Aligner, Alignment, Method, Target, pharaoh};
 use tarjim::glossary::Glossary;
 use tarjim::hub::{self, Manifest, ModelSpec, Need};
 use tarjim::tokenizer::MarianTokenizer;
-use tarjim::translate::{Event, GlossaryMode, Terms, Translation, Translator};
+use tarjim::translate::{Event, GlossaryMode, LineError, Terms, Translation, Translator};
 
 /// Lines handed to the translator at a time: output streams chunk by chunk.
 const CHUNK_LINES: usize = 256;
@@ -94,6 +95,11 @@ struct TranslateArgs {
     /// Write a JSON-lines report of the terms of each line to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Add each line's word alignment to the jsonl output (forced decoding of the
+    /// translation, last decoder layer's head 0), and check that placed glossary
+    /// terms align to their source span.
+    #[arg(long)]
+    align: bool,
 }
 
 /// Decoding options shared by the commands that translate.
@@ -139,6 +145,26 @@ enum ModeArg {
 /// Exit code when every line was translated but some glossary term is missing.
 const EXIT_TERMS_MISSED: u8 = 3;
 
+/// Loads the built-in glossary (unless `no_builtin`) with `files` stacked on it;
+/// warnings go to stderr.
+fn load_glossary(files: &[PathBuf], no_builtin: bool) -> anyhow::Result<Glossary> {
+    let mut warnings = Vec::new();
+    let mut glossary = if no_builtin {
+        Glossary::new()
+    } else {
+        let (glossary, builtin_warnings) = Glossary::builtin()?;
+        warnings.extend(builtin_warnings);
+        glossary
+    };
+    for path in files {
+        warnings.extend(glossary.add_file(path)?);
+    }
+    for warning in warnings {
+        eprintln!("tarjim: warning: {warning}");
+    }
+    Ok(glossary)
+}
+
 /// Loads the glossaries the options ask for; warnings go to stderr.
 fn load_terms(args: &GlossaryOptions) -> anyhow::Result<Option<Terms>> {
     let mode = match args.glossary_mode {
@@ -146,21 +172,7 @@ fn load_terms(args: &GlossaryOptions) -> anyhow::Result<Option<Terms>> {
         ModeArg::Constrain => GlossaryMode::Constrain,
         ModeArg::Report => GlossaryMode::Report,
     };
-    let mut warnings = Vec::new();
-    let mut glossary = if args.no_builtin_glossary {
-        Glossary::new()
-    } else {
-        let (glossary, builtin_warnings) = Glossary::builtin()?;
-        warnings.extend(builtin_warnings);
-        glossary
-    };
-    for path in &args.glossaries {
-        warnings.extend(glossary.add_file(path)?);
-    }
-    for warning in warnings {
-        eprintln!("tarjim: warning: {warning}");
-    }
-    Ok(Some(Terms::new(glossary, mode)))
+    Ok(Some(Terms::new(load_glossary(&args.glossaries, args.no_builtin_glossary)?, mode)))
 }
 
 #[derive(Args)]
@@ -282,8 +294,47 @@ fn load_translator(
     Ok((translator, dir))
 }
 
+/// Aligns each translated line with its translation (forcing the generated ids)
+/// and checks its placed terms against the alignment. Returns one entry per
+/// result: `None` for a line that was not translated.
+fn align_results(
+    aligner: &Aligner,
+    texts: &[&str],
+    results: &mut [Result<Translation, LineError>],
+    batch_size: usize,
+) -> Vec<Option<Result<Alignment, AlignError>>> {
+    let aligned = {
+        let lines: Vec<(&str, Target)> = texts
+            .iter()
+            .zip(results.iter())
+            .filter_map(|(source, r)| {
+                r.as_ref().ok().map(|t| (*source, Target::Generated { ids: &t.target_ids, text: &t.text }))
+            })
+            .collect();
+        aligner.align(&lines, batch_size)
+    };
+    let mut aligned = aligned.into_iter();
+    results
+        .iter_mut()
+        .map(|result| {
+            let translation = result.as_mut().ok()?;
+            let alignment = aligned.next()?;
+            if let Ok(alignment) = &alignment {
+                translation.check_alignment(alignment, &alignment.pairs(Method::Argmax));
+            }
+            Some(alignment)
+        })
+        .collect()
+}
+
 fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(!args.align || args.format == Format::Jsonl, "--align needs --format jsonl");
     let (translator, _) = load_translator(&args.model, &args.decode, &args.glossary)?;
+    let aligner = if args.align {
+        Some(Aligner::new(translator.model(), translator.tokenizer(), translator.model().alignment_head())?)
+    } else {
+        None
+    };
     let mut report = match &args.report {
         Some(path) => Some(BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot create report {}", path.display()))?,
@@ -311,7 +362,12 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
             let mut on_event = |event: Event| match event {
                 Event::Batch { lines, .. } => progress.inc(lines as u64),
             };
-            let mut results = translator.translate(&texts, args.decode.batch_size, &mut on_event).into_iter();
+            let mut results = translator.translate(&texts, args.decode.batch_size, &mut on_event);
+            let alignments = match &aligner {
+                Some(aligner) => align_results(aligner, &texts, &mut results, args.decode.batch_size),
+                None => vec![None; results.len()],
+            };
+            let mut results = results.into_iter().zip(alignments);
             for (offset, line) in chunk.iter().enumerate() {
                 let number = first_line + offset;
                 let outcome = match line {
@@ -321,12 +377,14 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
                         Ok(None)
                     }
                     Ok(_) => match results.next() {
-                        Some(Ok(translation)) => Ok(Some(translation)),
-                        Some(Err(err)) => Err(err.to_string()),
+                        Some((Ok(translation), None)) => Ok(Some((translation, None))),
+                        Some((Ok(translation), Some(Ok(alignment)))) => Ok(Some((translation, Some(alignment)))),
+                        Some((Ok(_), Some(Err(err)))) => Err(format!("alignment: {err}")),
+                        Some((Err(err), _)) => Err(err.to_string()),
                         None => Err("no result".into()),
                     },
                 };
-                if let Ok(Some(translation)) = &outcome {
+                if let Ok(Some((translation, _))) = &outcome {
                     if let Some(report) = report.as_mut() {
                         write_report(report, &input.name, number, line.as_deref().unwrap_or_default(), translation)?;
                     }
@@ -345,7 +403,8 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
                 }
                 match outcome {
                     Ok(translation) => {
-                        write_translation(&mut out, args.format, &input.name, number, line, translation)?
+                        let source = line.as_deref().unwrap_or_default();
+                        write_translation(&mut out, args.format, &input.name, number, source, translation, args.align)?
                     }
                     Err(problem) => {
                         failed = true;
@@ -386,7 +445,7 @@ fn write_report(
                 "term": t.term, "english": t.english, "kind": t.kind.to_string(),
                 "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text,
                 "target_span": t.target_span.as_ref().map(|s| [s.start, s.end]),
-                "placed": t.target_span.is_some(), "problem": t.problem,
+                "placed": t.target_span.is_some(), "problem": t.problem, "aligned": t.aligned,
             })
         })
         .collect();
@@ -397,33 +456,42 @@ fn write_report(
     )
 }
 
+/// Writes one line's output. `align`: the jsonl object gets the word alignment
+/// (empty for an empty line) and the count of placed terms that do not align.
 fn write_translation(
     out: &mut impl Write,
     format: Format,
     file: &str,
     number: usize,
-    line: &Result<String, String>,
-    translation: Option<tarjim::translate::Translation>,
+    source: &str,
+    translation: Option<(Translation, Option<Alignment>)>,
+    align: bool,
 ) -> std::io::Result<()> {
-    let source = line.as_deref().unwrap_or_default();
-    match (format, translation) {
-        (Format::Text, None) => writeln!(out),
-        (Format::Text, Some(t)) => writeln!(out, "{}", t.text.replace(['\n', '\r'], " ")),
-        (Format::Jsonl, None) => writeln!(
-            out,
-            "{}",
-            json!({"file": file, "line": number, "source": source, "translation": "",
-                   "source_tokens": 0, "target_tokens": 0})
-        ),
-        (Format::Jsonl, Some(t)) => writeln!(
-            out,
-            "{}",
-            json!({"file": file, "line": number, "source": source, "translation": t.text,
-                   "source_tokens": t.source_ids.len(), "target_tokens": t.target_ids.len(),
-                   "score": t.score, "time_ms": (t.time.as_secs_f64() * 1e4).round() / 10.0,
-                   "terms": t.terms.len(), "terms_missed": t.missed_terms()})
-        ),
+    let (t, alignment) = match (format, translation) {
+        (Format::Text, None) => return writeln!(out),
+        (Format::Text, Some((t, _))) => return writeln!(out, "{}", t.text.replace(['\n', '\r'], " ")),
+        (Format::Jsonl, None) => {
+            let mut value = json!({"file": file, "line": number, "source": source, "translation": "",
+                                   "source_tokens": 0, "target_tokens": 0});
+            if align {
+                value["alignment"] = json!("");
+                value["alignment_words"] = json!({"source": [], "target": []});
+            }
+            return writeln!(out, "{value}");
+        }
+        (Format::Jsonl, Some(pair)) => pair,
+    };
+    let mut value = json!({"file": file, "line": number, "source": source, "translation": t.text,
+                           "source_tokens": t.source_ids.len(), "target_tokens": t.target_ids.len(),
+                           "score": t.score, "time_ms": (t.time.as_secs_f64() * 1e4).round() / 10.0,
+                           "terms": t.terms.len(), "terms_missed": t.missed_terms()});
+    if let Some(a) = alignment {
+        value["alignment"] = json!(pharaoh(&a.pairs(Method::Argmax)));
+        value["alignment_words"] =
+            json!({"source": align::words_json(&a.source_words), "target": align::words_json(&a.target_words)});
+        value["terms_unaligned"] = json!(t.terms.iter().filter(|term| term.aligned == Some(false)).count());
     }
+    writeln!(out, "{value}")
 }
 
 fn write_failure(

@@ -57,12 +57,15 @@ pub struct Matcher {
 }
 
 /// A word of the folded text: its characters' range and its text.
-struct Word {
-    chars: Range<usize>,
-    text: String,
+pub(crate) struct Word {
+    /// Characters of the folded text it covers.
+    pub(crate) chars: Range<usize>,
+    /// Its folded text.
+    pub(crate) text: String,
 }
 
-fn words(folded: &str) -> Vec<Word> {
+/// The words (runs of letters and digits) of folded text.
+pub(crate) fn words(folded: &str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut current: Option<Word> = None;
     for (i, c) in folded.chars().enumerate() {
@@ -79,7 +82,7 @@ fn words(folded: &str) -> Vec<Word> {
 }
 
 /// `(proclitic chars, stem)` readings of a word, the bare word first.
-fn proclitic_readings(word: &str) -> Vec<(usize, String)> {
+pub(crate) fn proclitic_readings(word: &str) -> Vec<(usize, String)> {
     let mut out = vec![(0, word.to_string())];
     for conj in std::iter::once("").chain(CONJUNCTIONS) {
         let Some(after_conj) = word.strip_prefix(conj) else { continue };

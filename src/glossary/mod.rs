@@ -8,13 +8,20 @@
 //! * [`matcher`]: finds terms in running text, prefixed and inflected.
 //! * [`lint`], [`formats`], [`edit`]: maintenance: checking files, converting
 //!   them to and from other glossary formats, adding entries.
+//! * [`corpus`], [`audit`], [`suggest`]: translated sentence pairs, checked for
+//!   consistent renderings and mined for new entries (`names` reads names on
+//!   both sides).
 
+pub mod audit;
+pub mod corpus;
 pub mod edit;
 pub mod formats;
 pub mod lint;
 pub mod matcher;
+mod names;
 pub mod normalize;
 pub mod parse;
+pub mod suggest;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -1,6 +1,7 @@
 //! tarjim's integration tests: one binary, one module per area, shared helpers.
 
 mod align;
+mod audit;
 mod batch;
 mod cli;
 mod decoding;

@@ -1,0 +1,577 @@
+//! Mining glossary candidates from translated sentence pairs.
+//!
+//! [`mine`] collects Arabic word n-grams (1 to [`MAX_NGRAM`] words, folded, the
+//! first word's proclitics stripped as the matcher strips them) that recur in
+//! the sources, that no glossary term overlaps, whose words are adjacent (no
+//! punctuation between them) and that neither start nor end with a function word.
+//! An n-gram is left out when a longer one holds every occurrence of it. Each
+//! occurrence gets an English rendering, a name span of its translation
+//! (a run of capitalized words, particles such as `al-`, `bin`, `of` inside):
+//!
+//! * **alignment**, when pairs carry word links (from `translate --align` output,
+//!   or computed with a model): the span of the target words linked to the
+//!   n-gram's source words;
+//! * **co-occurrence** otherwise: over the pairs, each n-gram and each English span
+//!   is counted once per pair, and their association is the Dice coefficient
+//!   `2·c(a,e) / (c(a) + c(e))`. Within a pair, n-gram occurrences and spans are
+//!   linked greedily from the most associated (competitive linking, Melamed 2000):
+//!   a span linked to an n-gram is not linked to another n-gram that shares no
+//!   word with it. Ties go to more shared pairs, then to a span that sounds more
+//!   like the n-gram (consonant skeletons, for transliterated names), then to one
+//!   whose word count is closest to the n-gram's, then to the longer span. Spans
+//!   are a pair's whole runs of name words, and spans inside them that are whole
+//!   runs elsewhere (`Fuad Hussein` inside `Foreign Minister Fuad Hussein`).
+//!
+//! [`suggest`] keeps the n-grams whose most frequent rendering covers at least
+//! half their occurrences and ranks them by frequency × consistency (the share of
+//! occurrences with that rendering), that is, by the occurrences that agree.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use super::corpus::Pair;
+use super::names::{
+    ArWord, English, MAX_SPAN_WORDS, Stem, arabic_words, is_content_word, lowercase_words, sounds_alike, stem,
+};
+use super::parse::{HEADER, has_arabic_letter, row};
+use super::{Entry, GlossaryError, Kind, Matcher, Origin};
+
+/// Longest n-gram mined, in words.
+pub const MAX_NGRAM: usize = 4;
+/// Least share of occurrences the top rendering must cover for a suggestion.
+pub const MIN_CONSISTENCY: f64 = 0.5;
+
+/// Where renderings come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// Word links of the pairs.
+    Alignment,
+    /// Co-occurrence across pairs (Dice coefficient, competitive linking).
+    Cooccurrence,
+}
+
+impl Evidence {
+    /// How it reads in a report.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Evidence::Alignment => "word alignments",
+            Evidence::Cooccurrence => "co-occurrence (Dice coefficient)",
+        }
+    }
+
+    /// Its name in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Evidence::Alignment => "alignment",
+            Evidence::Cooccurrence => "co-occurrence",
+        }
+    }
+}
+
+/// One occurrence of a mined n-gram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    /// Index of its pair.
+    pub pair: usize,
+    /// The n-gram as the source writes it (proclitics stripped, no diacritics).
+    pub surface: String,
+    /// The English name span it is rendered by, when one was found.
+    pub rendering: Option<String>,
+}
+
+/// A recurring Arabic n-gram that the glossary does not cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Folded, proclitics stripped.
+    pub key: String,
+    /// Its occurrences in pair order.
+    pub occurrences: Vec<Occurrence>,
+}
+
+impl Candidate {
+    /// The most frequent way the sources write it (the first in sort order of
+    /// equally frequent ones).
+    pub fn surface(&self) -> &str {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for o in &self.occurrences {
+            *counts.entry(o.surface.as_str()).or_default() += 1;
+        }
+        counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0))).map_or("", |(s, _)| s)
+    }
+
+    /// Each rendering (`None`: no name span) with the indices of its occurrences;
+    /// the most frequent first, then renderings before `None`, then in sort order.
+    pub fn renderings(&self) -> Vec<(Option<&str>, Vec<usize>)> {
+        let mut by: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
+        for (i, o) in self.occurrences.iter().enumerate() {
+            by.entry(o.rendering.as_deref()).or_default().push(i);
+        }
+        let mut out: Vec<(Option<&str>, Vec<usize>)> = by.into_iter().collect();
+        out.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.is_none().cmp(&b.0.is_none())).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// The most frequent rendering and its count.
+    pub fn top(&self) -> Option<(&str, usize)> {
+        self.renderings().into_iter().find_map(|(r, occ)| r.map(|r| (r, occ.len())))
+    }
+
+    /// Whether the top rendering covers at least [`MIN_CONSISTENCY`] of the occurrences.
+    pub fn is_consistent(&self) -> bool {
+        self.top().is_some_and(|(_, n)| n as f64 >= MIN_CONSISTENCY * self.occurrences.len() as f64)
+    }
+}
+
+/// What [`mine`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mined {
+    /// Where the renderings come from.
+    pub evidence: Evidence,
+    /// The n-grams, by key.
+    pub candidates: Vec<Candidate>,
+}
+
+/// A pair read for mining.
+struct Line {
+    ar: Vec<ArWord>,
+    stems: Vec<Stem>,
+    en: English,
+}
+
+/// One occurrence of an n-gram: its pair, its first word and length, its key.
+#[derive(Debug, Clone, Copy)]
+struct Gram {
+    pair: usize,
+    start: usize,
+    len: usize,
+    key: usize,
+}
+
+impl Gram {
+    fn words(&self) -> Range<usize> {
+        self.start..self.start + self.len
+    }
+}
+
+/// Whether two ranges share an element.
+fn overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// Characters of `text` before byte `byte`.
+fn chars_before(text: &str, byte: usize) -> usize {
+    text[..byte].chars().count()
+}
+
+/// Mines the n-grams that recur at least `min_count` times in `pairs` (see the
+/// module documentation); `matcher` finds the glossary's terms.
+pub fn mine(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> Mined {
+    let ar: Vec<Vec<ArWord>> = pairs.iter().map(|p| arabic_words(&p.source)).collect();
+    let attested: HashSet<&str> = ar.iter().flatten().map(|w| w.folded.as_str()).collect();
+    let attested: HashSet<String> = attested.into_iter().map(str::to_string).collect();
+    let lowercase = lowercase_words(pairs.iter().map(|p| p.target.as_str()));
+    let lines: Vec<Line> = pairs
+        .iter()
+        .zip(ar)
+        .map(|(pair, ar)| Line {
+            stems: ar.iter().map(|w| stem(w, &attested)).collect(),
+            ar,
+            en: English::new(&pair.target, &lowercase),
+        })
+        .collect();
+
+    // Every n-gram occurrence outside the glossary's terms.
+    let mut keys: HashMap<String, usize> = HashMap::new();
+    let mut key_texts: Vec<String> = Vec::new();
+    let mut grams: Vec<Gram> = Vec::new();
+    for (p, (pair, line)) in pairs.iter().zip(&lines).enumerate() {
+        let covered: Vec<Range<usize>> = matcher
+            .find(&pair.source)
+            .into_iter()
+            .map(|m| chars_before(&pair.source, m.prefix.start)..chars_before(&pair.source, m.span.end))
+            .collect();
+        for start in 0..line.ar.len() {
+            if !is_content_word(&line.stems[start].text) {
+                continue;
+            }
+            let mut key = line.stems[start].text.clone();
+            for len in 1..=MAX_NGRAM {
+                let last = start + len - 1;
+                let Some(word) = line.ar.get(last) else { break };
+                if len > 1 {
+                    if !line.ar[last - 1].adjacent || !has_arabic_letter(&word.folded) {
+                        break;
+                    }
+                    key.push(' ');
+                    key.push_str(&word.folded);
+                }
+                let chars = line.ar[start].chars.start..word.chars.end;
+                if covered.iter().any(|c| overlap(c, &chars)) {
+                    break;
+                }
+                let closing = if len == 1 { &line.stems[start].text } else { &word.folded };
+                if !is_content_word(closing) {
+                    continue;
+                }
+                let next = key_texts.len();
+                let id = *keys.entry(key.clone()).or_insert(next);
+                if id == next {
+                    key_texts.push(key.clone());
+                }
+                grams.push(Gram { pair: p, start, len, key: id });
+            }
+        }
+    }
+
+    // Recurring n-grams that no longer one holds every time.
+    let mut counts = vec![0usize; key_texts.len()];
+    for g in &grams {
+        counts[g.key] += 1;
+    }
+    grams.retain(|g| counts[g.key] >= min_count.max(1));
+    let at: HashMap<(usize, usize, usize), usize> = grams.iter().map(|g| ((g.pair, g.start, g.len), g.key)).collect();
+    let mut parents: HashMap<usize, HashSet<usize>> = HashMap::new();
+    for g in &grams {
+        let mine: HashSet<usize> = [(g.start.wrapping_sub(1), g.len + 1), (g.start, g.len + 1)]
+            .iter()
+            .filter_map(|&(start, len)| at.get(&(g.pair, start, len)).copied())
+            .collect();
+        parents.entry(g.key).and_modify(|common| common.retain(|k| mine.contains(k))).or_insert(mine);
+    }
+    grams.retain(|g| parents.get(&g.key).is_none_or(HashSet::is_empty));
+
+    let evidence = if pairs.iter().any(|p| p.links.is_some()) { Evidence::Alignment } else { Evidence::Cooccurrence };
+    let renderings = match evidence {
+        Evidence::Alignment => aligned_renderings(pairs, &lines, &grams),
+        Evidence::Cooccurrence => linked_renderings(&lines, &grams, &key_texts),
+    };
+
+    let mut by_key: HashMap<usize, Vec<Occurrence>> = HashMap::new();
+    for (g, rendering) in grams.iter().zip(renderings) {
+        let line = &lines[g.pair];
+        let source = &pairs[g.pair].source;
+        let mut surface = line.stems[g.start].surface(&line.ar[g.start], source);
+        for word in &line.ar[g.start + 1..g.start + g.len] {
+            surface.push(' ');
+            surface.push_str(&word.written(source, 0));
+        }
+        by_key.entry(g.key).or_default().push(Occurrence { pair: g.pair, surface, rendering });
+    }
+    let mut candidates: Vec<Candidate> =
+        by_key.into_iter().map(|(key, occurrences)| Candidate { key: key_texts[key].clone(), occurrences }).collect();
+    candidates.sort_by(|a, b| a.key.cmp(&b.key));
+    Mined { evidence, candidates }
+}
+
+/// Renderings from the pairs' word links.
+fn aligned_renderings(pairs: &[Pair], lines: &[Line], grams: &[Gram]) -> Vec<Option<String>> {
+    grams
+        .iter()
+        .map(|g| {
+            let links = pairs[g.pair].links.as_ref()?;
+            let line = &lines[g.pair];
+            let chars = line.ar[g.start].chars.start..line.ar[g.start + g.len - 1].chars.end;
+            let targets: Vec<Range<usize>> =
+                links.targets_of(&chars).into_iter().filter_map(|t| links.target.get(t).cloned().flatten()).collect();
+            line.en.span_at(&targets).map(|span| line.en.text(span))
+        })
+        .collect()
+}
+
+/// A possible link of an n-gram occurrence to a span of its pair.
+struct Link<'a> {
+    /// Dice coefficient of the n-gram and the span's text.
+    dice: f64,
+    /// Pairs holding both.
+    shared: usize,
+    /// [`sounds_alike`] of the two.
+    alike: f64,
+    /// Difference of their word counts.
+    length_gap: usize,
+    /// Words of the span.
+    words: usize,
+    /// The span's text.
+    text: &'a str,
+    /// Index of the n-gram occurrence.
+    gram: usize,
+    /// Index of the span in its pair.
+    span: usize,
+}
+
+/// Renderings by co-occurrence and competitive linking.
+fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Vec<Option<String>> {
+    // Each pair's spans (whole runs, and spans inside runs that are whole runs
+    // elsewhere), with their texts interned.
+    let runs: HashSet<String> = lines.iter().flat_map(|l| l.en.runs.iter().map(|r| l.en.text(r.clone()))).collect();
+    let mut texts: HashMap<String, usize> = HashMap::new();
+    let mut text_of: Vec<String> = Vec::new();
+    let spans: Vec<Vec<(Range<usize>, usize)>> = lines
+        .iter()
+        .map(|line| {
+            line.en
+                .spans()
+                .into_iter()
+                .chain(line.en.runs.iter().filter(|r| r.len() > MAX_SPAN_WORDS).cloned())
+                .filter(|span| line.en.runs.contains(span) || runs.contains(&line.en.text(span.clone())))
+                .map(|span| {
+                    let text = line.en.text(span.clone());
+                    let next = text_of.len();
+                    let id = *texts.entry(text.clone()).or_insert(next);
+                    if id == next {
+                        text_of.push(text);
+                    }
+                    (span, id)
+                })
+                .collect()
+        })
+        .collect();
+    let mut by_pair: Vec<Vec<usize>> = vec![Vec::new(); lines.len()];
+    for (i, g) in grams.iter().enumerate() {
+        by_pair[g.pair].push(i);
+    }
+    // Pairs counted once each: n-grams, spans, and both together.
+    let mut c_key: HashMap<usize, usize> = HashMap::new();
+    let mut c_text = vec![0usize; text_of.len()];
+    let mut joint: HashMap<(usize, usize), usize> = HashMap::new();
+    for (p, gram_ids) in by_pair.iter().enumerate() {
+        let keys: HashSet<usize> = gram_ids.iter().map(|&i| grams[i].key).collect();
+        let ids: HashSet<usize> = spans[p].iter().map(|s| s.1).collect();
+        for &k in &keys {
+            *c_key.entry(k).or_default() += 1;
+            for &t in &ids {
+                *joint.entry((k, t)).or_default() += 1;
+            }
+        }
+        for &t in &ids {
+            c_text[t] += 1;
+        }
+    }
+
+    let mut out = vec![None; grams.len()];
+    for (p, gram_ids) in by_pair.iter().enumerate() {
+        let mut links: Vec<Link> = Vec::new();
+        for &gram in gram_ids {
+            let key = grams[gram].key;
+            for (span, (words, t)) in spans[p].iter().enumerate() {
+                let shared = joint.get(&(key, *t)).copied().unwrap_or(0);
+                let text = text_of[*t].as_str();
+                links.push(Link {
+                    dice: 2.0 * shared as f64 / (c_key[&key] + c_text[*t]) as f64,
+                    shared,
+                    alike: sounds_alike(&key_texts[key], text),
+                    length_gap: words.len().abs_diff(grams[gram].len),
+                    words: words.len(),
+                    text,
+                    gram,
+                    span,
+                });
+            }
+        }
+        links.sort_by(|a, b| {
+            b.dice
+                .total_cmp(&a.dice)
+                .then(b.shared.cmp(&a.shared))
+                .then(b.alike.total_cmp(&a.alike))
+                .then(a.length_gap.cmp(&b.length_gap))
+                .then(b.words.cmp(&a.words))
+                .then(a.text.cmp(b.text))
+                .then(a.gram.cmp(&b.gram))
+        });
+        let mut linked: Vec<(usize, usize)> = Vec::new();
+        for link in &links {
+            let (g, s) = (link.gram, link.span);
+            if out[g].is_some() {
+                continue;
+            }
+            let span = &spans[p][s].0;
+            let taken = linked
+                .iter()
+                .any(|&(g2, s2)| overlap(&spans[p][s2].0, span) && !overlap(&grams[g2].words(), &grams[g].words()));
+            if !taken {
+                out[g] = Some(link.text.to_string());
+                linked.push((g, s));
+            }
+        }
+    }
+    out
+}
+
+/// A suggested glossary entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The Arabic term as the sources most often write it.
+    pub arabic: String,
+    /// The most frequent rendering.
+    pub english: String,
+    /// Occurrences of the n-gram.
+    pub count: usize,
+    /// Occurrences rendered `english`.
+    pub agreeing: usize,
+}
+
+impl Suggestion {
+    /// Share of occurrences rendered `english`, in whole percent.
+    pub fn consistency_percent(&self) -> usize {
+        (100.0 * self.agreeing as f64 / self.count.max(1) as f64).round() as usize
+    }
+}
+
+/// Candidate entries: [`mine`]'s n-grams whose top rendering is consistent,
+/// ranked by agreeing occurrences (frequency × consistency), then by frequency,
+/// then by the Arabic.
+pub fn suggest(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> (Evidence, Vec<Suggestion>) {
+    let mined = mine(pairs, matcher, min_count);
+    let mut out: Vec<Suggestion> = mined
+        .candidates
+        .iter()
+        .filter(|c| c.is_consistent())
+        .filter_map(|c| {
+            let (english, agreeing) = c.top()?;
+            Some(Suggestion {
+                arabic: c.surface().to_string(),
+                english: english.to_string(),
+                count: c.occurrences.len(),
+                agreeing,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.agreeing.cmp(&a.agreeing).then(b.count.cmp(&a.count)).then(a.arabic.cmp(&b.arabic)));
+    (mined.evidence, out)
+}
+
+/// The suggestions as a glossary file for review: the header, then one row per
+/// suggestion in rank order (kind `other`, no variants, the note
+/// `count N, consistency P%`).
+pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, GlossaryError> {
+    let mut out = format!("{HEADER}\n");
+    for (i, s) in suggestions.iter().enumerate() {
+        let entry = Entry {
+            arabic: s.arabic.clone(),
+            english: s.english.clone(),
+            kind: Kind::Other,
+            variants: Vec::new(),
+            note: format!("count {}, consistency {}%", s.count, s.consistency_percent()),
+            origin: Origin { file: "suggestions".into(), line: i + 2 },
+        };
+        out.push_str(&row(&entry)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::corpus::{Location, WordLinks};
+    use super::super::{Glossary, parse::HEADER};
+    use super::*;
+
+    /// A pair; with `links`, word links between its space-separated words.
+    pub(crate) fn pair(line: usize, source: &str, target: &str, links: Option<&[(usize, usize)]>) -> Pair {
+        let spans = |text: &str| -> Vec<Option<Range<usize>>> {
+            let mut at = 0;
+            text.split(' ')
+                .map(|w| {
+                    let n = w.chars().count();
+                    at += n + 1;
+                    Some(at - n - 1..at - 1)
+                })
+                .collect()
+        };
+        Pair {
+            location: Location { file: "t.txt".into(), line },
+            source: source.into(),
+            target: target.into(),
+            links: links.map(|pairs| WordLinks { source: spans(source), target: spans(target), pairs: pairs.to_vec() }),
+        }
+    }
+
+    pub(crate) fn glossary(rows: &[&str]) -> Glossary {
+        let mut g = Glossary::new();
+        g.add(format!("{HEADER}\n{}\n", rows.join("\n")).as_bytes(), "g.tsv").unwrap();
+        g
+    }
+
+    fn renderings(c: &Candidate) -> Vec<(Option<&str>, usize)> {
+        c.renderings().into_iter().map(|(r, o)| (r, o.len())).collect()
+    }
+
+    #[test]
+    fn cooccurrence_links_names_by_dice_and_competition() {
+        let pairs = [
+            pair(1, "زار فؤاد حسين طهران", "Fuad Hussein visited Tehran", None),
+            pair(2, "التقى فؤاد حسين نظيره في أنقرة", "Fuad Hussein met his counterpart in Ankara", None),
+            pair(3, "وصل فؤاد حسين إلى طهران", "Fouad Hussein arrived in Tehran", None),
+            pair(4, "قال حزب الله إن طهران تدعمه", "Hezbollah said Tehran supports it", None),
+        ];
+        let g = glossary(&["حزب الله\tHezbollah\torg\t\t"]);
+        let mined = mine(&pairs, &Matcher::new(&g), 2);
+        assert_eq!(mined.evidence, Evidence::Cooccurrence);
+        // فؤاد and حسين always stand inside فؤاد حسين; حزب الله is the glossary's.
+        let keys: Vec<&str> = mined.candidates.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["طهران", "فؤاد حسين"]);
+        assert_eq!(renderings(&mined.candidates[0]), [(Some("Tehran"), 3)]);
+        // In pair 3 طهران takes Tehran (Dice 1), so فؤاد حسين gets Fouad Hussein.
+        assert_eq!(renderings(&mined.candidates[1]), [(Some("Fuad Hussein"), 2), (Some("Fouad Hussein"), 1)]);
+        assert_eq!(mined.candidates[1].surface(), "فؤاد حسين");
+
+        let (_, suggestions) = suggest(&pairs, &Matcher::new(&g), 2);
+        assert_eq!(
+            suggestions_tsv(&suggestions).unwrap(),
+            format!(
+                "{HEADER}\nطهران\tTehran\tother\t\tcount 3, consistency 100%\n\
+                 فؤاد حسين\tFuad Hussein\tother\t\tcount 3, consistency 67%\n"
+            )
+        );
+        assert_eq!(suggest(&pairs, &Matcher::new(&g), 4).1, vec![]);
+    }
+
+    #[test]
+    fn word_links_give_each_occurrence_its_aligned_span() {
+        let pairs = [
+            pair(
+                1,
+                "وصل فؤاد حسين إلى طهران",
+                "Fouad Hussein arrived in Tehran",
+                Some(&[(0, 2), (1, 0), (2, 1), (3, 3), (4, 4)]),
+            ),
+            pair(2, "زار فؤاد حسين طهران", "Fuad Hussein visited Tehran", Some(&[(0, 2), (1, 0), (2, 1), (3, 3)])),
+            // فؤاد is not linked: the span holds the name words linked to حسين.
+            pair(3, "وزار فؤاد حسين العراق", "Hussein visited Iraq", Some(&[(0, 1), (2, 0), (3, 2)])),
+            // Linked to no name word, and not linked at all.
+            pair(4, "التقى فؤاد حسين نظيره", "He met his counterpart", Some(&[(0, 1), (1, 0), (2, 0), (3, 3)])),
+            pair(5, "فؤاد حسين", "Fuad Hussein", None),
+        ];
+        let mined = mine(&pairs, &Matcher::new(&Glossary::new()), 3);
+        assert_eq!(mined.evidence, Evidence::Alignment);
+        assert_eq!(mined.candidates.len(), 1);
+        let c = &mined.candidates[0];
+        assert_eq!(c.key, "فؤاد حسين");
+        assert_eq!(
+            renderings(c),
+            [(None, 2), (Some("Fouad Hussein"), 1), (Some("Fuad Hussein"), 1), (Some("Hussein"), 1)]
+        );
+        assert_eq!(c.top(), Some(("Fouad Hussein", 1)));
+        assert!(!c.is_consistent());
+        assert_eq!(c.occurrences.iter().map(|o| o.pair).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn proclitics_and_diacritics_leave_the_surface_and_the_key() {
+        let pairs = [
+            pair(1, "وصل وفد لِلحكومة العراقية", "A delegation of the Iraqi Government arrived", None),
+            pair(2, "انتقد الحكومة العراقية", "He criticized the Iraqi Government", None),
+            pair(3, "وبالحكومة العراقية", "And the Iraqi Government", None),
+        ];
+        let (evidence, suggestions) = suggest(&pairs, &Matcher::new(&Glossary::new()), 3);
+        assert_eq!(evidence, Evidence::Cooccurrence);
+        assert_eq!(
+            suggestions,
+            [Suggestion {
+                arabic: "الحكومة العراقية".into(),
+                english: "Iraqi Government".into(),
+                count: 3,
+                agreeing: 3
+            }]
+        );
+    }
+}
