@@ -182,3 +182,48 @@ fn exact_shape_config_is_opus_mt_ar_en() {
     );
     assert_eq!((cfg.encoder_layers, cfg.decoder_layers, cfg.d_model, cfg.encoder_ffn_dim), (6, 6, 512, 2048));
 }
+
+#[test]
+fn bf16_and_f16_safetensors_read_like_tensors_in_memory() {
+    let f32_tensors = tarjim::model::read_weights(&repo("tests/fixtures/tiny/model.safetensors")).unwrap();
+    let cfg = MarianConfig::from_file(&repo("tests/fixtures/tiny/config.json")).unwrap();
+    for dtype in [candle_core::DType::BF16, candle_core::DType::F16] {
+        let dir = tiny_copy();
+        let converted: std::collections::HashMap<String, Tensor> =
+            f32_tensors.iter().map(|(k, v)| (k.clone(), v.to_dtype(dtype).unwrap())).collect();
+        candle_core::safetensors::save(&converted, dir.path().join("model.safetensors")).unwrap();
+        let read = tarjim::model::read_weights(&dir.path().join("model.safetensors")).unwrap();
+        assert_eq!(read.len(), converted.len());
+        for (name, tensor) in &converted {
+            assert_eq!(read[name].dtype(), dtype, "{name}");
+            assert_eq!(
+                max_abs_diff(
+                    &read[name].to_dtype(candle_core::DType::F32).unwrap(),
+                    &tensor.to_dtype(candle_core::DType::F32).unwrap()
+                ),
+                0.0,
+                "{name}"
+            );
+        }
+        let from_file = teacher_forced(&load_model(dir.path(), &Device::Cpu).unwrap().0);
+        let in_memory =
+            teacher_forced(&tarjim::model::model_from_tensors(&cfg, converted, "memory", &Device::Cpu).unwrap());
+        assert_eq!(max_abs_diff(&from_file, &in_memory), 0.0, "{dtype:?}");
+    }
+}
+
+#[test]
+fn unsupported_weight_dtypes_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    let ids = Tensor::new(&[1i64, 2, 3], &Device::Cpu).unwrap();
+    candle_core::safetensors::save(&std::collections::HashMap::from([("positions".to_string(), ids)]), &path).unwrap();
+    let err = tarjim::model::read_weights(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "cannot read weights from {}: tensor `positions` is stored as I64, expected F32, F16 or BF16",
+            path.display()
+        )
+    );
+}
