@@ -8,11 +8,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use tarjim::align::{Aligner, Alignment, Method, Target, Word, pharaoh};
-use tarjim::hub::Need;
 use tarjim::model::AttentionHead;
 use tarjim::translate::Translator;
 
-use super::{CHUNK_LINES, ModelArgs, device, read_inputs, set_threads, split_lines};
+use super::{CHUNK_LINES, DecodeArgs, ModelArgs, load_translator, read_inputs, split_lines};
 
 #[derive(Args)]
 pub(super) struct AlignArgs {
@@ -40,18 +39,8 @@ pub(super) struct AlignArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Pharaoh)]
     format: Format,
-    /// Beam width (default: the checkpoint's generation config; 1 is greedy).
-    #[arg(long)]
-    beam: Option<usize>,
-    /// Longest output in tokens, decoder start included (default: the checkpoint's).
-    #[arg(long)]
-    max_length: Option<usize>,
-    /// Sentences per model call.
-    #[arg(long, default_value_t = 16)]
-    batch_size: usize,
-    /// Compute threads (default: every core).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    decode: DecodeArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,8 +86,6 @@ fn empty(source: &str) -> Outcome {
 }
 
 pub(super) fn align(args: AlignArgs) -> anyhow::Result<ExitCode> {
-    set_threads(args.threads)?;
-    anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     let method = method(&args)?;
     let targets = match &args.target {
         Some(path) => {
@@ -106,18 +93,7 @@ pub(super) fn align(args: AlignArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let dir = args.model.resolve(Need::Model)?;
-    let mut translator =
-        Translator::from_dir(&dir, &device()).with_context(|| format!("loading model {}", dir.display()))?;
-    let generation = translator.generation_mut();
-    if let Some(beam) = args.beam {
-        anyhow::ensure!(beam > 0, "--beam must be at least 1");
-        generation.num_beams = beam;
-    }
-    if let Some(max_length) = args.max_length {
-        anyhow::ensure!(max_length >= 2, "--max-length must be at least 2");
-        generation.max_length = max_length;
-    }
+    let (translator, _) = load_translator(&args.model, &args.decode, None)?;
     let default = translator.model().alignment_head();
     let head = AttentionHead { layer: args.layer.unwrap_or(default.layer), head: args.head };
     let aligner = Aligner::new(translator.model(), translator.tokenizer(), head)?;
@@ -134,8 +110,10 @@ pub(super) fn align(args: AlignArgs) -> anyhow::Result<ExitCode> {
         for (chunk_index, chunk) in input.lines.chunks(CHUNK_LINES).enumerate() {
             let first_line = chunk_index * CHUNK_LINES + 1;
             let outcomes = match &targets {
-                Some(targets) => align_given(&aligner, chunk, &targets[seen..seen + chunk.len()], args.batch_size),
-                None => align_translations(&translator, &aligner, chunk, args.batch_size),
+                Some(targets) => {
+                    align_given(&aligner, chunk, &targets[seen..seen + chunk.len()], args.decode.batch_size)
+                }
+                None => align_translations(&translator, &aligner, chunk, args.decode.batch_size),
             };
             seen += chunk.len();
             for (offset, outcome) in outcomes.into_iter().enumerate() {

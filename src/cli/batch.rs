@@ -99,7 +99,7 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let shard = args.shard.as_deref().map(batch::parse_shard).transpose()?;
     let docs = batch::discover(&args.inputs)?;
     batch::prepare_output(&args.inputs, &args.output)?;
-    let (translator, model_dir) = load_translator(&args.model, &args.decode, &args.glossary)?;
+    let (translator, model_dir) = load_translator(&args.model, &args.decode, Some(&args.glossary))?;
     let max_positions = translator.config().max_position_embeddings;
     let job = Job {
         output: args.output.clone(),

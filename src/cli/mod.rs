@@ -268,16 +268,16 @@ fn device() -> Device {
     Device::Cpu
 }
 
-/// A translator as the options ask for it: the model, decoding settings and
-/// glossary. Also returns the model directory.
+/// A translator as the options ask for it: the model, decoding settings and,
+/// when given, the glossary options. Also returns the model directory.
 fn load_translator(
     model: &ModelArgs,
     decode: &DecodeArgs,
-    glossary: &GlossaryOptions,
+    glossary: Option<&GlossaryOptions>,
 ) -> anyhow::Result<(Translator, PathBuf)> {
     set_threads(decode.threads)?;
     anyhow::ensure!(decode.batch_size > 0, "--batch-size must be at least 1");
-    let terms = load_terms(glossary)?;
+    let terms = glossary.map(load_terms).transpose()?.flatten();
     let dir = model.resolve(Need::Model)?;
     let mut translator =
         Translator::from_dir(&dir, &device()).with_context(|| format!("loading model {}", dir.display()))?;
@@ -329,7 +329,7 @@ fn align_results(
 
 fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!args.align || args.format == Format::Jsonl, "--align needs --format jsonl");
-    let (translator, _) = load_translator(&args.model, &args.decode, &args.glossary)?;
+    let (translator, _) = load_translator(&args.model, &args.decode, Some(&args.glossary))?;
     let aligner = if args.align {
         Some(Aligner::new(translator.model(), translator.tokenizer(), translator.model().alignment_head())?)
     } else {
