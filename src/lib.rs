@@ -13,5 +13,6 @@ pub mod eval;
 pub mod glossary;
 pub mod hub;
 pub mod model;
+mod text;
 pub mod tokenizer;
 pub mod translate;

@@ -371,7 +371,7 @@ impl Job {
                 }
                 Err(err) => {
                     summary.failed += 1;
-                    let (line, column) = utf8_position(bytes, err.valid_up_to());
+                    let (line, column) = crate::text::utf8_error_position(bytes, &err);
                     on_event(Event::Failed {
                         id: doc.id.clone(),
                         problem: format!("invalid UTF-8 at line {line}, column {column}"),
@@ -436,14 +436,6 @@ impl Job {
     }
 }
 
-/// 1-based line and column (in characters) of byte `offset`.
-fn utf8_position(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let before = &bytes[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    (line, String::from_utf8_lossy(&bytes[start..offset]).chars().count() + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,10 +457,5 @@ mod tests {
         assert_eq!(counts.iter().sum::<usize>(), 300);
         assert!(counts.iter().all(|&c| c > 70), "{counts:?}");
         assert_eq!(docs[0].shard(3), docs[0].shard(3));
-    }
-
-    #[test]
-    fn utf8_positions() {
-        assert_eq!(utf8_position(b"ab\ncd\xff", 5), (2, 3));
     }
 }

@@ -239,24 +239,11 @@ struct Row {
     fields: [String; 5],
 }
 
-/// Line and column (1-based; the column counts characters) of byte `offset` of `text`.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let before = &text[..end];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
-}
-
 /// The file's text, without a byte-order mark.
 fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, FormatError> {
     let bytes = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|err| {
-        // The prefix before the error is valid UTF-8: nothing is replaced.
-        let valid = String::from_utf8_lossy(&bytes[..err.valid_up_to()]);
-        let (line, column) = position(&valid, valid.len());
+        let (line, column) = crate::text::utf8_error_position(bytes, &err);
         FormatError::Utf8 { file: file.to_string(), line, column }
     })
 }
@@ -460,7 +447,7 @@ struct TbxReader<'a> {
 
 impl TbxReader<'_> {
     fn error(&self, at: usize, message: impl Into<String>) -> FormatError {
-        let (line, column) = position(self.text, at);
+        let (line, column) = crate::text::line_column(self.text, at);
         FormatError::Xml { file: self.file.to_string(), line, column, message: message.into() }
     }
 
@@ -603,7 +590,7 @@ impl TbxReader<'_> {
             }
         };
         let kind = entry.kind.unwrap_or_else(|| self.kind.clone());
-        let (line, _) = position(self.text, at);
+        let (line, _) = crate::text::line_column(self.text, at);
         Ok(Row { line, fields: [term, english, kind, variants.join("|"), entry.notes.join("; ")] })
     }
 }
