@@ -37,6 +37,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+# Run from the repository root as ``scripts/...``: its folder is on sys.path.
+from gen_model_fixtures import marian_vocab, write_json
+
 SHARED = Path("../shared")
 AR_FR_SPM = SHARED / "spm" / "opus-mt-ar-fr"
 FLORES_AR = SHARED / "eval" / "flores200-devtest" / "arb_Arab.txt"
@@ -114,27 +117,6 @@ HARD_CASES: list[tuple[str, str]] = [
     ("long_line", "قال المتحدث باسم الحكومة إن الوزارة ستواصل العمل. " * 45),
     ("long_unknown_run", "☃" * 300),
 ]
-
-
-def marian_vocab(spm_paths: list[Path]) -> dict[str, int]:
-    """Marian's joint vocabulary: ``</s>`` 0, ``<unk>`` 1, then the pieces of every model
-    in file order (source first, then target) skipping control and unknown pieces, first
-    occurrence wins, ``<pad>`` last. Same rule as ``gen_model_fixtures.marian_vocab``."""
-    import sentencepiece as spm
-
-    vocab = {"</s>": 0, "<unk>": 1}
-    for path in spm_paths:
-        sp = spm.SentencePieceProcessor(model_file=str(path))
-        for i in range(sp.get_piece_size()):
-            if sp.is_control(i) or sp.is_unknown(i):
-                continue
-            vocab.setdefault(sp.id_to_piece(i), len(vocab))
-    vocab["<pad>"] = len(vocab)
-    return vocab
-
-
-def write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
