@@ -5,10 +5,13 @@
 //!
 //!     cargo bench --bench batch [-- --docs N --beam N]
 
+mod common;
+
 use std::path::Path;
 use std::time::Instant;
 
 use candle_core::Device;
+use common::arg;
 use tarjim::article::Article;
 use tarjim::batch::{Job, OutputFormat, discover};
 use tarjim::translate::Translator;
@@ -21,14 +24,6 @@ const SENTENCES: [&str; 6] = [
     "أعلنت وزارة الصحة عن تسجيل حالات جديدة في عدة مدن.",
     "قالت الشرطة إن الحادث وقع صباح اليوم ولم يسفر عن إصابات.",
 ];
-
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
-        .unwrap_or(default)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -9,22 +9,17 @@
 //! (48), so a random-weight hypothesis that never ends costs what a long
 //! sentence does, not 511 steps.
 
+mod common;
+
 use std::time::Instant;
 
 use candle_core::Device;
+use common::arg;
 use serde_json::Value;
 use tarjim::decoding::{GenerationConfig, generate};
 use tarjim::model::generated;
 
 const FIXTURE: &str = "tests/fixtures/decoding/exact_shape.json";
-
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
-        .unwrap_or(default)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

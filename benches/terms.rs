@@ -8,21 +8,16 @@
 //! Without `TARJIM_TEST_MODEL` it says so and measures nothing: a random-weight
 //! model says nothing about term accuracy or chrF.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::Device;
+use common::arg;
 use tarjim::eval::corpus_chrf;
 use tarjim::glossary::Glossary;
 use tarjim::translate::{GlossaryMode, Terms, Translator};
-
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
-        .unwrap_or(default)
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
