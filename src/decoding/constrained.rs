@@ -395,8 +395,13 @@ pub(super) fn search(
         }
         let index = rows_tensor(model, &next_rows)?;
         cache.reorder(&index)?;
-        enc_rows = next_rows.iter().map(|&r| enc_rows[r]).collect();
-        enc_current = enc.index_select(&rows_tensor(model, &enc_rows)?)?;
+        // Beams of one source share its encoder rows: gather them again only
+        // when the rows' sources change (beams fill up, sources finish).
+        let next_enc_rows: Vec<usize> = next_rows.iter().map(|&r| enc_rows[r]).collect();
+        if next_enc_rows != enc_rows {
+            enc_current = enc.index_select(&rows_tensor(model, &next_enc_rows)?)?;
+            enc_rows = next_enc_rows;
+        }
         row_source = next_source;
     }
     Ok(sources.into_iter().map(Source::best).collect())
