@@ -5,6 +5,7 @@ machine, in the same run, on the same inputs and settings.
     python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt -r scripts/requirements-bench.txt
     cargo build --release
     .venv/bin/python scripts/bench_peers.py [--lines N] [--quick]
+    .venv/bin/python scripts/bench_peers.py --quality 200
 
 The model is the exact-shape opus-mt-ar-en model with generated weights from
 ``scripts/gen_model_fixtures.py`` (no trained checkpoint reaches these
@@ -142,6 +143,7 @@ def run_ct2(args) -> dict:
 def run_tarjim(args) -> dict:
     common = [str(TARJIM), "translate", "--model", str(MODEL), "--glossary-mode", "off", "--beam", str(args.beam)]
     common += ["--batch-size", str(args.batch), "--threads", str(args.threads), "--format", "jsonl"]
+    common += ["--precision", args.precision]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     start = time.perf_counter()
     subprocess.run(common, input=b"", check=True, env=env, capture_output=True)
@@ -182,6 +184,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=["f32", "int8"], default="f32")
     parser.add_argument("--lines", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="beam 4, batch 32, 2 threads only")
+    parser.add_argument("--quality", type=int, metavar="N", help="chrF of int8 against f32 outputs on N lines")
     args = parser.parse_args()
     if args.worker:
         worker(args)
@@ -189,24 +192,46 @@ def main() -> None:
     if not TARJIM.exists():
         sys.exit(f"{TARJIM} is missing: run `cargo build --release` first")
     prepare()
+    if args.quality:
+        quality(args.quality)
+        return
     grid = [(4, 32, 2)] if args.quick else [(b, n, t) for b in (1, 4) for n in (1, 32) for t in (1, 2)]
     print(f"{args.lines} FLORES devtest lines, exact-shape opus-mt-ar-en model (generated weights), max_length 48")
     header = f"{'search':<7} {'batch':>5} {'thr':>3} {'prec':<5} {'system':<13} {'load s':>7} {'sent/s':>8} {'tok/s':>8} {'RSS MB':>8} {'vs tarjim':>9} {'same':>5}"
     print(header)
     for beam, batch, threads in grid:
+        f32_outputs = None
         for precision in ("f32", "int8"):
-            systems = ["tarjim", "ct2", "hf"] if precision == "f32" else ["ct2", "hf"]
-            results = {s: measure(s, beam, batch, threads, precision, args.lines) for s in systems}
-            base = measure("tarjim", beam, batch, threads, "f32", args.lines) if precision == "int8" else results["tarjim"]
+            # "vs tarjim": sentences/s against tarjim at the same precision;
+            # "same": outputs equal to tarjim f32's.
+            results = {s: measure(s, beam, batch, threads, precision, args.lines) for s in ("tarjim", "ct2", "hf")}
+            base = results["tarjim"]
+            if f32_outputs is None:
+                f32_outputs = base["outputs"]
             for system, r in results.items():
                 rate = args.lines / r["seconds"]
-                same = sum(a == b for a, b in zip(r["outputs"], base["outputs"]))
+                same = sum(a == b for a, b in zip(r["outputs"], f32_outputs))
                 print(
                     f"{'greedy' if beam == 1 else f'beam{beam}':<7} {batch:>5} {threads:>3} {precision:<5} {system:<13} "
                     f"{r['load']:>7.2f} {rate:>8.2f} {r['tokens'] / r['seconds']:>8.1f} {r['rss']:>8.0f} "
                     f"{rate / (args.lines / base['seconds']):>8.2f}x {same:>5}",
                     flush=True,
                 )
+
+
+def quality(n: int) -> None:
+    """chrF of each system's int8 outputs against its own f32 outputs (beam 4,
+    batch 32, 2 threads) on the first `n` FLORES lines: what int8 costs.
+    With generated weights this measures agreement, not translation quality."""
+    from sacrebleu.metrics import CHRF
+
+    print(f"{n} FLORES devtest lines, beam 4: chrF of int8 outputs against the same system's f32 outputs")
+    for system in ("tarjim", "ct2", "hf"):
+        f32 = measure(system, 4, 32, 2, "f32", n)["outputs"]
+        int8 = measure(system, 4, 32, 2, "int8", n)["outputs"]
+        score = CHRF().corpus_score(int8, [f32]).score
+        same = sum(a == b for a, b in zip(int8, f32))
+        print(f"{system:<8} chrF {score:6.2f}  identical {same}/{n}", flush=True)
 
 
 if __name__ == "__main__":

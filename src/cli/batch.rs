@@ -87,6 +87,7 @@ fn settings_digest(
         "config": sha256_hex(&config),
         "weights": weights,
         "num_beams": g.num_beams, "max_length": g.max_length, "length_penalty": g.length_penalty,
+        "int8": translator.model().is_int8(),
         "glossary_mode": format!("{:?}", args.glossary.glossary_mode),
         "glossaries": glossaries,
         "format": format!("{:?}", args.format),

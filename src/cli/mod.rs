@@ -117,6 +117,17 @@ struct DecodeArgs {
     /// Compute threads (default: every core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Weights to compute with: f32 as stored, or int8 (quantized per row at load,
+    /// CPU only; faster, and outputs may differ slightly from f32).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    precision: Precision,
+}
+
+/// `--precision` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Precision {
+    F32,
+    Int8,
 }
 
 /// Glossary options shared by the commands that translate.
@@ -281,6 +292,9 @@ fn load_translator(
     let dir = model.resolve(Need::Model)?;
     let mut translator =
         Translator::from_dir(&dir, &device()).with_context(|| format!("loading model {}", dir.display()))?;
+    if decode.precision == Precision::Int8 {
+        translator = translator.into_int8().with_context(|| format!("quantizing model {}", dir.display()))?;
+    }
     translator.set_terms(terms);
     let generation = translator.generation_mut();
     if let Some(beam) = decode.beam {

@@ -7,8 +7,8 @@
 
 use rayon::prelude::*;
 
-use super::logits::{log_softmax, process, top_k};
-use super::{DecodeError, EarlyStopping, GenerationConfig, Hypothesis, rows_tensor, step_input};
+use super::logits::{merge_top_k, row_top_k};
+use super::{DecodeError, EarlyStopping, GenerationConfig, Hypothesis, rows_tensor, step_input, with_logits};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
 
 /// Score `transformers` gives to slots that must not be chosen.
@@ -59,14 +59,18 @@ impl Source {
         !self.improvable || (cfg.early_stopping == EarlyStopping::Always && self.all_finished())
     }
 
-    /// One step from the processed log-probabilities of each running beam.
-    /// Returns, for each new running beam, the index of the beam it extends.
-    fn step(&mut self, cfg: &GenerationConfig, log_probs: &[Vec<f32>], cur_len: usize) -> Vec<usize> {
+    /// One step from the `2 × num_beams` best continuations over all running
+    /// beams: `(score, beam * vocab + token)`, best first, scores being the beam's
+    /// score plus the token's processed log-probability. Returns, for each new
+    /// running beam, the index of the beam it extends.
+    fn step(
+        &mut self,
+        cfg: &GenerationConfig,
+        candidates: &[(f32, usize)],
+        vocab: usize,
+        cur_len: usize,
+    ) -> Vec<usize> {
         let n = cfg.num_beams;
-        let vocab = log_probs[0].len();
-        let rows: Vec<(&[f32], f32)> =
-            log_probs.iter().zip(&self.running).map(|(row, beam)| (row.as_slice(), beam.score)).collect();
-        let candidates = top_k(&rows, 2 * n);
         let hits_max_length = cur_len + 1 >= cfg.max_length;
         let extended: Vec<(Vec<u32>, f32, usize, bool)> = candidates
             .iter()
@@ -158,21 +162,24 @@ pub(super) fn search(
     while !active.is_empty() && cur_len < cfg.max_length {
         let last: Vec<u32> =
             active.iter().flat_map(|&s| sources[s].running.iter().map(|b| b.seq[cur_len - 1])).collect();
-        let mut logits = model.decode(&step_input(model, last)?, &enc, &mut cache)?.squeeze(1)?.to_vec2::<f32>()?;
-        // Rows are independent: normalize and process them on every core.
-        let seqs: Vec<&[u32]> =
-            active.iter().flat_map(|&s| sources[s].running.iter().map(|b| b.seq.as_slice())).collect();
-        logits.par_iter_mut().zip(seqs.par_iter()).for_each(|(row, seq)| {
-            log_softmax(row);
-            process(cfg, seq, row);
-        });
-        let mut rows = logits.into_iter();
+        let logits = model.decode(&step_input(model, last)?, &enc, &mut cache)?.squeeze(1)?;
+        let vocab = logits.dim(1)?;
+        // Rows are independent: each row's best continuations on every core.
+        let beams: Vec<(&[u32], f32)> =
+            active.iter().flat_map(|&s| sources[s].running.iter().map(|b| (b.seq.as_slice(), b.score))).collect();
+        let per_beam: Vec<Vec<(f32, usize)>> = with_logits(&logits, |values| {
+            values
+                .par_chunks(vocab)
+                .zip(beams.par_iter())
+                .map(|(row, &(seq, score))| row_top_k(cfg, seq, row, score, 2 * n))
+                .collect()
+        })?;
         let mut reorder = Vec::with_capacity(active.len() * n);
         let mut still_active = Vec::with_capacity(active.len());
-        for (pos, &s) in active.iter().enumerate() {
+        for (pos, (&s, rows)) in active.iter().zip(per_beam.chunks(n)).enumerate() {
             let source = &mut sources[s];
-            let log_probs: Vec<Vec<f32>> = rows.by_ref().take(n).collect();
-            let parents = source.step(cfg, &log_probs, cur_len);
+            let candidates = merge_top_k(rows, vocab, 2 * n);
+            let parents = source.step(cfg, &candidates, vocab, cur_len);
             source.update_improvable(cfg, cur_len + 1);
             if !source.is_done(cfg) {
                 still_active.push(s);

@@ -3,8 +3,8 @@
 
 use rayon::prelude::*;
 
-use super::logits::{argmax, log_softmax, process};
-use super::{DecodeError, GenerationConfig, Hypothesis, rows_tensor, step_input};
+use super::logits::{argmax, process, softmax_stats};
+use super::{DecodeError, GenerationConfig, Hypothesis, rows_tensor, step_input, with_logits};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
 
 /// Decodes every row of `enc` greedily. Finished rows leave the batch (their
@@ -23,18 +23,26 @@ pub(super) fn search(
     let mut cur_len = 1;
     while !active.is_empty() && cur_len < cfg.max_length {
         let input = step_input(model, active.iter().map(|&r| seqs[r][cur_len - 1]).collect())?;
-        let logits = model.decode(&input, &enc, &mut cache)?.squeeze(1)?.to_vec2::<f32>()?;
+        let logits = model.decode(&input, &enc, &mut cache)?.squeeze(1)?;
+        let vocab = logits.dim(1)?;
         // Rows are independent: process them on every core.
-        let picked: Vec<(usize, f32)> = logits
-            .into_par_iter()
-            .zip(active.par_iter())
-            .map(|(mut scores, &row)| {
-                process(cfg, &seqs[row], &mut scores);
-                let token = argmax(&scores);
-                log_softmax(&mut scores);
-                (token, scores[token])
-            })
-            .collect();
+        let picked: Vec<(usize, f32)> = with_logits(&logits, |values| {
+            values
+                .par_chunks(vocab)
+                .zip(active.par_iter())
+                .map(|(row, &r)| {
+                    let mut scores = row.to_vec();
+                    process(cfg, &seqs[r], &mut scores);
+                    let token = argmax(&scores);
+                    // The token's log-softmax over the processed scores.
+                    let log_prob = match softmax_stats(&scores) {
+                        Some((max, log_sum)) => (scores[token] - max) - log_sum,
+                        None => scores[token],
+                    };
+                    (token, log_prob)
+                })
+                .collect()
+        })?;
         let mut keep = Vec::with_capacity(active.len());
         for (pos, (&row, (token, log_prob))) in active.iter().zip(picked).enumerate() {
             log_prob_sums[row] += log_prob;

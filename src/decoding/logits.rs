@@ -4,42 +4,274 @@
 
 use super::GenerationConfig;
 
+/// Values per SIMD-friendly lane group in the row reductions.
+const LANES: usize = 16;
+
+/// Largest value of `row` (NaN ignored), `-inf` for an empty row.
+#[inline(always)]
+fn max_body(row: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (m, &x) in lanes.iter_mut().zip(chunk) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    lanes.iter().chain(rest).fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+}
+
+/// `e^x` for `x <= 0` as Cephes' `expf`: `2^n · e^r` with `n = round(x / ln 2)`
+/// and a degree-6 polynomial for `e^r`; within 2 ulp, 0 below -87. Written
+/// without float-to-integer conversions so that it vectorizes.
+#[inline(always)]
+fn exp_nonpositive(x: f32) -> f32 {
+    // 1.5 · 2^23: adding it rounds to an integer held in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    let clamped = if x < -87.0 { -87.0 } else { x };
+    let shifted = clamped * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let r = clamped - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let value = poly * (r * r) + r + 1.0;
+    // 2^n: n + 127 in the exponent field.
+    let scale = f32::from_bits(shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
+    if x < -87.0 { 0.0 } else { value * scale }
+}
+
+/// One term of [`exp_sum_body`]: `e^min(((x - a) - b) - c, 0)`.
+#[inline(always)]
+fn exp_term(x: f32, a: f32, b: f32, c: f32) -> f64 {
+    let arg = ((x - a) - b) - c;
+    f64::from(exp_nonpositive(if arg > 0.0 { 0.0 } else { arg }))
+}
+
+/// `Σ e^min(((x - a) - b) - c, 0)` over `row`, summed in f64. With `b = c = 0`
+/// and `a` the maximum this is softmax's denominator; with `(a, b)` the row's
+/// log-softmax shift and `c` the largest allowed log-probability, the
+/// denominator of the renormalization.
+#[inline(always)]
+fn exp_sum_body(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
+    let mut lanes = [0f64; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (sum, &x) in lanes.iter_mut().zip(chunk) {
+            *sum += exp_term(x, a, b, c);
+        }
+    }
+    lanes.iter().sum::<f64>() + rest.iter().map(|&x| exp_term(x, a, b, c)).sum::<f64>()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    //! The row reductions compiled for wider vectors (no fused operations, so the
+    //! results equal the portable ones).
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn max_avx512(row: &[f32]) -> f32 {
+        super::max_body(row)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn exp_sum_avx512(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
+        super::exp_sum_body(row, a, b, c)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn max_avx2(row: &[f32]) -> f32 {
+        super::max_body(row)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn exp_sum_avx2(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
+        super::exp_sum_body(row, a, b, c)
+    }
+}
+
+/// Largest value of `row` (NaN ignored) on the widest vectors the CPU has.
+fn row_max(row: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512 F.
+            return unsafe { wide::max_avx512(row) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { wide::max_avx2(row) };
+        }
+    }
+    max_body(row)
+}
+
+/// [`exp_sum_body`] on the widest vectors the CPU has.
+fn exp_sum(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512 F.
+            return unsafe { wide::exp_sum_avx512(row, a, b, c) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { wide::exp_sum_avx2(row, a, b, c) };
+        }
+    }
+    exp_sum_body(row, a, b, c)
+}
+
+/// `(max, ln Σ e^(x - max))` of a row: its log-softmax is `(x - max) - log_sum`.
+/// `None` when every value is `-inf` (or the row is empty).
+pub(super) fn softmax_stats(row: &[f32]) -> Option<(f32, f32)> {
+    let max = row_max(row);
+    (max != f32::NEG_INFINITY).then(|| (max, exp_sum(row, max, 0.0, 0.0).ln() as f32))
+}
+
 /// In-place `log_softmax` of one row, computed as `(x - max) - ln Σ exp(x - max)`.
 pub(super) fn log_softmax(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if max == f32::NEG_INFINITY {
-        return;
-    }
-    let sum: f64 = row.iter().map(|&x| f64::from((x - max).exp())).sum();
-    let log_sum = sum.ln() as f32;
+    let Some((max, log_sum)) = softmax_stats(row) else { return };
     for x in row.iter_mut() {
         *x = (*x - max) - log_sum;
     }
+}
+
+/// The tokens the processors set to `-inf` for a hypothesis `seq` (decoder
+/// start included): the last token of every banned word whose prefix `seq`
+/// ends with, and `</s>` before `min_length`.
+fn banned_tokens(cfg: &GenerationConfig, seq: &[u32]) -> Vec<u32> {
+    let mut banned: Vec<u32> = cfg
+        .bad_words_ids
+        .iter()
+        .filter_map(|word| word.split_last().filter(|(_, prefix)| seq.ends_with(prefix)).map(|(&last, _)| last))
+        .collect();
+    if seq.len() < cfg.min_length {
+        banned.push(cfg.eos_token_id);
+    }
+    banned
 }
 
 /// Applies the processors of `cfg` to `scores` (one row over the target
 /// vocabulary) for a hypothesis whose tokens so far are `seq` (decoder start
 /// included, so `seq.len()` is `generate`'s `cur_len`).
 pub(super) fn process(cfg: &GenerationConfig, seq: &[u32], scores: &mut [f32]) {
-    for word in &cfg.bad_words_ids {
-        if let Some((&last, prefix)) = word.split_last()
-            && seq.ends_with(prefix)
-        {
-            scores[last as usize] = f32::NEG_INFINITY;
-        }
+    for token in banned_tokens(cfg, seq) {
+        scores[token as usize] = f32::NEG_INFINITY;
     }
-    let cur_len = seq.len();
-    if cur_len < cfg.min_length {
-        scores[cfg.eos_token_id as usize] = f32::NEG_INFINITY;
-    }
-    if let Some(eos) = cfg.forced_eos_token_id
-        && cur_len + 1 == cfg.max_length
-    {
+    if forces_eos(cfg, seq) {
         scores.fill(f32::NEG_INFINITY);
-        scores[eos as usize] = 0.0;
+        if let Some(eos) = cfg.forced_eos_token_id {
+            scores[eos as usize] = 0.0;
+        }
     }
     if cfg.renormalize_logits {
         log_softmax(scores);
+    }
+}
+
+/// Whether the processors force `</s>` after `seq` (the last position).
+fn forces_eos(cfg: &GenerationConfig, seq: &[u32]) -> bool {
+    cfg.forced_eos_token_id.is_some() && seq.len() + 1 == cfg.max_length
+}
+
+/// The `k` best `(processed[t] + offset, t)` of one raw logit row, where
+/// `processed` is what [`process`] makes of the row's log-softmax, ranked as
+/// [`top_k`] ranks them, without writing the row: the log-softmax (and, with
+/// `renormalize_logits`, the second one over the allowed tokens) is taken on the
+/// fly, and tokens whose raw logit is below the current `k`-th best are skipped
+/// (every step is monotone in the logit).
+pub(super) fn row_top_k(cfg: &GenerationConfig, seq: &[u32], row: &[f32], offset: f32, k: usize) -> Vec<(f32, usize)> {
+    let fast = if forces_eos(cfg, seq) { None } else { fast_shift(cfg, seq, row) };
+    let Some((banned, [max, log_sum, max2, log_sum2])) = fast else {
+        let mut row = row.to_vec();
+        log_softmax(&mut row);
+        process(cfg, seq, &mut row);
+        return top_k(&[(&row, offset)], k);
+    };
+    let mut best = TopK::new(k);
+    // Raw logit of the k-th best once there are k, unless that one is banned.
+    let mut threshold = f32::NEG_INFINITY;
+    for (t, &x) in row.iter().enumerate() {
+        if best.is_full() && (x < threshold || x.is_nan()) {
+            continue;
+        }
+        let is_banned = banned.contains(&(t as u32));
+        let value = if is_banned { f32::NEG_INFINITY } else { (((x - max) - log_sum) - max2) - log_sum2 } + offset;
+        if best.offer(value, t, if is_banned { f32::NEG_INFINITY } else { x }) && best.is_full() {
+            threshold = best.last_raw();
+        }
+    }
+    best.into_pairs()
+}
+
+/// For a row the processors only ban tokens in: the banned tokens and the
+/// shifts `[max, log_sum, max2, log_sum2]` such that the processed value of an
+/// allowed logit `x` is `(((x - max) - log_sum) - max2) - log_sum2` (the last two
+/// are 0 without `renormalize_logits`). `None` when the row has no allowed
+/// finite value.
+fn fast_shift(cfg: &GenerationConfig, seq: &[u32], row: &[f32]) -> Option<(Vec<u32>, [f32; 4])> {
+    let (max, log_sum) = softmax_stats(row)?;
+    let mut banned = banned_tokens(cfg, seq);
+    banned.sort_unstable();
+    banned.dedup();
+    if !cfg.renormalize_logits {
+        return Some((banned, [max, log_sum, 0.0, 0.0]));
+    }
+    let first = |x: f32| (x - max) - log_sum;
+    // The largest allowed logit: the maximum unless a banned token holds it.
+    let best_allowed = if banned.iter().any(|&b| row[b as usize] >= max || row[b as usize].is_nan()) {
+        row.iter()
+            .enumerate()
+            .filter(|(t, _)| !banned.contains(&(*t as u32)))
+            .fold(f32::NEG_INFINITY, |m, (_, &x)| if x > m { x } else { m })
+    } else {
+        max
+    };
+    if best_allowed == f32::NEG_INFINITY {
+        return None;
+    }
+    let max2 = first(best_allowed);
+    let banned_terms: f64 = banned.iter().map(|&b| exp_term(row[b as usize], max, log_sum, max2)).sum();
+    let log_sum2 = (exp_sum(row, max, log_sum, max2) - banned_terms).ln() as f32;
+    Some((banned, [max, log_sum, max2, log_sum2]))
+}
+
+/// The `k` best `(value, index)` pairs offered so far, descending; equal values
+/// keep the one offered first (the lower index). Each pair carries a raw key
+/// for [`row_top_k`]'s skipping.
+struct TopK {
+    k: usize,
+    best: Vec<(f32, usize, f32)>,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        Self { k, best: Vec::with_capacity(k + 1) }
+    }
+
+    fn is_full(&self) -> bool {
+        self.best.len() >= self.k
+    }
+
+    /// Offers `value` at `index`; returns whether it was kept.
+    fn offer(&mut self, value: f32, index: usize, raw: f32) -> bool {
+        if self.best.len() < self.k || value > self.best[self.best.len() - 1].0 {
+            let at = self.best.partition_point(|&(v, _, _)| v >= value);
+            self.best.insert(at, (value, index, raw));
+            self.best.truncate(self.k);
+            return true;
+        }
+        false
+    }
+
+    fn last_raw(&self) -> f32 {
+        self.best.last().map_or(f32::NEG_INFINITY, |&(_, _, raw)| raw)
+    }
+
+    fn into_pairs(self) -> Vec<(f32, usize)> {
+        self.best.into_iter().map(|(value, index, _)| (value, index)).collect()
     }
 }
 
@@ -59,20 +291,30 @@ pub(super) fn argmax(row: &[f32]) -> usize {
 /// descending order; equal values keep the lower flat index first. The flat index
 /// of `rows[b][t]` is `b * row_len + t`.
 pub(super) fn top_k(rows: &[(&[f32], f32)], k: usize) -> Vec<(f32, usize)> {
-    let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+    let mut best = TopK::new(k);
     let mut flat = 0;
     for &(row, offset) in rows {
         for &x in row {
-            let value = x + offset;
-            if best.len() < k || value > best[best.len() - 1].0 {
-                let at = best.partition_point(|&(v, _)| v >= value);
-                best.insert(at, (value, flat));
-                best.truncate(k);
-            }
+            best.offer(x + offset, flat, 0.0);
             flat += 1;
         }
     }
-    best
+    best.into_pairs()
+}
+
+/// The `k` best of the per-row lists `rows` (each from [`row_top_k`], indices
+/// within the row), ranked as [`top_k`] ranks the whole rows: flat index
+/// `b * row_len + t`.
+pub(super) fn merge_top_k(rows: &[Vec<(f32, usize)>], row_len: usize, k: usize) -> Vec<(f32, usize)> {
+    let mut best = TopK::new(k);
+    for (b, row) in rows.iter().enumerate() {
+        let mut row = row.clone();
+        row.sort_by_key(|&(_, t)| t);
+        for (value, t) in row {
+            best.offer(value, b * row_len + t, 0.0);
+        }
+    }
+    best.into_pairs()
 }
 
 #[cfg(test)]

@@ -147,3 +147,16 @@ fn rows_tensor(model: &MarianMTModel, rows: &[usize]) -> candle_core::Result<Ten
     let len = rows.len();
     Tensor::from_vec(rows, len, model.device())
 }
+
+/// Runs `f` on the values of the f32 `logits` `(rows, vocab)`, row-major, read
+/// in place (after a copy to the CPU if they live elsewhere).
+fn with_logits<R>(logits: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
+    let logits = logits.to_device(&candle_core::Device::Cpu)?.contiguous()?;
+    let (storage, layout) = logits.storage_and_layout();
+    let (candle_core::Storage::Cpu(candle_core::CpuStorage::F32(data)), Some((start, end))) =
+        (&*storage, layout.contiguous_offsets())
+    else {
+        candle_core::bail!("logits must be contiguous f32 values");
+    };
+    Ok(f(&data[start..end]))
+}

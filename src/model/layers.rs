@@ -1,9 +1,12 @@
 //! Marian building blocks, named after the checkpoint's tensors.
 
+use std::sync::Arc;
+
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{LayerNorm, Linear, VarBuilder};
 
 use super::config::{Activation, MarianConfig};
+use super::int8::{Int8Linear, Int8Matrix};
 
 /// `nn.LayerNorm`'s default epsilon, which Marian layers use.
 const LAYER_NORM_EPS: f64 = 1e-5;
@@ -26,10 +29,45 @@ pub fn sinusoidal_positions(num_positions: usize, dim: usize, device: &Device) -
     Tensor::from_vec(table, (num_positions, dim), device)
 }
 
-fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
+fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Proj> {
     let weight = vb.get((out_dim, in_dim), "weight")?;
     let bias = vb.get(out_dim, "bias")?;
-    Ok(Linear::new(weight, Some(bias)))
+    Ok(Proj::F32(Linear::new(weight, Some(bias))))
+}
+
+/// A linear layer with f32 weights (candle's) or int8 weights.
+#[derive(Debug, Clone)]
+pub(super) enum Proj {
+    F32(Linear),
+    Int8(Arc<Int8Linear>),
+}
+
+impl Proj {
+    pub(super) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::F32(linear) => linear.forward(xs),
+            Self::Int8(linear) => xs.contiguous()?.apply_op1_no_bwd(linear.as_ref()),
+        }
+    }
+
+    /// The same layer with int8 weights.
+    pub(super) fn to_int8(&self) -> Result<Self> {
+        match self {
+            Self::F32(linear) => Ok(Self::Int8(Arc::new(quantize(linear.weight(), linear.bias())?))),
+            Self::Int8(_) => Ok(self.clone()),
+        }
+    }
+}
+
+/// `weight` `(out, in)` quantized to int8 per row, with `bias` kept in f32.
+pub(super) fn quantize(weight: &Tensor, bias: Option<&Tensor>) -> Result<Int8Linear> {
+    if !weight.device().is_cpu() {
+        candle_core::bail!("int8 weights run on the CPU only");
+    }
+    let (rows, cols) = weight.dims2()?;
+    let values = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
+    Ok(Int8Linear::new(Int8Matrix::quantize(&values, rows, cols), bias))
 }
 
 fn layer_norm(dim: usize, vb: VarBuilder) -> Result<LayerNorm> {
@@ -62,10 +100,10 @@ pub(super) fn causal_mask(past: usize, new_len: usize, device: &Device) -> Resul
 /// `head_dim^-0.5` after the `q·kᵀ` product as in `eager_attention_forward`.
 #[derive(Debug, Clone)]
 pub(super) struct Attention {
-    q_proj: Linear,
-    k_proj: Linear,
-    v_proj: Linear,
-    out_proj: Linear,
+    q_proj: Proj,
+    k_proj: Proj,
+    v_proj: Proj,
+    out_proj: Proj,
     num_heads: usize,
     head_dim: usize,
     scaling: f64,
@@ -82,6 +120,16 @@ impl Attention {
             num_heads,
             head_dim,
             scaling: (head_dim as f64).powf(-0.5),
+        })
+    }
+
+    fn to_int8(&self) -> Result<Self> {
+        Ok(Self {
+            q_proj: self.q_proj.to_int8()?,
+            k_proj: self.k_proj.to_int8()?,
+            v_proj: self.v_proj.to_int8()?,
+            out_proj: self.out_proj.to_int8()?,
+            ..self.clone()
         })
     }
 
@@ -160,14 +208,18 @@ impl Attention {
 /// `fc1` → activation → `fc2`.
 #[derive(Debug, Clone)]
 struct FeedForward {
-    fc1: Linear,
-    fc2: Linear,
+    fc1: Proj,
+    fc2: Proj,
     activation: Activation,
 }
 
 impl FeedForward {
     fn new(dim: usize, ffn_dim: usize, activation: Activation, vb: &VarBuilder) -> Result<Self> {
         Ok(Self { fc1: linear(dim, ffn_dim, vb.pp("fc1"))?, fc2: linear(ffn_dim, dim, vb.pp("fc2"))?, activation })
+    }
+
+    fn to_int8(&self) -> Result<Self> {
+        Ok(Self { fc1: self.fc1.to_int8()?, fc2: self.fc2.to_int8()?, activation: self.activation })
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
@@ -196,6 +248,11 @@ impl EncoderLayer {
         })
     }
 
+    /// The same layer with int8 weights in its linear layers.
+    pub(super) fn to_int8(&self) -> Result<Self> {
+        Ok(Self { self_attn: self.self_attn.to_int8()?, ffn: self.ffn.to_int8()?, ..self.clone() })
+    }
+
     /// `xs`: `(batch, src_len, d_model)`; `mask`: additive padding mask.
     pub(super) fn forward(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let attn = self.self_attn.forward(xs, Some(mask))?;
@@ -217,6 +274,66 @@ impl KeyValue {
     pub(super) fn index_select(&self, rows: &Tensor) -> Result<Self> {
         Ok(Self { key: self.key.index_select(rows, 0)?, value: self.value.index_select(rows, 0)? })
     }
+
+    /// The batch rows `rows` of `self` (all of them for `None`), each extended by
+    /// the matching row of `new` along the length: one copy instead of a
+    /// reorder and then a concatenation.
+    fn gather_append(&self, rows: Option<&[u32]>, new: &KeyValue) -> Result<Self> {
+        Ok(Self {
+            key: gather_append(&self.key, rows, &new.key)?,
+            value: gather_append(&self.value, rows, &new.value)?,
+        })
+    }
+}
+
+/// `cat([past[rows], new], 2)` for `past` `(batch, heads, len, dim)` and `new`
+/// `(rows, heads, new_len, dim)`, in one pass over contiguous f32 CPU tensors.
+fn gather_append(past: &Tensor, rows: Option<&[u32]>, new: &Tensor) -> Result<Tensor> {
+    let (batch, heads, len, dim) = past.dims4()?;
+    let (out_rows, new_heads, new_len, new_dim) = new.dims4()?;
+    if (new_heads, new_dim) != (heads, dim) || rows.map_or(batch, <[u32]>::len) != out_rows {
+        candle_core::bail!("cannot append keys {:?} to a cache {:?}", new.dims(), past.dims());
+    }
+    if let Some(rows) = rows
+        && let Some(&row) = rows.iter().find(|&&r| r as usize >= batch)
+    {
+        candle_core::bail!("cache row {row} out of {batch}");
+    }
+    let (past_storage, past_layout) = past.storage_and_layout();
+    let (new_storage, new_layout) = new.storage_and_layout();
+    let (
+        candle_core::Storage::Cpu(candle_core::CpuStorage::F32(past_data)),
+        candle_core::Storage::Cpu(candle_core::CpuStorage::F32(new_data)),
+        Some((past_start, _)),
+        Some((new_start, _)),
+    ) = (&*past_storage, &*new_storage, past_layout.contiguous_offsets(), new_layout.contiguous_offsets())
+    else {
+        drop((past_storage, new_storage));
+        let past = match rows {
+            Some(rows) => past.index_select(&Tensor::new(rows, past.device())?, 0)?,
+            None => past.clone(),
+        };
+        return Tensor::cat(&[&past, new], 2);
+    };
+    let (past_block, new_block) = (len * dim, new_len * dim);
+    let mut out = Vec::with_capacity(out_rows * heads * (past_block + new_block));
+    for r in 0..out_rows {
+        let source = rows.map_or(r, |rows| rows[r] as usize);
+        for h in 0..heads {
+            let at = past_start + (source * heads + h) * past_block;
+            out.extend_from_slice(&past_data[at..at + past_block]);
+            let at = new_start + (r * heads + h) * new_block;
+            out.extend_from_slice(&new_data[at..at + new_block]);
+        }
+    }
+    Tensor::from_vec(out, (out_rows, heads, len + new_len, dim), past.device())
+}
+
+/// One decoder layer's self-attention cache and the batch rows to keep from it
+/// (all, in order, for `None`).
+pub(super) struct LayerCache<'a> {
+    pub(super) kv: &'a mut Option<KeyValue>,
+    pub(super) keep: Option<&'a [u32]>,
 }
 
 /// Post-norm decoder layer: causal `self_attn`, `encoder_attn` over the encoder
@@ -245,6 +362,16 @@ impl DecoderLayer {
         })
     }
 
+    /// The same layer with int8 weights in its linear layers.
+    pub(super) fn to_int8(&self) -> Result<Self> {
+        Ok(Self {
+            self_attn: self.self_attn.to_int8()?,
+            encoder_attn: self.encoder_attn.to_int8()?,
+            ffn: self.ffn.to_int8()?,
+            ..self.clone()
+        })
+    }
+
     /// Cross-attention keys and values of the encoder output for this layer.
     pub(super) fn cross_key_value(&self, encoder_hidden: &Tensor) -> Result<KeyValue> {
         let (key, value) = self.encoder_attn.key_value(encoder_hidden)?;
@@ -259,7 +386,7 @@ impl DecoderLayer {
         &self,
         xs: &Tensor,
         causal: Option<&Tensor>,
-        cache: &mut Option<KeyValue>,
+        cache: LayerCache,
         cross: &KeyValue,
         encoder_mask: &Tensor,
     ) -> Result<Tensor> {
@@ -275,7 +402,7 @@ impl DecoderLayer {
         &self,
         xs: &Tensor,
         causal: Option<&Tensor>,
-        cache: &mut Option<KeyValue>,
+        cache: LayerCache,
         cross: &KeyValue,
         encoder_mask: &Tensor,
         head: usize,
@@ -293,7 +420,7 @@ impl DecoderLayer {
         &self,
         xs: &Tensor,
         causal: Option<&Tensor>,
-        cache: &mut Option<KeyValue>,
+        cache: LayerCache,
         cross: &KeyValue,
         encoder_mask: &Tensor,
         head: usize,
@@ -303,18 +430,18 @@ impl DecoderLayer {
         self.encoder_attn.head_probs(&query, &cross.key, Some(encoder_mask), head)
     }
 
-    /// The self-attention block: `self_attn` over the cache and `xs`, residual, layer norm.
-    fn self_attention(&self, xs: &Tensor, causal: Option<&Tensor>, cache: &mut Option<KeyValue>) -> Result<Tensor> {
+    /// The self-attention block: `self_attn` over the cache (its batch rows
+    /// `reorder` first, when given) and `xs`, residual, layer norm.
+    fn self_attention(&self, xs: &Tensor, causal: Option<&Tensor>, cache: LayerCache) -> Result<Tensor> {
         let query = self.self_attn.query(xs)?;
         let (key, value) = self.self_attn.key_value(xs)?;
-        let kv = match cache.take() {
-            Some(past) => {
-                KeyValue { key: Tensor::cat(&[&past.key, &key], 2)?, value: Tensor::cat(&[&past.value, &value], 2)? }
-            }
-            None => KeyValue { key, value },
+        let new = KeyValue { key, value };
+        let kv = match cache.kv.take() {
+            Some(past) => past.gather_append(cache.keep, &new)?,
+            None => new,
         };
         let attn = self.self_attn.attend(&query, &kv.key, &kv.value, causal)?;
-        *cache = Some(kv);
+        *cache.kv = Some(kv);
         self.self_attn_layer_norm.forward(&(xs + attn)?)
     }
 

@@ -1,13 +1,47 @@
 //! The encoder-decoder, its encoder output and its decoder cache.
 
+use std::sync::Arc;
+
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder};
 
 use super::config::MarianConfig;
-use super::layers::{DecoderLayer, EncoderLayer, KeyValue, causal_mask, padding_mask, sinusoidal_positions};
+use super::int8::Int8Linear;
+use super::layers::{
+    DecoderLayer, EncoderLayer, KeyValue, LayerCache, Proj, causal_mask, padding_mask, quantize, sinusoidal_positions,
+};
+
+/// A token embedding table in f32, or the rows of an int8 matrix (the LM head's,
+/// when the embedding is tied to it).
+#[derive(Debug, Clone)]
+enum Embed {
+    F32(Embedding),
+    Int8(Arc<Int8Linear>),
+}
+
+impl Embed {
+    /// Embeddings of the u32 `ids` `(batch, len)`: `(batch, len, dim)`.
+    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::F32(embedding) => embedding.forward(ids),
+            Self::Int8(table) => {
+                let (batch, len) = ids.dims2()?;
+                let table = table.weight();
+                let mut values = Vec::with_capacity(batch * len * table.cols());
+                for id in ids.flatten_all()?.to_vec1::<u32>()? {
+                    if id as usize >= table.rows() {
+                        candle_core::bail!("token id {id} is outside the embedding of {} rows", table.rows());
+                    }
+                    table.dequantize_row(id as usize, &mut values);
+                }
+                Tensor::from_vec(values, (batch, len, table.cols()), ids.device())
+            }
+        }
+    }
+}
 
 /// Token embedding times `embed_scale` plus the position rows `offset..offset + len`.
-fn embed(tokens: &Embedding, scale: f64, positions: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
+fn embed(tokens: &Embed, scale: f64, positions: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
     let (_, len) = ids.dims2()?;
     let available = positions.dim(0)?;
     if offset + len > available {
@@ -56,12 +90,14 @@ impl EncoderOutput {
 pub struct DecoderCache {
     layers: Vec<Option<KeyValue>>,
     len: usize,
+    /// Batch rows to keep, applied when the next positions are appended.
+    pending: Option<Vec<u32>>,
 }
 
 impl DecoderCache {
     /// An empty cache for a decoder of `num_layers` layers.
     pub fn new(num_layers: usize) -> Self {
-        Self { layers: vec![None; num_layers], len: 0 }
+        Self { layers: vec![None; num_layers], len: 0, pending: None }
     }
 
     /// Number of positions decoded so far (the position of the next input).
@@ -75,11 +111,20 @@ impl DecoderCache {
     }
 
     /// Keeps the batch rows `rows` (u32 indices, repeats allowed), in that order:
-    /// beam reordering or dropping finished rows.
+    /// beam reordering or dropping finished rows. The rows are copied when the
+    /// next positions are appended, together with them.
     pub fn reorder(&mut self, rows: &Tensor) -> Result<()> {
-        for layer in self.layers.iter_mut().flatten() {
-            *layer = layer.index_select(rows)?;
+        if self.len == 0 {
+            return Ok(());
         }
+        let rows = rows.to_device(&Device::Cpu)?.to_vec1::<u32>()?;
+        self.pending = Some(match self.pending.take() {
+            Some(earlier) => rows
+                .iter()
+                .map(|&r| earlier.get(r as usize).copied().ok_or_else(|| out_of_rows(r, earlier.len())))
+                .collect::<Result<_>>()?,
+            None => rows,
+        });
         Ok(())
     }
 }
@@ -87,19 +132,20 @@ impl DecoderCache {
 /// Marian encoder: scaled token embeddings + sinusoidal positions, then the layers.
 #[derive(Debug, Clone)]
 struct Encoder {
-    embed_tokens: Embedding,
+    embed_tokens: Embed,
     layers: Vec<EncoderLayer>,
 }
 
 /// Marian decoder layers with their token embedding.
 #[derive(Debug, Clone)]
 struct Decoder {
-    embed_tokens: Embedding,
+    embed_tokens: Embed,
     layers: Vec<DecoderLayer>,
 }
 
 /// `MarianMTModel`: encoder, decoder and the LM head tied to the decoder's token
-/// embedding (`model.shared`), plus `final_logits_bias`. Computes in f32.
+/// embedding (`model.shared`), plus `final_logits_bias`. Computes in f32, with
+/// f32 weights or, after [`MarianMTModel::into_int8`], int8 ones.
 #[derive(Debug, Clone)]
 pub struct MarianMTModel {
     cfg: MarianConfig,
@@ -108,9 +154,10 @@ pub struct MarianMTModel {
     /// `(max_position_embeddings, d_model)`, shared by encoder and decoder.
     positions: Tensor,
     embed_scale: f64,
-    lm_head: Linear,
-    /// `(1, target_vocab)`.
-    final_logits_bias: Tensor,
+    /// The LM head; with int8 weights it adds `final_logits_bias` itself.
+    lm_head: Proj,
+    /// `(1, target_vocab)`, added to the f32 LM head's output.
+    final_logits_bias: Option<Tensor>,
     device: Device,
 }
 
@@ -138,14 +185,14 @@ impl MarianMTModel {
         };
         let encoder_layers = model.pp("encoder.layers");
         let encoder = Encoder {
-            embed_tokens: Embedding::new(encoder_embed, dim),
+            embed_tokens: Embed::F32(Embedding::new(encoder_embed, dim)),
             layers: (0..cfg.encoder_layers)
                 .map(|i| EncoderLayer::new(cfg, encoder_layers.pp(i)))
                 .collect::<Result<_>>()?,
         };
         let decoder_layers = model.pp("decoder.layers");
         let decoder = Decoder {
-            embed_tokens: Embedding::new(decoder_embed.clone(), dim),
+            embed_tokens: Embed::F32(Embedding::new(decoder_embed.clone(), dim)),
             layers: (0..cfg.decoder_layers)
                 .map(|i| DecoderLayer::new(cfg, decoder_layers.pp(i)))
                 .collect::<Result<_>>()?,
@@ -161,10 +208,59 @@ impl MarianMTModel {
             decoder,
             positions: sinusoidal_positions(cfg.max_position_embeddings, dim, vb.device())?,
             embed_scale: if cfg.scale_embedding { (dim as f64).sqrt() } else { 1.0 },
-            lm_head: Linear::new(decoder_embed, None),
-            final_logits_bias,
+            lm_head: Proj::F32(Linear::new(decoder_embed, None)),
+            final_logits_bias: Some(final_logits_bias),
             device: vb.device().clone(),
         })
+    }
+
+    /// The same model with int8 weights in every linear layer, the LM head and the
+    /// token embeddings (one table per row scale, as CTranslate2's `int8`); layer
+    /// norms, biases and positions stay f32. Runs on the CPU only. The f32
+    /// weights are released as each layer is converted.
+    pub fn into_int8(self) -> Result<Self> {
+        let (Proj::F32(head), Some(bias)) = (&self.lm_head, &self.final_logits_bias) else {
+            return Ok(self);
+        };
+        let lm_head = Arc::new(quantize(head.weight(), Some(bias))?);
+        let encoder_embed = match &self.encoder.embed_tokens {
+            Embed::F32(_) if self.cfg.share_encoder_decoder_embeddings => Embed::Int8(lm_head.clone()),
+            Embed::F32(table) => Embed::Int8(Arc::new(quantize(table.embeddings(), None)?)),
+            int8 => int8.clone(),
+        };
+        let Self { cfg, encoder, decoder, positions, embed_scale, device, .. } = self;
+        let encoder = Encoder {
+            embed_tokens: encoder_embed,
+            layers: encoder.layers.into_iter().map(|layer| layer.to_int8()).collect::<Result<_>>()?,
+        };
+        let decoder = Decoder {
+            embed_tokens: Embed::Int8(lm_head.clone()),
+            layers: decoder.layers.into_iter().map(|layer| layer.to_int8()).collect::<Result<_>>()?,
+        };
+        Ok(Self {
+            cfg,
+            encoder,
+            decoder,
+            positions,
+            embed_scale,
+            lm_head: Proj::Int8(lm_head),
+            final_logits_bias: None,
+            device,
+        })
+    }
+
+    /// Whether the weights are int8 ([`Self::into_int8`]).
+    pub fn is_int8(&self) -> bool {
+        matches!(self.lm_head, Proj::Int8(_))
+    }
+
+    /// Logits `(batch, len, target_vocab)` of the decoder's last hidden states.
+    fn logits(&self, xs: &Tensor) -> Result<Tensor> {
+        let logits = self.lm_head.forward(xs)?;
+        match &self.final_logits_bias {
+            Some(bias) => logits.broadcast_add(bias),
+            None => Ok(logits),
+        }
     }
 
     /// The config the model was built from.
@@ -240,11 +336,18 @@ impl MarianMTModel {
     /// `(batch, new_len, target_vocab)` including `final_logits_bias`.
     pub fn decode(&self, decoder_input_ids: &Tensor, enc: &EncoderOutput, cache: &mut DecoderCache) -> Result<Tensor> {
         let (mut xs, causal) = self.decoder_input(decoder_input_ids, cache)?;
+        let reorder = cache.pending.take();
         for ((layer, layer_cache), cross) in self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross) {
-            xs = layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)?;
+            xs = layer.forward(
+                &xs,
+                causal.as_ref(),
+                LayerCache { kv: layer_cache, keep: reorder.as_deref() },
+                cross,
+                &enc.mask,
+            )?;
         }
         cache.len += decoder_input_ids.dim(1)?;
-        self.lm_head.forward(&xs)?.broadcast_add(&self.final_logits_bias)
+        self.logits(&xs)
     }
 
     /// [`Self::decode`], also returning the cross-attention probabilities of `head`
@@ -260,22 +363,35 @@ impl MarianMTModel {
     ) -> Result<(Tensor, Tensor)> {
         self.check_head(head)?;
         let (mut xs, causal) = self.decoder_input(decoder_input_ids, cache)?;
+        let reorder = cache.pending.take();
         let mut probs = None;
         for (i, ((layer, layer_cache), cross)) in
             self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross).enumerate()
         {
             if i == head.layer {
-                let (out, p) =
-                    layer.forward_with_head(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head)?;
+                let (out, p) = layer.forward_with_head(
+                    &xs,
+                    causal.as_ref(),
+                    LayerCache { kv: layer_cache, keep: reorder.as_deref() },
+                    cross,
+                    &enc.mask,
+                    head.head,
+                )?;
                 xs = out;
                 probs = Some(p);
             } else {
-                xs = layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)?;
+                xs = layer.forward(
+                    &xs,
+                    causal.as_ref(),
+                    LayerCache { kv: layer_cache, keep: reorder.as_deref() },
+                    cross,
+                    &enc.mask,
+                )?;
             }
         }
         let Some(probs) = probs else { return Err(missing_cross(head, enc)) };
         cache.len += decoder_input_ids.dim(1)?;
-        let logits = self.lm_head.forward(&xs)?.broadcast_add(&self.final_logits_bias)?;
+        let logits = self.logits(&xs)?;
         Ok((logits, probs))
     }
 
@@ -296,9 +412,16 @@ impl MarianMTModel {
             self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross).enumerate()
         {
             if i == head.layer {
-                return layer.cross_attention_probs(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head);
+                return layer.cross_attention_probs(
+                    &xs,
+                    causal.as_ref(),
+                    LayerCache { kv: layer_cache, keep: None },
+                    cross,
+                    &enc.mask,
+                    head.head,
+                );
             }
-            xs = layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)?;
+            xs = layer.forward(&xs, causal.as_ref(), LayerCache { kv: layer_cache, keep: None }, cross, &enc.mask)?;
         }
         Err(missing_cross(head, enc))
     }
@@ -312,6 +435,11 @@ fn missing_cross(head: AttentionHead, enc: &EncoderOutput) -> candle_core::Error
         head.layer,
         enc.cross.len()
     ))
+}
+
+/// The error for a cache row `row` outside a batch of `batch` rows.
+fn out_of_rows(row: u32, batch: usize) -> candle_core::Error {
+    candle_core::Error::Msg(format!("cache row {row} out of {batch}"))
 }
 
 /// One cross-attention head of the decoder: layer and head index, both 0-based.

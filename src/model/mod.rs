@@ -14,6 +14,7 @@
 
 mod config;
 pub mod generated;
+mod int8;
 mod layers;
 mod load;
 mod marian;
@@ -21,6 +22,7 @@ mod marian;
 use std::path::PathBuf;
 
 pub use config::{Activation, MarianConfig};
+pub use int8::{Int8Linear, Int8Matrix};
 pub use layers::sinusoidal_positions;
 pub use load::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, model_from_tensors, read_weights};
 pub use marian::{AttentionHead, DecoderCache, EncoderOutput, MarianMTModel};
