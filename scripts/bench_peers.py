@@ -183,7 +183,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", choices=["f32", "int8"], default="f32")
     parser.add_argument("--lines", type=int, default=64)
-    parser.add_argument("--quick", action="store_true", help="beam 4, batch 32, 2 threads only")
+    parser.add_argument("--quick", action="store_true", help="only --beam, --batch and --threads (default 4, 32, 2)")
     parser.add_argument("--quality", type=int, metavar="N", help="chrF of int8 against f32 outputs on N lines")
     args = parser.parse_args()
     if args.worker:
@@ -195,7 +195,7 @@ def main() -> None:
     if args.quality:
         quality(args.quality)
         return
-    grid = [(4, 32, 2)] if args.quick else [(b, n, t) for b in (1, 4) for n in (1, 32) for t in (1, 2)]
+    grid = [(args.beam, args.batch, args.threads)] if args.quick else [(b, n, t) for b in (1, 4) for n in (1, 32) for t in (1, 2)]
     print(f"{args.lines} FLORES devtest lines, exact-shape opus-mt-ar-en model (generated weights), max_length 48")
     header = f"{'search':<7} {'batch':>5} {'thr':>3} {'prec':<5} {'system':<13} {'load s':>7} {'sent/s':>8} {'tok/s':>8} {'RSS MB':>8} {'vs tarjim':>9} {'same':>5}"
     print(header)

@@ -186,19 +186,32 @@ impl Int8Matrix {
         let quads = cols.div_ceil(4);
         let panels = rows.div_ceil(PANEL);
         let mut packed = vec![0i8; panels * quads * QUAD_BYTES];
-        let mut scales = Vec::with_capacity(rows);
-        let mut sums = Vec::with_capacity(rows);
-        let mut row_values = vec![0i8; cols];
-        for (n, row) in weights.chunks_exact(cols.max(1)).take(rows).enumerate() {
-            scales.push(quantize_weight_row(row, &mut row_values));
-            sums.push(row_values.iter().map(|&q| i32::from(q)).sum());
-            let (panel, lane) = (n / PANEL, n % PANEL);
-            let base = panel * quads * QUAD_BYTES + lane * 4;
-            for (k, &q) in row_values.iter().enumerate() {
-                packed[base + (k / 4) * QUAD_BYTES + k % 4] = q;
-            }
+        // Panel by panel on every core: quantize its rows, then lay them out.
+        let per_panel: Vec<(Vec<f32>, Vec<i32>)> = packed
+            .par_chunks_mut((quads * QUAD_BYTES).max(1))
+            .enumerate()
+            .map(|(panel, dst)| {
+                let first = panel * PANEL;
+                let valid = PANEL.min(rows.saturating_sub(first));
+                let mut values = vec![0i8; cols];
+                let (mut scales, mut sums) = (Vec::with_capacity(valid), Vec::with_capacity(valid));
+                for lane in 0..valid {
+                    let n = first + lane;
+                    scales.push(quantize_weight_row(&weights[n * cols..(n + 1) * cols], &mut values));
+                    sums.push(values.iter().map(|&q| i32::from(q)).sum());
+                    for (k, &q) in values.iter().enumerate() {
+                        dst[(k / 4) * QUAD_BYTES + lane * 4 + k % 4] = q;
+                    }
+                }
+                (scales, sums)
+            })
+            .collect();
+        let (mut scales, mut sums) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+        for (panel_scales, panel_sums) in per_panel {
+            scales.extend(panel_scales);
+            sums.extend(panel_sums);
         }
-        if cols == 0 {
+        if quads == 0 {
             scales.resize(rows, 0.0);
             sums.resize(rows, 0);
         }

@@ -7,6 +7,7 @@ use candle_nn::{LayerNorm, Linear, VarBuilder};
 
 use super::config::{Activation, MarianConfig};
 use super::int8::{Int8Linear, Int8Matrix};
+use super::packed::{self, PackedLinear};
 
 /// `nn.LayerNorm`'s default epsilon, which Marian layers use.
 const LAYER_NORM_EPS: f64 = 1e-5;
@@ -32,13 +33,31 @@ pub fn sinusoidal_positions(num_positions: usize, dim: usize, device: &Device) -
 fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Proj> {
     let weight = vb.get((out_dim, in_dim), "weight")?;
     let bias = vb.get(out_dim, "bias")?;
+    if weight.device().is_cpu() && packed::available() {
+        return Ok(Proj::Packed(Arc::new(pack(&weight, Some(&bias))?)));
+    }
     Ok(Proj::F32(Linear::new(weight, Some(bias))))
 }
 
-/// A linear layer with f32 weights (candle's) or int8 weights.
+/// `weight` `(out, in)` and `bias` packed for [`PackedLinear`].
+pub(super) fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<PackedLinear> {
+    let (rows, cols) = weight.dims2()?;
+    let values = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
+    Ok(PackedLinear::new(&values, rows, cols, bias))
+}
+
+/// A packed layer's weights quantized to int8.
+pub(super) fn packed_to_int8(layer: &PackedLinear) -> Int8Linear {
+    let weight = Int8Matrix::quantize(&layer.weights(), layer.rows(), layer.cols());
+    Int8Linear::new(weight, layer.bias().map(<[f32]>::to_vec))
+}
+
+/// A linear layer with f32 weights (candle's, or packed for AVX-512) or int8 weights.
 #[derive(Debug, Clone)]
 pub(super) enum Proj {
     F32(Linear),
+    Packed(Arc<PackedLinear>),
     Int8(Arc<Int8Linear>),
 }
 
@@ -46,6 +65,7 @@ impl Proj {
     pub(super) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         match self {
             Self::F32(linear) => linear.forward(xs),
+            Self::Packed(linear) => xs.contiguous()?.apply_op1_no_bwd(linear.as_ref()),
             Self::Int8(linear) => xs.contiguous()?.apply_op1_no_bwd(linear.as_ref()),
         }
     }
@@ -54,6 +74,7 @@ impl Proj {
     pub(super) fn to_int8(&self) -> Result<Self> {
         match self {
             Self::F32(linear) => Ok(Self::Int8(Arc::new(quantize(linear.weight(), linear.bias())?))),
+            Self::Packed(linear) => Ok(Self::Int8(Arc::new(packed_to_int8(linear)))),
             Self::Int8(_) => Ok(self.clone()),
         }
     }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Mutex;
 
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
@@ -26,16 +27,30 @@ const SHARED_ALIASES: [&str; 3] =
 /// Checkpoint tensors by name, resolving the key layouts `transformers` accepts:
 /// the `model.` prefix may be absent (a saved `MarianModel`), and the shared
 /// embedding may be stored only under its tied names.
+/// The model takes each tensor once (the shared embedding too), so a taken
+/// tensor leaves the map: a layer that repacks its weights then holds the only
+/// copy, and loading never holds two copies of every weight at once.
 struct Checkpoint {
-    tensors: HashMap<String, Tensor>,
+    tensors: Mutex<HashMap<String, Tensor>>,
 }
 
 impl Checkpoint {
-    fn resolve(&self, name: &str) -> Option<&Tensor> {
+    /// The key under which `name` is stored, if any.
+    fn key(tensors: &HashMap<String, Tensor>, name: &str) -> Option<String> {
         let names: &[&str] = if name == SHARED_ALIASES[0] { &SHARED_ALIASES } else { &[name] };
-        names
-            .iter()
-            .find_map(|n| self.tensors.get(*n).or_else(|| n.strip_prefix("model.").and_then(|s| self.tensors.get(s))))
+        names.iter().find_map(|n| {
+            [Some(*n), n.strip_prefix("model.")]
+                .into_iter()
+                .flatten()
+                .find(|k| tensors.contains_key(*k))
+                .map(str::to_string)
+        })
+    }
+
+    fn take(&self, name: &str) -> Option<Tensor> {
+        let mut tensors = self.tensors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = Self::key(&tensors, name)?;
+        tensors.remove(&key)
     }
 }
 
@@ -54,13 +69,13 @@ impl SimpleBackend for Checkpoint {
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let tensor =
-            self.resolve(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_string() })?;
+        let tensor = self.take(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_string() })?;
         tensor.to_dtype(dtype)?.to_device(dev)
     }
 
     fn contains_tensor(&self, name: &str) -> bool {
-        self.resolve(name).is_some()
+        let tensors = self.tensors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Self::key(&tensors, name).is_some()
     }
 }
 
@@ -94,7 +109,8 @@ pub fn model_from_tensors(
     {
         return Err(ModelError::TensorDtype { origin: origin.to_string(), name: name.clone(), dtype: tensor.dtype() });
     }
-    let vb = VarBuilder::from_backend(Box::new(Checkpoint { tensors }), DType::F32, device.clone());
+    let vb =
+        VarBuilder::from_backend(Box::new(Checkpoint { tensors: Mutex::new(tensors) }), DType::F32, device.clone());
     MarianMTModel::new(cfg, vb).map_err(|err| build_error(origin, err))
 }
 

@@ -8,14 +8,17 @@ use candle_nn::{Embedding, Linear, VarBuilder};
 use super::config::MarianConfig;
 use super::int8::Int8Linear;
 use super::layers::{
-    DecoderLayer, EncoderLayer, KeyValue, LayerCache, Proj, causal_mask, padding_mask, quantize, sinusoidal_positions,
+    DecoderLayer, EncoderLayer, KeyValue, LayerCache, Proj, causal_mask, pack, packed_to_int8, padding_mask, quantize,
+    sinusoidal_positions,
 };
+use super::packed::{self, PackedLinear};
 
 /// A token embedding table in f32, or the rows of an int8 matrix (the LM head's,
 /// when the embedding is tied to it).
 #[derive(Debug, Clone)]
 enum Embed {
     F32(Embedding),
+    Packed(Arc<PackedLinear>),
     Int8(Arc<Int8Linear>),
 }
 
@@ -24,6 +27,17 @@ impl Embed {
     fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         match self {
             Self::F32(embedding) => embedding.forward(ids),
+            Self::Packed(table) => {
+                let (batch, len) = ids.dims2()?;
+                let mut values = Vec::with_capacity(batch * len * table.cols());
+                for id in ids.flatten_all()?.to_vec1::<u32>()? {
+                    if id as usize >= table.rows() {
+                        candle_core::bail!("token id {id} is outside the embedding of {} rows", table.rows());
+                    }
+                    table.weight_row(id as usize, &mut values);
+                }
+                Tensor::from_vec(values, (batch, len, table.cols()), ids.device())
+            }
             Self::Int8(table) => {
                 let (batch, len) = ids.dims2()?;
                 let table = table.weight();
@@ -202,16 +216,28 @@ impl MarianMTModel {
         } else {
             Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
         };
-        Ok(Self {
+        let mut model = Self {
             cfg: cfg.clone(),
             encoder,
             decoder,
             positions: sinusoidal_positions(cfg.max_position_embeddings, dim, vb.device())?,
             embed_scale: if cfg.scale_embedding { (dim as f64).sqrt() } else { 1.0 },
-            lm_head: Proj::F32(Linear::new(decoder_embed, None)),
-            final_logits_bias: Some(final_logits_bias),
+            lm_head: Proj::F32(Linear::new(decoder_embed.clone(), None)),
+            final_logits_bias: Some(final_logits_bias.clone()),
             device: vb.device().clone(),
-        })
+        };
+        if model.device.is_cpu() && packed::available() {
+            // The LM head packed with its bias; lookups read the packed rows, so
+            // the embedding is held once.
+            let head = Arc::new(pack(&decoder_embed, Some(&final_logits_bias))?);
+            model.decoder.embed_tokens = Embed::Packed(head.clone());
+            if cfg.share_encoder_decoder_embeddings {
+                model.encoder.embed_tokens = Embed::Packed(head.clone());
+            }
+            model.lm_head = Proj::Packed(head);
+            model.final_logits_bias = None;
+        }
+        Ok(model)
     }
 
     /// The same model with int8 weights in every linear layer, the LM head and the
@@ -219,14 +245,16 @@ impl MarianMTModel {
     /// norms, biases and positions stay f32. Runs on the CPU only. The f32
     /// weights are released as each layer is converted.
     pub fn into_int8(self) -> Result<Self> {
-        let (Proj::F32(head), Some(bias)) = (&self.lm_head, &self.final_logits_bias) else {
-            return Ok(self);
-        };
-        let lm_head = Arc::new(quantize(head.weight(), Some(bias))?);
+        let lm_head = Arc::new(match (&self.lm_head, &self.final_logits_bias) {
+            (Proj::F32(head), bias) => quantize(head.weight(), bias.as_ref())?,
+            (Proj::Packed(head), _) => packed_to_int8(head),
+            (Proj::Int8(_), _) => return Ok(self),
+        });
         let encoder_embed = match &self.encoder.embed_tokens {
-            Embed::F32(_) if self.cfg.share_encoder_decoder_embeddings => Embed::Int8(lm_head.clone()),
+            _ if self.cfg.share_encoder_decoder_embeddings => Embed::Int8(lm_head.clone()),
             Embed::F32(table) => Embed::Int8(Arc::new(quantize(table.embeddings(), None)?)),
-            int8 => int8.clone(),
+            Embed::Packed(table) => Embed::Int8(Arc::new(packed_to_int8(table))),
+            int8 @ Embed::Int8(_) => int8.clone(),
         };
         let Self { cfg, encoder, decoder, positions, embed_scale, device, .. } = self;
         let encoder = Encoder {

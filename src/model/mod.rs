@@ -18,6 +18,7 @@ mod int8;
 mod layers;
 mod load;
 mod marian;
+mod packed;
 
 use std::path::PathBuf;
 

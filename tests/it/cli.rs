@@ -287,3 +287,25 @@ fn bad_glossary_files_are_one_line_errors() {
     let out = tarjim(&["translate", "--glossary", g, "--model", &tiny()], b"x\n");
     assert_eq!(text(&out.stderr), format!("tarjim: {g}:2:1: invalid UTF-8\n"));
 }
+
+#[test]
+fn int8_translations_do_not_depend_on_the_batch_and_stay_near_f32() {
+    let (sources, translations) = default_case();
+    let input: String = sources.iter().map(|s| format!("{s}\n")).collect();
+    let mut outputs = Vec::new();
+    for batch in ["1", "16"] {
+        let out = tarjim(
+            &["translate", "--glossary-mode", "off", "--model", &tiny(), "--precision", "int8", "--batch-size", batch],
+            input.as_bytes(),
+        );
+        assert_eq!(text(&out.stderr), "");
+        assert!(out.status.success());
+        outputs.push(text(&out.stdout));
+    }
+    assert_eq!(outputs[0], outputs[1], "int8 output depends on the batch size");
+    let lines: Vec<&str> = outputs[0].lines().collect();
+    assert_eq!(lines.len(), translations.len());
+    let same = lines.iter().zip(&translations).filter(|(a, b)| **a == b.as_str()).count();
+    eprintln!("int8 equal to f32 on {same} of {} lines", lines.len());
+    assert!(same * 2 >= lines.len(), "int8 equals f32 on only {same} of {} lines", lines.len());
+}

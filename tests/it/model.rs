@@ -227,3 +227,16 @@ fn unsupported_weight_dtypes_are_named() {
         )
     );
 }
+
+#[test]
+fn int8_logits_stay_close_to_f32() {
+    let model = load("tests/fixtures/tiny");
+    let want = teacher_forced(&model);
+    let int8 = model.into_int8().expect("int8 model");
+    assert!(int8.is_int8());
+    let got = teacher_forced(&int8);
+    let diff = max_abs_diff(&got, &want);
+    let scale = want.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+    eprintln!("int8 logits differ from f32 by {diff} (largest logit {scale})");
+    assert!(diff < 0.05 * scale, "int8 logits differ from f32 by {diff} (largest logit {scale})");
+}

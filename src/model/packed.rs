@@ -1,0 +1,286 @@
+//! f32 linear layers with their weights packed once for an AVX-512 product.
+//!
+//! candle's CPU matmul runs on AVX2 kernels and packs the weight on every call;
+//! on a CPU with AVX-512 F these layers multiply by weights packed at load in
+//! panels of [`PANEL`] output features, with every output summed in one fused
+//! multiply-add chain over the input features (so a row's result does not
+//! depend on the other rows in the batch). Elsewhere the model keeps candle's
+//! layers.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape};
+use rayon::prelude::*;
+
+/// Output features per panel: three 16-lane vectors.
+const PANEL: usize = 48;
+/// Activation rows per micro-tile.
+const TILE_ROWS: usize = 8;
+
+/// Whether this CPU runs packed layers.
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVAILABLE.get_or_init(|| is_x86_feature_detected!("avx512f"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// `x · Wᵀ (+ b)` with `W` `(rows, cols)` packed: panel `p` holds, for every
+/// input feature `k`, the [`PANEL`] weights of rows `p·PANEL..` at `k`.
+pub struct PackedLinear {
+    rows: usize,
+    cols: usize,
+    packed: Vec<f32>,
+    bias: Option<Vec<f32>>,
+}
+
+impl fmt::Debug for PackedLinear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PackedLinear({}x{})", self.rows, self.cols)
+    }
+}
+
+impl PackedLinear {
+    /// Packs the row-major `(rows, cols)` `weights`, with one bias per row.
+    pub fn new(weights: &[f32], rows: usize, cols: usize, bias: Option<Vec<f32>>) -> Self {
+        assert_eq!(weights.len(), rows * cols, "weights must hold rows * cols values");
+        let panels = rows.div_ceil(PANEL);
+        let mut packed = vec![0f32; panels * cols * PANEL];
+        // Panel by panel on every core, each written in order.
+        packed.par_chunks_mut((cols * PANEL).max(1)).enumerate().for_each(|(panel, dst)| {
+            let first = panel * PANEL;
+            let valid = PANEL.min(rows.saturating_sub(first));
+            for (k, group) in dst.chunks_exact_mut(PANEL).enumerate() {
+                for (j, w) in group.iter_mut().take(valid).enumerate() {
+                    *w = weights[(first + j) * cols + k];
+                }
+            }
+        });
+        Self { rows, cols, packed, bias }
+    }
+
+    /// Number of rows (output features).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns (input features).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The bias, if any.
+    pub fn bias(&self) -> Option<&[f32]> {
+        self.bias.as_deref()
+    }
+
+    /// The weight, row-major `(rows, cols)`.
+    pub fn weights(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.rows * self.cols);
+        for n in 0..self.rows {
+            self.weight_row(n, &mut out);
+        }
+        out
+    }
+
+    /// Row `n` of the weight, appended to `out`.
+    pub fn weight_row(&self, n: usize, out: &mut Vec<f32>) {
+        let base = (n / PANEL) * self.cols * PANEL + n % PANEL;
+        out.extend((0..self.cols).map(|k| self.packed[base + k * PANEL]));
+    }
+
+    /// `x · Wᵀ (+ b)` for the row-major `(m, cols)` matrix `x`: row-major `(m, rows)`.
+    /// Only on a CPU where [`available`] holds.
+    fn matmul(&self, x: &[f32]) -> Vec<f32> {
+        let m = x.len() / self.cols.max(1);
+        let panels = self.rows.div_ceil(PANEL);
+        let mut out: Vec<f32> = Vec::with_capacity(m * self.rows);
+        let out_ptr = OutPtr(out.spare_capacity_mut().as_mut_ptr());
+        let threads = rayon::current_num_threads().max(1);
+        let chunk = panels.div_ceil(threads * 4).max(1);
+        (0..panels.div_ceil(chunk)).into_par_iter().for_each(|c| {
+            for panel in c * chunk..((c + 1) * chunk).min(panels) {
+                // SAFETY: each panel writes only its own columns of `out`.
+                unsafe { self.panel(panel, x, m, &out_ptr) };
+            }
+        });
+        // SAFETY: the panels cover every column of every row.
+        unsafe { out.set_len(m * self.rows) };
+        out
+    }
+
+    /// # Safety
+    /// `out` must have room for `m * rows` floats, no other thread may write this
+    /// panel's columns, and the CPU must have AVX-512 F.
+    unsafe fn panel(&self, panel: usize, x: &[f32], m: usize, out: &OutPtr) {
+        let weights = &self.packed[panel * self.cols * PANEL..(panel + 1) * self.cols * PANEL];
+        let first = panel * PANEL;
+        let valid = PANEL.min(self.rows - first);
+        let mut acc = [[0f32; PANEL]; TILE_ROWS];
+        let mut row = 0;
+        while row < m {
+            let tile = TILE_ROWS.min(m - row);
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX-512 F is present (the caller's contract); `x` holds
+            // `tile` rows of `cols` from `row` and `weights` `cols` groups.
+            unsafe {
+                avx512::products(&x[row * self.cols..(row + tile) * self.cols], self.cols, weights, tile, &mut acc)
+            };
+            for (r, sums) in acc.iter().take(tile).enumerate() {
+                // SAFETY: row `row + r` < m and columns `first..first + valid` < rows.
+                let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add((row + r) * self.rows + first), valid) };
+                match &self.bias {
+                    Some(bias) => {
+                        for ((d, &s), &b) in dst.iter_mut().zip(sums).zip(&bias[first..first + valid]) {
+                            d.write(s + b);
+                        }
+                    }
+                    None => {
+                        for (d, &s) in dst.iter_mut().zip(sums) {
+                            d.write(s);
+                        }
+                    }
+                }
+            }
+            row += tile;
+        }
+    }
+}
+
+/// The output buffer, written by several threads at disjoint columns.
+struct OutPtr(*mut MaybeUninit<f32>);
+// SAFETY: threads write disjoint elements only (see `PackedLinear::panel`).
+unsafe impl Sync for OutPtr {}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{PANEL, TILE_ROWS};
+
+    /// `acc[r][j] = Σ_k x[r][k] · w[j][k]` for `tile` rows of `x` (`cols` apart)
+    /// and one packed panel, each sum one fused multiply-add chain in `k` order.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F; `x` must hold `tile` rows of `cols` values and
+    /// `weights` `cols * PANEL` values.
+    pub(super) unsafe fn products(
+        x: &[f32],
+        cols: usize,
+        weights: &[f32],
+        tile: usize,
+        acc: &mut [[f32; PANEL]; TILE_ROWS],
+    ) {
+        debug_assert!(x.len() >= tile * cols && weights.len() >= cols * PANEL);
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match tile {
+                1 => tile_products::<1>(x, cols, weights, acc),
+                2 => tile_products::<2>(x, cols, weights, acc),
+                3 => tile_products::<3>(x, cols, weights, acc),
+                4 => tile_products::<4>(x, cols, weights, acc),
+                5 => tile_products::<5>(x, cols, weights, acc),
+                6 => tile_products::<6>(x, cols, weights, acc),
+                7 => tile_products::<7>(x, cols, weights, acc),
+                _ => tile_products::<8>(x, cols, weights, acc),
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn tile_products<const R: usize>(
+        x: &[f32],
+        cols: usize,
+        weights: &[f32],
+        acc: &mut [[f32; PANEL]; TILE_ROWS],
+    ) {
+        let mut sums = [[_mm512_setzero_ps(); 3]; R];
+        let a = x.as_ptr();
+        let w = weights.as_ptr();
+        for k in 0..cols {
+            // SAFETY: the caller guarantees `cols` weight groups and `R` rows.
+            unsafe {
+                let group = w.add(k * PANEL);
+                let w0 = _mm512_loadu_ps(group);
+                let w1 = _mm512_loadu_ps(group.add(16));
+                let w2 = _mm512_loadu_ps(group.add(32));
+                for (r, sum) in sums.iter_mut().enumerate() {
+                    let value = _mm512_set1_ps(*a.add(r * cols + k));
+                    sum[0] = _mm512_fmadd_ps(value, w0, sum[0]);
+                    sum[1] = _mm512_fmadd_ps(value, w1, sum[1]);
+                    sum[2] = _mm512_fmadd_ps(value, w2, sum[2]);
+                }
+            }
+        }
+        for (dst, sum) in acc.iter_mut().zip(&sums) {
+            for (c, vector) in sum.iter().enumerate() {
+                // SAFETY: `dst` holds PANEL = 3 · 16 values.
+                unsafe { _mm512_storeu_ps(dst[c * 16..].as_mut_ptr(), *vector) };
+            }
+        }
+    }
+}
+
+impl CustomOp1 for PackedLinear {
+    fn name(&self) -> &'static str {
+        "packed-linear"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let CpuStorage::F32(data) = storage else {
+            candle_core::bail!("packed linear layers take f32 inputs, not {:?}", storage.dtype())
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("packed linear layers take contiguous inputs")
+        };
+        if !available() {
+            candle_core::bail!("packed linear layers need AVX-512");
+        }
+        let mut dims = layout.shape().dims().to_vec();
+        match dims.last_mut() {
+            Some(last) if *last == self.cols => *last = self.rows,
+            _ => candle_core::bail!(
+                "packed linear layer of input size {} applied to shape {:?}",
+                self.cols,
+                layout.shape().dims()
+            ),
+        }
+        Ok((CpuStorage::F32(self.matmul(&data[start..end])), Shape::from(dims)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_product_equals_sequential_fused_sums() {
+        if !available() {
+            return;
+        }
+        let values = |n: usize, seed: usize| -> Vec<f32> {
+            (0..n).map(|i| (((i * 7919 + seed * 104_729) % 2001) as f32 - 1000.0) / 997.0).collect()
+        };
+        for &(m, n, k) in &[(1, 1, 1), (3, 47, 5), (9, 49, 37), (17, 100, 64)] {
+            let w = values(n * k, 1);
+            let x = values(m * k, 2);
+            let bias = values(n, 3);
+            let layer = PackedLinear::new(&w, n, k, Some(bias.clone()));
+            let got = layer.matmul(&x);
+            for i in 0..m {
+                for j in 0..n {
+                    let sum = (0..k).fold(0f32, |s, t| x[i * k + t].mul_add(w[j * k + t], s));
+                    assert_eq!(got[i * n + j], sum + bias[j], "m {m} n {n} k {k} ({i}, {j})");
+                }
+            }
+            let mut row = Vec::new();
+            layer.weight_row(n - 1, &mut row);
+            assert_eq!(row, w[(n - 1) * k..].to_vec());
+        }
+    }
+}
