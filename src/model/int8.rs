@@ -11,20 +11,17 @@
 use std::fmt;
 use std::mem::MaybeUninit;
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape};
 use rayon::prelude::*;
 
+use super::panels::{PANEL, PanelOut, TILE_ROWS, by_panels, has_avx512, linear_input};
+
 /// Values per lane group in the row reductions.
 const LANES: usize = 16;
-/// Output features per packed panel: three 16-lane vectors.
-const PANEL: usize = 48;
 /// Vectors per panel.
 const VECS: usize = PANEL / LANES;
 /// Bytes of one panel per group of four input features.
 const QUAD_BYTES: usize = PANEL * 4;
-/// Activation rows per micro-tile.
-const TILE_ROWS: usize = 8;
 /// Offset that turns a signed activation in `[-127, 127]` into an unsigned byte.
 const ACT_OFFSET: i32 = 128;
 
@@ -131,17 +128,6 @@ fn dequantize_body(
     }
 }
 
-/// Whether the CPU has AVX-512 F, for the element-wise loops.
-fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVAILABLE.get_or_init(|| is_x86_feature_detected!("avx512f"))
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
 /// Quantizes a weight row to `out` (same length) and returns its scale.
 fn quantize_weight_row(row: &[f32], out: &mut [i8]) -> f32 {
     #[cfg(target_arch = "x86_64")]
@@ -228,11 +214,6 @@ impl Int8Matrix {
         self.cols
     }
 
-    /// Bytes held by the quantized weights, scales and sums.
-    pub fn size_bytes(&self) -> usize {
-        self.packed.len() + 8 * self.rows
-    }
-
     /// Row `n` dequantized (quantized values times the row's scale), appended to `out`.
     pub fn dequantize_row(&self, n: usize, out: &mut Vec<f32>) {
         let base = (n / PANEL) * self.quads * QUAD_BYTES + (n % PANEL) * 4;
@@ -253,31 +234,11 @@ impl Int8Matrix {
         for (row, dst) in x.chunks_exact(cols).zip(act.chunks_exact_mut(width.max(1))) {
             act_scales.push(quantize_activation_row(&row[..self.cols], &mut dst[..self.cols]));
         }
-        // Every element is written below, once: no need to zero the buffer first.
-        let mut out: Vec<f32> = Vec::with_capacity(m * self.rows);
-        let panels = self.rows.div_ceil(PANEL);
-        let out_ptr = OutPtr(out.spare_capacity_mut().as_mut_ptr());
         let job = Job { matrix: self, act: &act, width, act_scales: &act_scales, bias, m };
-        let threads = rayon::current_num_threads().max(1);
-        // A few chunks per thread so that uneven panels still balance.
-        let chunk = panels.div_ceil(threads * 4).max(1);
-        (0..panels.div_ceil(chunk)).into_par_iter().for_each(|c| {
-            for panel in c * chunk..((c + 1) * chunk).min(panels) {
-                // SAFETY: each panel writes only its own columns of `out`, which
-                // outlives the loop.
-                unsafe { job.panel(panel, &out_ptr) };
-            }
-        });
-        // SAFETY: the panels cover every column of every row.
-        unsafe { out.set_len(m * self.rows) };
-        out
+        // SAFETY: `Job::panel` writes every row of its panel.
+        unsafe { by_panels(m, self.rows, |out| job.panel(out)) }
     }
 }
-
-/// The output buffer, written by several threads at disjoint columns.
-struct OutPtr(*mut MaybeUninit<f32>);
-// SAFETY: threads write disjoint elements only (see `Job::panel`).
-unsafe impl Sync for OutPtr {}
 
 /// One product's inputs.
 struct Job<'a> {
@@ -290,29 +251,22 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    /// Computes the output columns of `panel` for every activation row.
-    ///
-    /// # Safety
-    /// `out` must point to room for `m * rows` floats, and no other thread may
-    /// write the columns of this panel.
-    unsafe fn panel(&self, panel: usize, out: &OutPtr) {
+    /// Every activation row of one panel of the output.
+    fn panel(&self, mut out: PanelOut<'_>) {
         let matrix = self.matrix;
-        let weights = &matrix.packed[panel * matrix.quads * QUAD_BYTES..(panel + 1) * matrix.quads * QUAD_BYTES];
-        let first = panel * PANEL;
-        let valid = PANEL.min(matrix.rows - first);
+        let first = out.first();
+        let columns = first..first + out.valid();
+        let weights = &matrix.packed[(first / PANEL) * matrix.quads * QUAD_BYTES..][..matrix.quads * QUAD_BYTES];
         let mut acc = [[0i32; PANEL]; TILE_ROWS];
         let mut row = 0;
         while row < self.m {
             let tile = TILE_ROWS.min(self.m - row);
             let act = &self.act[row * self.width..(row + tile) * self.width];
             products(act, self.width, weights, matrix.quads, tile, &mut acc);
-            let columns = first..first + valid;
             for (r, sums) in acc.iter().take(tile).enumerate() {
-                // SAFETY: row `row + r` < m and columns `first..first + valid` < rows.
-                let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add((row + r) * matrix.rows + first), valid) };
                 dequantize(
-                    dst,
-                    &sums[..valid],
+                    out.row(row + r),
+                    &sums[..columns.len()],
                     &matrix.sums[columns.clone()],
                     &matrix.scales[columns.clone()],
                     self.bias.map(|bias| &bias[columns.clone()]),
@@ -490,23 +444,8 @@ impl CustomOp1 for Int8Linear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("int8 linear layers take f32 inputs, not {:?}", storage.dtype())
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("int8 linear layers take contiguous inputs")
-        };
-        let mut dims = layout.shape().dims().to_vec();
-        match dims.last_mut() {
-            Some(last) if *last == self.weight.cols => *last = self.weight.rows,
-            _ => candle_core::bail!(
-                "int8 linear layer of input size {} applied to shape {:?}",
-                self.weight.cols,
-                layout.shape().dims()
-            ),
-        }
-        let out = self.weight.matmul(&data[start..end], self.bias.as_deref());
-        Ok((CpuStorage::F32(out), Shape::from(dims)))
+        let (x, shape) = linear_input("int8", storage, layout, self.weight.cols, self.weight.rows)?;
+        Ok((CpuStorage::F32(self.weight.matmul(x, self.bias.as_deref())), shape))
     }
 }
 

@@ -39,12 +39,28 @@ fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Proj> {
     Ok(Proj::F32(Linear::new(weight, Some(bias))))
 }
 
+/// A linear layer's parameters as f32 values: `weight` `(rows, cols)` row-major
+/// and the bias.
+struct LinearValues {
+    weight: Vec<f32>,
+    rows: usize,
+    cols: usize,
+    bias: Option<Vec<f32>>,
+}
+
+impl LinearValues {
+    fn new(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
+        let (rows, cols) = weight.dims2()?;
+        let values = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
+        Ok(Self { weight: values, rows, cols, bias })
+    }
+}
+
 /// `weight` `(out, in)` and `bias` packed for [`PackedLinear`].
 pub(super) fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<PackedLinear> {
-    let (rows, cols) = weight.dims2()?;
-    let values = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-    let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
-    Ok(PackedLinear::new(&values, rows, cols, bias))
+    let v = LinearValues::new(weight, bias)?;
+    Ok(PackedLinear::new(&v.weight, v.rows, v.cols, v.bias))
 }
 
 /// A packed layer's weights quantized to int8.
@@ -85,10 +101,8 @@ pub(super) fn quantize(weight: &Tensor, bias: Option<&Tensor>) -> Result<Int8Lin
     if !weight.device().is_cpu() {
         candle_core::bail!("int8 weights run on the CPU only");
     }
-    let (rows, cols) = weight.dims2()?;
-    let values = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-    let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
-    Ok(Int8Linear::new(Int8Matrix::quantize(&values, rows, cols), bias))
+    let v = LinearValues::new(weight, bias)?;
+    Ok(Int8Linear::new(Int8Matrix::quantize(&v.weight, v.rows, v.cols), v.bias))
 }
 
 fn layer_norm(dim: usize, vb: VarBuilder) -> Result<LayerNorm> {

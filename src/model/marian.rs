@@ -27,31 +27,27 @@ impl Embed {
     fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         match self {
             Self::F32(embedding) => embedding.forward(ids),
-            Self::Packed(table) => {
-                let (batch, len) = ids.dims2()?;
-                let mut values = Vec::with_capacity(batch * len * table.cols());
-                for id in ids.flatten_all()?.to_vec1::<u32>()? {
-                    if id as usize >= table.rows() {
-                        candle_core::bail!("token id {id} is outside the embedding of {} rows", table.rows());
-                    }
-                    table.weight_row(id as usize, &mut values);
-                }
-                Tensor::from_vec(values, (batch, len, table.cols()), ids.device())
-            }
+            Self::Packed(table) => lookup(ids, table.rows(), table.cols(), |id, out| table.weight_row(id, out)),
             Self::Int8(table) => {
-                let (batch, len) = ids.dims2()?;
                 let table = table.weight();
-                let mut values = Vec::with_capacity(batch * len * table.cols());
-                for id in ids.flatten_all()?.to_vec1::<u32>()? {
-                    if id as usize >= table.rows() {
-                        candle_core::bail!("token id {id} is outside the embedding of {} rows", table.rows());
-                    }
-                    table.dequantize_row(id as usize, &mut values);
-                }
-                Tensor::from_vec(values, (batch, len, table.cols()), ids.device())
+                lookup(ids, table.rows(), table.cols(), |id, out| table.dequantize_row(id, out))
             }
         }
     }
+}
+
+/// The rows `ids` (u32 `(batch, len)`) of a table of `rows` rows of `cols`
+/// values, each appended by `row`: `(batch, len, cols)`.
+fn lookup(ids: &Tensor, rows: usize, cols: usize, row: impl Fn(usize, &mut Vec<f32>)) -> Result<Tensor> {
+    let (batch, len) = ids.dims2()?;
+    let mut values = Vec::with_capacity(batch * len * cols);
+    for id in ids.flatten_all()?.to_vec1::<u32>()? {
+        if id as usize >= rows {
+            candle_core::bail!("token id {id} is outside the embedding of {rows} rows");
+        }
+        row(id as usize, &mut values);
+    }
+    Tensor::from_vec(values, (batch, len, cols), ids.device())
 }
 
 /// Token embedding times `embed_scale` plus the position rows `offset..offset + len`.
@@ -197,47 +193,57 @@ impl MarianMTModel {
                 model.get((target_vocab, dim), "decoder.embed_tokens.weight")?,
             )
         };
+        let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
+            vb.get((1, target_vocab), "final_logits_bias")?
+        } else {
+            Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
+        };
+        let (encoder_embed, decoder_embed, lm_head, final_logits_bias) = if vb.device().is_cpu() && packed::available()
+        {
+            // The LM head packed with its bias; lookups read the packed rows, so
+            // the embedding is held once.
+            let head = Arc::new(pack(&decoder_embed, Some(&final_logits_bias))?);
+            // Release the f32 table now rather than after the layers are built.
+            drop(decoder_embed);
+            let encoder_embed = if cfg.share_encoder_decoder_embeddings {
+                drop(encoder_embed);
+                Embed::Packed(head.clone())
+            } else {
+                Embed::F32(Embedding::new(encoder_embed, dim))
+            };
+            (encoder_embed, Embed::Packed(head.clone()), Proj::Packed(head), None)
+        } else {
+            (
+                Embed::F32(Embedding::new(encoder_embed, dim)),
+                Embed::F32(Embedding::new(decoder_embed.clone(), dim)),
+                Proj::F32(Linear::new(decoder_embed, None)),
+                Some(final_logits_bias),
+            )
+        };
         let encoder_layers = model.pp("encoder.layers");
         let encoder = Encoder {
-            embed_tokens: Embed::F32(Embedding::new(encoder_embed, dim)),
+            embed_tokens: encoder_embed,
             layers: (0..cfg.encoder_layers)
                 .map(|i| EncoderLayer::new(cfg, encoder_layers.pp(i)))
                 .collect::<Result<_>>()?,
         };
         let decoder_layers = model.pp("decoder.layers");
         let decoder = Decoder {
-            embed_tokens: Embed::F32(Embedding::new(decoder_embed.clone(), dim)),
+            embed_tokens: decoder_embed,
             layers: (0..cfg.decoder_layers)
                 .map(|i| DecoderLayer::new(cfg, decoder_layers.pp(i)))
                 .collect::<Result<_>>()?,
         };
-        let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
-            vb.get((1, target_vocab), "final_logits_bias")?
-        } else {
-            Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
-        };
-        let mut model = Self {
+        Ok(Self {
             cfg: cfg.clone(),
             encoder,
             decoder,
             positions: sinusoidal_positions(cfg.max_position_embeddings, dim, vb.device())?,
             embed_scale: if cfg.scale_embedding { (dim as f64).sqrt() } else { 1.0 },
-            lm_head: Proj::F32(Linear::new(decoder_embed.clone(), None)),
-            final_logits_bias: Some(final_logits_bias.clone()),
+            lm_head,
+            final_logits_bias,
             device: vb.device().clone(),
-        };
-        if model.device.is_cpu() && packed::available() {
-            // The LM head packed with its bias; lookups read the packed rows, so
-            // the embedding is held once.
-            let head = Arc::new(pack(&decoder_embed, Some(&final_logits_bias))?);
-            model.decoder.embed_tokens = Embed::Packed(head.clone());
-            if cfg.share_encoder_decoder_embeddings {
-                model.encoder.embed_tokens = Embed::Packed(head.clone());
-            }
-            model.lm_head = Proj::Packed(head);
-            model.final_logits_bias = None;
-        }
-        Ok(model)
+        })
     }
 
     /// The same model with int8 weights in every linear layer, the LM head and the

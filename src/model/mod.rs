@@ -19,6 +19,7 @@ mod layers;
 mod load;
 mod marian;
 mod packed;
+mod panels;
 
 use std::path::PathBuf;
 

@@ -8,26 +8,15 @@
 //! layers.
 
 use std::fmt;
-use std::mem::MaybeUninit;
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape};
 use rayon::prelude::*;
 
-/// Output features per panel: three 16-lane vectors.
-const PANEL: usize = 48;
-/// Activation rows per micro-tile.
-const TILE_ROWS: usize = 8;
+use super::panels::{PANEL, PanelOut, TILE_ROWS, by_panels, has_avx512, linear_input};
 
 /// Whether this CPU runs packed layers.
 pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVAILABLE.get_or_init(|| is_x86_feature_detected!("avx512f"))
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    has_avx512()
 }
 
 /// `x · Wᵀ (+ b)` with `W` `(rows, cols)` packed: panel `p` holds, for every
@@ -97,43 +86,28 @@ impl PackedLinear {
     /// `x · Wᵀ (+ b)` for the row-major `(m, cols)` matrix `x`: row-major `(m, rows)`.
     /// Only on a CPU where [`available`] holds.
     fn matmul(&self, x: &[f32]) -> Vec<f32> {
+        assert!(available(), "packed linear layers need AVX-512");
         let m = x.len() / self.cols.max(1);
-        let panels = self.rows.div_ceil(PANEL);
-        let mut out: Vec<f32> = Vec::with_capacity(m * self.rows);
-        let out_ptr = OutPtr(out.spare_capacity_mut().as_mut_ptr());
-        let threads = rayon::current_num_threads().max(1);
-        let chunk = panels.div_ceil(threads * 4).max(1);
-        (0..panels.div_ceil(chunk)).into_par_iter().for_each(|c| {
-            for panel in c * chunk..((c + 1) * chunk).min(panels) {
-                // SAFETY: each panel writes only its own columns of `out`.
-                unsafe { self.panel(panel, x, m, &out_ptr) };
-            }
-        });
-        // SAFETY: the panels cover every column of every row.
-        unsafe { out.set_len(m * self.rows) };
-        out
+        // SAFETY: `panel` writes every row of its panel.
+        unsafe { by_panels(m, self.rows, |out| self.panel(x, m, out)) }
     }
 
-    /// # Safety
-    /// `out` must have room for `m * rows` floats, no other thread may write this
-    /// panel's columns, and the CPU must have AVX-512 F.
-    unsafe fn panel(&self, panel: usize, x: &[f32], m: usize, out: &OutPtr) {
-        let weights = &self.packed[panel * self.cols * PANEL..(panel + 1) * self.cols * PANEL];
-        let first = panel * PANEL;
-        let valid = PANEL.min(self.rows - first);
+    /// Every row of one panel of the product. Only on a CPU with AVX-512 F.
+    fn panel(&self, x: &[f32], m: usize, mut out: PanelOut<'_>) {
+        let (first, valid) = (out.first(), out.valid());
+        let weights = &self.packed[first * self.cols..(first + PANEL) * self.cols];
         let mut acc = [[0f32; PANEL]; TILE_ROWS];
         let mut row = 0;
         while row < m {
             let tile = TILE_ROWS.min(m - row);
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: AVX-512 F is present (the caller's contract); `x` holds
+            // SAFETY: `matmul` runs only where AVX-512 F is present; `x` holds
             // `tile` rows of `cols` from `row` and `weights` `cols` groups.
             unsafe {
                 avx512::products(&x[row * self.cols..(row + tile) * self.cols], self.cols, weights, tile, &mut acc)
             };
             for (r, sums) in acc.iter().take(tile).enumerate() {
-                // SAFETY: row `row + r` < m and columns `first..first + valid` < rows.
-                let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add((row + r) * self.rows + first), valid) };
+                let dst = out.row(row + r);
                 match &self.bias {
                     Some(bias) => {
                         for ((d, &s), &b) in dst.iter_mut().zip(sums).zip(&bias[first..first + valid]) {
@@ -151,11 +125,6 @@ impl PackedLinear {
         }
     }
 }
-
-/// The output buffer, written by several threads at disjoint columns.
-struct OutPtr(*mut MaybeUninit<f32>);
-// SAFETY: threads write disjoint elements only (see `PackedLinear::panel`).
-unsafe impl Sync for OutPtr {}
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
@@ -232,25 +201,11 @@ impl CustomOp1 for PackedLinear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("packed linear layers take f32 inputs, not {:?}", storage.dtype())
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("packed linear layers take contiguous inputs")
-        };
+        let (x, shape) = linear_input("packed", storage, layout, self.cols, self.rows)?;
         if !available() {
             candle_core::bail!("packed linear layers need AVX-512");
         }
-        let mut dims = layout.shape().dims().to_vec();
-        match dims.last_mut() {
-            Some(last) if *last == self.cols => *last = self.rows,
-            _ => candle_core::bail!(
-                "packed linear layer of input size {} applied to shape {:?}",
-                self.cols,
-                layout.shape().dims()
-            ),
-        }
-        Ok((CpuStorage::F32(self.matmul(&data[start..end])), Shape::from(dims)))
+        Ok((CpuStorage::F32(self.matmul(x)), shape))
     }
 }
 
