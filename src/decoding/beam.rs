@@ -146,15 +146,14 @@ fn top_indices(values: &[f32], k: usize) -> Vec<usize> {
 /// Beam search over every source of `enc`.
 pub(super) fn search(
     model: &MarianMTModel,
-    enc: EncoderOutput,
+    mut enc: EncoderOutput,
     cfg: &GenerationConfig,
 ) -> Result<Vec<Hypothesis>, DecodeError> {
     let n = cfg.num_beams;
     let batch = enc.batch_size();
     let mut sources: Vec<Source> = (0..batch).map(|_| Source::new(cfg)).collect();
-    // Every source's encoder rows repeated once per beam: row `s * n + b`.
-    let expand: Vec<usize> = (0..batch).flat_map(|s| std::iter::repeat_n(s, n)).collect();
-    let mut enc = enc.index_select(&rows_tensor(model, &expand)?)?;
+    // Decoder row `s * n + b` is beam `b` of the `s`-th active source, which
+    // reads that source's encoder output.
     let mut cache = DecoderCache::new(model.config().decoder_layers);
     // Sources still searching, in the order of their rows in `enc` and `cache`.
     let mut active: Vec<usize> = (0..batch).collect();
@@ -193,12 +192,8 @@ pub(super) fn search(
         let reorder_rows = rows_tensor(model, &reorder)?;
         cache.reorder(&reorder_rows)?;
         if still_active.len() < active.len() {
-            let kept: Vec<usize> = active
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| still_active.contains(s))
-                .flat_map(|(pos, _)| (0..n).map(move |b| pos * n + b))
-                .collect();
+            let kept: Vec<usize> =
+                active.iter().enumerate().filter(|(_, s)| still_active.contains(s)).map(|(pos, _)| pos).collect();
             enc = enc.index_select(&rows_tensor(model, &kept)?)?;
         }
         active = still_active;

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{LayerNorm, Linear, VarBuilder};
 
+use super::attend::{KeyValues, attend, with_f32};
+use super::cache::Steps;
 use super::config::{Activation, MarianConfig};
 use super::int8::{Int8Linear, Int8Matrix};
 use super::packed::{self, PackedLinear};
@@ -195,31 +197,36 @@ impl Attention {
         candle_nn::ops::softmax_last_dim(&scores)
     }
 
-    /// `probs` applied to `value`, heads merged, through `out_proj`: `(batch, q_len, embed_dim)`.
-    fn output(&self, probs: &Tensor, value: &Tensor) -> Result<Tensor> {
-        let out = probs.matmul(value)?;
+    /// Heads merged, through `out_proj`: `(batch, len, embed_dim)` from `(batch,
+    /// heads, len, head_dim)`.
+    fn merge(&self, out: &Tensor) -> Result<Tensor> {
         let (batch, heads, len, head_dim) = out.dims4()?;
         let out = out.transpose(1, 2)?.reshape((batch, len, heads * head_dim))?;
         self.out_proj.forward(&out)
     }
 
-    /// Attention of `query` over `key`/`value` with an optional additive `mask`
-    /// (broadcast to `(batch, heads, q_len, k_len)`), through `out_proj`:
-    /// `(batch, q_len, embed_dim)`.
+    /// Attention of `query` `(rows, heads, q_len, head_dim)` over `key`/`value`
+    /// `(sources, heads, k_len, head_dim)` with an optional additive `mask`
+    /// (broadcast to `(sources, heads, q_len, k_len)`), through `out_proj`:
+    /// `(rows, q_len, embed_dim)`. `rows` is a multiple of `sources`: row `r`
+    /// attends to source `r / (rows / sources)` (the beams of one source).
     pub(super) fn attend(&self, query: &Tensor, key: &Tensor, value: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-        self.output(&self.probs(query, key, mask)?, value)
+        let rows = query.dim(0)?;
+        let probs = self.probs(&group(query, key.dim(0)?)?, key, mask)?;
+        self.merge(&ungroup(&probs.matmul(value)?, rows)?)
     }
 
-    /// The probabilities of head `head` alone, `(batch, q_len, k_len)`, as
-    /// [`Self::probs`] computes them for every head.
+    /// The probabilities of head `head` alone, `(rows, q_len, k_len)`, as
+    /// [`Self::attend`] computes them for every head.
     fn head_probs(&self, query: &Tensor, key: &Tensor, mask: Option<&Tensor>, head: usize) -> Result<Tensor> {
-        let query = query.narrow(1, head, 1)?;
+        let rows = query.dim(0)?;
+        let query = group(query, key.dim(0)?)?.narrow(1, head, 1)?;
         let key = key.narrow(1, head, 1)?;
-        self.probs(&query, &key, mask)?.squeeze(1)
+        ungroup(&self.probs(&query, &key, mask)?, rows)?.squeeze(1)
     }
 
     /// [`Self::attend`], also returning the probabilities of head `head`:
-    /// `(batch, q_len, k_len)`.
+    /// `(rows, q_len, k_len)`.
     fn attend_with_head(
         &self,
         query: &Tensor,
@@ -228,9 +235,21 @@ impl Attention {
         mask: Option<&Tensor>,
         head: usize,
     ) -> Result<(Tensor, Tensor)> {
-        let probs = self.probs(query, key, mask)?;
-        let head_probs = probs.narrow(1, head, 1)?.squeeze(1)?;
-        Ok((self.output(&probs, value)?, head_probs))
+        let rows = query.dim(0)?;
+        let probs = self.probs(&group(query, key.dim(0)?)?, key, mask)?;
+        let head_probs = ungroup(&probs.narrow(1, head, 1)?, rows)?.squeeze(1)?;
+        Ok((self.merge(&ungroup(&probs.matmul(value)?, rows)?)?, head_probs))
+    }
+
+    /// Attention of one new position per row, on the CPU: `query` holds `rows ×
+    /// embed_dim` values (`q_proj`'s output); the result goes through `out_proj`,
+    /// `(rows, 1, embed_dim)`.
+    fn attend_rows(&self, query: &Tensor, kv: &impl KeyValues) -> Result<Tensor> {
+        let (rows, _, dim) = query.dims3()?;
+        let out = with_f32(&query.contiguous()?, |query| {
+            Ok(attend(query, self.num_heads, self.head_dim, self.scaling as f32, kv))
+        })?;
+        self.out_proj.forward(&Tensor::from_vec(out, (rows, 1, dim), query.device())?)
     }
 
     /// Self-attention over `xs` without a cache.
@@ -238,6 +257,39 @@ impl Attention {
         let (key, value) = self.key_value(xs)?;
         self.attend(&self.query(xs)?, &key, &value, mask)
     }
+}
+
+/// `query` `(rows, heads, len, dim)` with the rows of each of `sources` sources
+/// side by side: `(sources, heads, rows / sources * len, dim)`.
+fn group(query: &Tensor, sources: usize) -> Result<Tensor> {
+    let (rows, heads, len, dim) = query.dims4()?;
+    if rows == sources {
+        return Ok(query.clone());
+    }
+    if sources == 0 || !rows.is_multiple_of(sources) {
+        candle_core::bail!("{rows} query rows cannot attend to {sources} sources");
+    }
+    query.reshape((sources, rows / sources, heads, len, dim))?.transpose(1, 2)?.contiguous()?.reshape((
+        sources,
+        heads,
+        rows / sources * len,
+        dim,
+    ))
+}
+
+/// The inverse of [`group`]: `(rows, heads, len, dim)`.
+fn ungroup(xs: &Tensor, rows: usize) -> Result<Tensor> {
+    let (sources, heads, grouped, dim) = xs.dims4()?;
+    if rows == sources {
+        return Ok(xs.clone());
+    }
+    let group = rows / sources;
+    xs.reshape((sources, heads, group, grouped / group, dim))?.transpose(1, 2)?.contiguous()?.reshape((
+        rows,
+        heads,
+        grouped / group,
+        dim,
+    ))
 }
 
 /// `fc1` → activation → `fc2`.
@@ -463,6 +515,26 @@ impl DecoderLayer {
         let xs = self.self_attention(xs, causal, cache)?;
         let query = self.encoder_attn.query(&xs)?;
         self.encoder_attn.head_probs(&query, &cross.key, Some(encoder_mask), head)
+    }
+
+    /// [`Self::forward`] for one new position per row on the CPU: the new keys
+    /// and values are appended to `steps` as layer `layer`'s next block, and
+    /// attention reads the cache through the rows' ancestries and the encoder's
+    /// keys and values through `cross`.
+    pub(super) fn forward_step(
+        &self,
+        xs: &Tensor,
+        steps: &mut Steps,
+        layer: usize,
+        cross: &impl KeyValues,
+    ) -> Result<Tensor> {
+        let attn = &self.self_attn;
+        let rows_of = |t: Tensor| t.flatten_all()?.to_vec1::<f32>();
+        steps.push(layer, rows_of(attn.k_proj.forward(xs)?)?, rows_of(attn.v_proj.forward(xs)?)?);
+        let out = attn.attend_rows(&attn.q_proj.forward(xs)?, &steps.view(layer))?;
+        let xs = self.self_attn_layer_norm.forward(&(xs + out)?)?;
+        let out = self.encoder_attn.attend_rows(&self.encoder_attn.q_proj.forward(&xs)?, cross)?;
+        self.feed_forward(&xs, &out)
     }
 
     /// The self-attention block: `self_attn` over the cache (its batch rows

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder};
 
+use super::attend::{KeyValues, with_f32};
+use super::cache::DecoderCache;
 use super::config::MarianConfig;
 use super::int8::Int8Linear;
 use super::layers::{
-    DecoderLayer, EncoderLayer, KeyValue, LayerCache, Proj, causal_mask, pack, packed_to_int8, padding_mask, quantize,
+    DecoderLayer, EncoderLayer, KeyValue, Proj, causal_mask, pack, packed_to_int8, padding_mask, quantize,
     sinusoidal_positions,
 };
 use super::packed::{self, PackedLinear};
@@ -83,8 +85,8 @@ impl EncoderOutput {
         self.hidden_states.dims()[0]
     }
 
-    /// The rows `rows` (u32 batch indices, repeats allowed) of everything: to expand
-    /// each source to its beams, or to drop finished sources.
+    /// The rows `rows` (u32 batch indices, repeats allowed) of everything: to
+    /// drop finished sources, or to give each decoder row its own source.
     pub fn index_select(&self, rows: &Tensor) -> Result<EncoderOutput> {
         Ok(Self {
             hidden_states: self.hidden_states.index_select(rows, 0)?,
@@ -92,50 +94,52 @@ impl EncoderOutput {
             cross: self.cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?,
         })
     }
-}
 
-/// Decoder self-attention keys and values of the positions decoded so far, one
-/// entry per decoder layer. Discard it if a [`MarianMTModel::decode`] call fails.
-#[derive(Debug, Clone)]
-pub struct DecoderCache {
-    layers: Vec<Option<KeyValue>>,
-    len: usize,
-    /// Batch rows to keep, applied when the next positions are appended.
-    pending: Option<Vec<u32>>,
-}
-
-impl DecoderCache {
-    /// An empty cache for a decoder of `num_layers` layers.
-    pub fn new(num_layers: usize) -> Self {
-        Self { layers: vec![None; num_layers], len: 0, pending: None }
+    /// Fails unless `rows` decoder rows can attend to these sources: a multiple
+    /// of them, the rows of one source side by side (its beams).
+    fn check_rows(&self, rows: usize) -> Result<()> {
+        let sources = self.batch_size();
+        if rows == 0 || sources == 0 || !rows.is_multiple_of(sources) {
+            candle_core::bail!("{rows} decoder rows cannot attend to {sources} sources");
+        }
+        Ok(())
     }
+}
 
-    /// Number of positions decoded so far (the position of the next input).
-    pub fn len(&self) -> usize {
+/// One decoder layer's cross-attention keys and values `(sources, heads,
+/// src_len, head_dim)` and the sources' additive mask, read by decoder rows in
+/// groups of `group` per source.
+struct SourceView<'a> {
+    key: &'a [f32],
+    value: &'a [f32],
+    mask: &'a [f32],
+    group: usize,
+    heads: usize,
+    len: usize,
+    head_dim: usize,
+}
+
+impl SourceView<'_> {
+    #[inline(always)]
+    fn at<'b>(&self, values: &'b [f32], row: usize, head: usize, t: usize) -> &'b [f32] {
+        &values[(((row / self.group) * self.heads + head) * self.len + t) * self.head_dim..][..self.head_dim]
+    }
+}
+
+impl KeyValues for SourceView<'_> {
+    fn len(&self, _: usize) -> usize {
         self.len
     }
-
-    /// Whether nothing has been decoded yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+    #[inline(always)]
+    fn key(&self, row: usize, head: usize, t: usize) -> &[f32] {
+        self.at(self.key, row, head, t)
     }
-
-    /// Keeps the batch rows `rows` (u32 indices, repeats allowed), in that order:
-    /// beam reordering or dropping finished rows. The rows are copied when the
-    /// next positions are appended, together with them.
-    pub fn reorder(&mut self, rows: &Tensor) -> Result<()> {
-        if self.len == 0 {
-            return Ok(());
-        }
-        let rows = rows.to_device(&Device::Cpu)?.to_vec1::<u32>()?;
-        self.pending = Some(match self.pending.take() {
-            Some(earlier) => rows
-                .iter()
-                .map(|&r| earlier.get(r as usize).copied().ok_or_else(|| out_of_rows(r, earlier.len())))
-                .collect::<Result<_>>()?,
-            None => rows,
-        });
-        Ok(())
+    #[inline(always)]
+    fn value(&self, row: usize, head: usize, t: usize) -> &[f32] {
+        self.at(self.value, row, head, t)
+    }
+    fn mask(&self, row: usize) -> Option<&[f32]> {
+        Some(&self.mask[(row / self.group) * self.len..][..self.len])
     }
 }
 
@@ -350,43 +354,78 @@ impl MarianMTModel {
     /// Embedded decoder input at positions `cache.len()..` and, for more than one
     /// new position, the causal mask.
     fn decoder_input(&self, decoder_input_ids: &Tensor, cache: &DecoderCache) -> Result<(Tensor, Option<Tensor>)> {
-        if cache.layers.len() != self.decoder.layers.len() {
+        if cache.num_layers() != self.decoder.layers.len() {
             candle_core::bail!(
                 "decoder cache has {} layers, the model {}",
-                cache.layers.len(),
+                cache.num_layers(),
                 self.decoder.layers.len()
             );
         }
         let (_, new_len) = decoder_input_ids.dims2()?;
-        let past = cache.len;
+        let past = cache.len();
         let xs = embed(&self.decoder.embed_tokens, self.embed_scale, &self.positions, decoder_input_ids, past)?;
         let causal = if new_len > 1 { Some(causal_mask(past, new_len, &self.device)?) } else { None };
         Ok((xs, causal))
     }
 
-    /// Runs the decoder on `decoder_input_ids` (u32 `(batch, new_len)`, at positions
-    /// `cache.len()..`) against `enc`, appending to `cache`. With `new_len > 1` the
-    /// new positions attend causally (teacher forcing). Returns f32 logits
-    /// `(batch, new_len, target_vocab)` including `final_logits_bias`.
+    /// Heads and head size of the decoder's attention.
+    fn head_shape(&self) -> (usize, usize) {
+        let heads = self.cfg.decoder_attention_heads;
+        (heads, self.cfg.d_model / heads)
+    }
+
+    /// Starts appending `decoder_input_ids` to `cache`: the embedded input, the
+    /// causal mask and the cache rows to keep (see [`DecoderCache::begin`]).
+    fn begin(
+        &self,
+        decoder_input_ids: &Tensor,
+        enc: &EncoderOutput,
+        cache: &mut DecoderCache,
+    ) -> Result<(Tensor, Option<Tensor>, Option<Vec<u32>>)> {
+        let (xs, causal) = self.decoder_input(decoder_input_ids, cache)?;
+        let (rows, new_len) = decoder_input_ids.dims2()?;
+        enc.check_rows(rows)?;
+        let keep = cache.begin(rows, new_len, self.head_shape(), &self.device)?;
+        Ok((xs, causal, keep))
+    }
+
+    /// Runs the decoder on `decoder_input_ids` (u32 `(rows, new_len)`, at
+    /// positions `cache.len()..`) against `enc`, appending to `cache`. `rows` is
+    /// the number of sources in `enc` or a multiple of it: then the rows of one
+    /// source lie side by side (its beams) and share its encoder output. With
+    /// `new_len > 1` the new positions attend causally (teacher forcing).
+    /// Returns f32 logits `(rows, new_len, target_vocab)` including
+    /// `final_logits_bias`.
     pub fn decode(&self, decoder_input_ids: &Tensor, enc: &EncoderOutput, cache: &mut DecoderCache) -> Result<Tensor> {
-        let (mut xs, causal) = self.decoder_input(decoder_input_ids, cache)?;
-        let reorder = cache.pending.take();
-        for ((layer, layer_cache), cross) in self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross) {
-            xs = layer.forward(
-                &xs,
-                causal.as_ref(),
-                LayerCache { kv: layer_cache, keep: reorder.as_deref() },
-                cross,
-                &enc.mask,
-            )?;
+        let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
+        let new_len = decoder_input_ids.dim(1)?;
+        if let (1, Some(steps)) = (new_len, cache.steps()) {
+            let (rows, sources) = (xs.dim(0)?, enc.batch_size());
+            let (heads, head_dim) = self.head_shape();
+            let mask = enc.mask.flatten_all()?.to_vec1::<f32>()?;
+            let len = mask.len() / sources;
+            for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
+                xs = with_f32(&cross.key, |key| {
+                    with_f32(&cross.value, |value| {
+                        let view = SourceView { key, value, mask: &mask, group: rows / sources, heads, len, head_dim };
+                        layer.forward_step(&xs, steps, i, &view)
+                    })
+                })?;
+            }
+        } else {
+            for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
+                xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
+                    layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)
+                })?;
+            }
         }
-        cache.len += decoder_input_ids.dim(1)?;
+        cache.finish(new_len);
         self.logits(&xs)
     }
 
     /// [`Self::decode`], also returning the cross-attention probabilities of `head`
     /// (what `transformers` returns in `cross_attentions[layer][:, head]` with
-    /// `output_attentions=True`): f32 `(batch, new_len, src_len)`, each row a
+    /// `output_attentions=True`): f32 `(rows, new_len, src_len)`, each row a
     /// distribution over the source positions, zero at padding.
     pub fn decode_with_attention(
         &self,
@@ -396,42 +435,28 @@ impl MarianMTModel {
         head: AttentionHead,
     ) -> Result<(Tensor, Tensor)> {
         self.check_head(head)?;
-        let (mut xs, causal) = self.decoder_input(decoder_input_ids, cache)?;
-        let reorder = cache.pending.take();
+        let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
         let mut probs = None;
-        for (i, ((layer, layer_cache), cross)) in
-            self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross).enumerate()
-        {
-            if i == head.layer {
-                let (out, p) = layer.forward_with_head(
-                    &xs,
-                    causal.as_ref(),
-                    LayerCache { kv: layer_cache, keep: reorder.as_deref() },
-                    cross,
-                    &enc.mask,
-                    head.head,
-                )?;
-                xs = out;
+        for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
+            xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
+                if i != head.layer {
+                    return layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask);
+                }
+                let (out, p) =
+                    layer.forward_with_head(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head)?;
                 probs = Some(p);
-            } else {
-                xs = layer.forward(
-                    &xs,
-                    causal.as_ref(),
-                    LayerCache { kv: layer_cache, keep: reorder.as_deref() },
-                    cross,
-                    &enc.mask,
-                )?;
-            }
+                Ok(out)
+            })?;
         }
         let Some(probs) = probs else { return Err(missing_cross(head, enc)) };
-        cache.len += decoder_input_ids.dim(1)?;
+        cache.finish(decoder_input_ids.dim(1)?);
         let logits = self.logits(&xs)?;
         Ok((logits, probs))
     }
 
     /// The cross-attention probabilities of `head` alone for a whole decoder input
     /// (teacher forcing from position 0): the same values as
-    /// [`Self::decode_with_attention`] on an empty cache, `(batch, len, src_len)`,
+    /// [`Self::decode_with_attention`] on an empty cache, `(rows, len, src_len)`,
     /// computed without the layers after `head.layer` and without the LM head.
     pub fn forced_attention(
         &self,
@@ -441,21 +466,16 @@ impl MarianMTModel {
     ) -> Result<Tensor> {
         self.check_head(head)?;
         let mut cache = DecoderCache::new(self.decoder.layers.len());
-        let (mut xs, causal) = self.decoder_input(decoder_input_ids, &cache)?;
-        for (i, ((layer, layer_cache), cross)) in
-            self.decoder.layers.iter().zip(cache.layers.iter_mut()).zip(&enc.cross).enumerate()
-        {
+        let (mut xs, causal, _) = self.begin(decoder_input_ids, enc, &mut cache)?;
+        for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
             if i == head.layer {
-                return layer.cross_attention_probs(
-                    &xs,
-                    causal.as_ref(),
-                    LayerCache { kv: layer_cache, keep: None },
-                    cross,
-                    &enc.mask,
-                    head.head,
-                );
+                return cache.with_tensors(i, None, &self.device, |layer_cache| {
+                    layer.cross_attention_probs(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head)
+                });
             }
-            xs = layer.forward(&xs, causal.as_ref(), LayerCache { kv: layer_cache, keep: None }, cross, &enc.mask)?;
+            xs = cache.with_tensors(i, None, &self.device, |layer_cache| {
+                layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)
+            })?;
         }
         Err(missing_cross(head, enc))
     }
@@ -469,11 +489,6 @@ fn missing_cross(head: AttentionHead, enc: &EncoderOutput) -> candle_core::Error
         head.layer,
         enc.cross.len()
     ))
-}
-
-/// The error for a cache row `row` outside a batch of `batch` rows.
-fn out_of_rows(row: u32, batch: usize) -> candle_core::Error {
-    candle_core::Error::Msg(format!("cache row {row} out of {batch}"))
 }
 
 /// One cross-attention head of the decoder: layer and head index, both 0-based.

@@ -12,6 +12,8 @@
 //!   builds from tensors in memory; [`generated`] builds opus-mt-ar-en-shaped models
 //!   with formula-generated weights for parity tests.
 
+mod attend;
+mod cache;
 mod config;
 pub mod generated;
 mod int8;
@@ -23,11 +25,12 @@ mod panels;
 
 use std::path::PathBuf;
 
+pub use cache::DecoderCache;
 pub use config::{Activation, MarianConfig};
 pub use int8::{Int8Linear, Int8Matrix};
 pub use layers::sinusoidal_positions;
 pub use load::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, model_from_tensors, read_weights};
-pub use marian::{AttentionHead, DecoderCache, EncoderOutput, MarianMTModel};
+pub use marian::{AttentionHead, EncoderOutput, MarianMTModel};
 
 /// Why a model could not be loaded or built.
 #[derive(Debug, thiserror::Error)]

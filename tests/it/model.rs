@@ -84,6 +84,56 @@ fn padded_batch_rows_equal_single_sources() {
 }
 
 #[test]
+fn beams_reading_their_source_once_equal_beams_with_their_own_copy() {
+    let model = load("tests/fixtures/tiny");
+    let reference = json("tests/fixtures/model/tiny_reference.json");
+    let input_ids = tensor2(&id_rows(&reference["input_ids"]));
+    let mask = tensor2(&id_rows(&reference["attention_mask"]));
+    let decoder = id_rows(&reference["decoder_input_ids"]);
+    let enc = model.encode(&input_ids, &mask).unwrap();
+    let (sources, beams) = (decoder.len(), 3);
+    // Beam b of source s is row s * beams + b, with its own target (rotated by b).
+    let targets: Vec<Vec<u32>> = (0..sources * beams)
+        .map(|row| {
+            let mut target = decoder[row / beams].clone();
+            target[1..].rotate_left(row % beams);
+            target
+        })
+        .collect();
+    let expand: Vec<u32> = (0..sources * beams).map(|row| (row / beams) as u32).collect();
+    let expanded = enc.index_select(&Tensor::new(expand.as_slice(), &Device::Cpu).unwrap()).unwrap();
+    let head = model.alignment_head();
+    let forced = |enc| {
+        let mut cache = DecoderCache::new(model.config().decoder_layers);
+        model.decode_with_attention(&tensor2(&targets), enc, &mut cache, head).unwrap()
+    };
+    let ((shared_logits, shared_probs), (own_logits, own_probs)) = (forced(&enc), forced(&expanded));
+    assert!(max_abs_diff(&shared_logits, &own_logits) < 1e-5);
+    assert!(max_abs_diff(&shared_probs, &own_probs) < 1e-6);
+    // Step by step, with the beams reordered after the second step.
+    let swap: Vec<u32> = (0..sources * beams).map(|row| (row - row % beams + (row + 1) % beams) as u32).collect();
+    let swap = Tensor::new(swap.as_slice(), &Device::Cpu).unwrap();
+    let (mut shared, mut own) =
+        (DecoderCache::new(model.config().decoder_layers), DecoderCache::new(model.config().decoder_layers));
+    for step in 0..targets[0].len() {
+        let input = tensor2(&targets.iter().map(|t| vec![t[step]]).collect::<Vec<_>>());
+        let (a, b) =
+            (model.decode(&input, &enc, &mut shared).unwrap(), model.decode(&input, &expanded, &mut own).unwrap());
+        let diff = max_abs_diff(&a, &b);
+        assert!(diff < 1e-5, "step {step}: shared and copied sources differ by {diff}");
+        if step == 1 {
+            shared.reorder(&swap).unwrap();
+            own.reorder(&swap).unwrap();
+        }
+    }
+    // Rows that are not a multiple of the sources are refused.
+    let mut cache = DecoderCache::new(model.config().decoder_layers);
+    let err = model.decode(&tensor2(&vec![vec![0u32]; sources + 1]), &enc, &mut cache).unwrap_err();
+    let want = format!("{} decoder rows cannot attend to {sources} sources", sources + 1);
+    assert!(err.to_string().starts_with(&want), "{err}");
+}
+
+#[test]
 fn exact_shape_teacher_forced_logits_match_transformers() {
     let reference = json("tests/fixtures/decoding/exact_shape.json");
     let columns: Vec<u32> = crate::util::ids(&reference["columns"]);
