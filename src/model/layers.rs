@@ -41,28 +41,23 @@ fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Proj> {
     Ok(Proj::F32(Linear::new(weight, Some(bias))))
 }
 
-/// A linear layer's parameters as f32 values: `weight` `(rows, cols)` row-major
-/// and the bias.
-struct LinearValues {
-    weight: Vec<f32>,
-    rows: usize,
-    cols: usize,
-    bias: Option<Vec<f32>>,
-}
-
-impl LinearValues {
-    fn new(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
-        let (rows, cols) = weight.dims2()?;
-        let values = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-        let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
-        Ok(Self { weight: values, rows, cols, bias })
-    }
+/// Runs `f` on a linear layer's parameters as f32 values: `weight` `(rows,
+/// cols)` row-major, read in place when it is already f32 on the CPU, its row
+/// and column counts, and the bias.
+fn with_linear_values<R>(
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    f: impl FnOnce(&[f32], usize, usize, Option<Vec<f32>>) -> R,
+) -> Result<R> {
+    let (rows, cols) = weight.dims2()?;
+    let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
+    let weight = weight.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.contiguous()?;
+    with_f32(&weight, |values| Ok(f(values, rows, cols, bias)))
 }
 
 /// `weight` `(out, in)` and `bias` packed for [`PackedLinear`].
 pub(super) fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<PackedLinear> {
-    let v = LinearValues::new(weight, bias)?;
-    Ok(PackedLinear::new(&v.weight, v.rows, v.cols, v.bias))
+    with_linear_values(weight, bias, PackedLinear::new)
 }
 
 /// A packed layer's weights quantized to int8.
@@ -103,8 +98,9 @@ pub(super) fn quantize(weight: &Tensor, bias: Option<&Tensor>) -> Result<Int8Lin
     if !weight.device().is_cpu() {
         candle_core::bail!("int8 weights run on the CPU only");
     }
-    let v = LinearValues::new(weight, bias)?;
-    Ok(Int8Linear::new(Int8Matrix::quantize(&v.weight, v.rows, v.cols), v.bias))
+    with_linear_values(weight, bias, |values, rows, cols, bias| {
+        Int8Linear::new(Int8Matrix::quantize(values, rows, cols), bias)
+    })
 }
 
 fn layer_norm(dim: usize, vb: VarBuilder) -> Result<LayerNorm> {

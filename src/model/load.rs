@@ -28,29 +28,44 @@ const SHARED_ALIASES: [&str; 3] =
 /// the `model.` prefix may be absent (a saved `MarianModel`), and the shared
 /// embedding may be stored only under its tied names.
 /// The model takes each tensor once (the shared embedding too), so a taken
-/// tensor leaves the map: a layer that repacks its weights then holds the only
-/// copy, and loading never holds two copies of every weight at once.
+/// tensor leaves the checkpoint: a layer that repacks its weights then holds the
+/// only copy. A safetensors file is read one tensor at a time as the model
+/// takes them, so loading holds the weights once plus the tensor being packed.
 struct Checkpoint {
-    tensors: Mutex<HashMap<String, Tensor>>,
+    tensors: Mutex<Tensors>,
+}
+
+/// Where a checkpoint's tensors come from.
+enum Tensors {
+    Memory(HashMap<String, Tensor>),
+    File(SafetensorsFile),
+}
+
+impl Tensors {
+    fn contains(&self, key: &str) -> bool {
+        match self {
+            Self::Memory(tensors) => tensors.contains_key(key),
+            Self::File(file) => file.index.contains_key(key),
+        }
+    }
 }
 
 impl Checkpoint {
     /// The key under which `name` is stored, if any.
-    fn key(tensors: &HashMap<String, Tensor>, name: &str) -> Option<String> {
+    fn key(tensors: &Tensors, name: &str) -> Option<String> {
         let names: &[&str] = if name == SHARED_ALIASES[0] { &SHARED_ALIASES } else { &[name] };
         names.iter().find_map(|n| {
-            [Some(*n), n.strip_prefix("model.")]
-                .into_iter()
-                .flatten()
-                .find(|k| tensors.contains_key(*k))
-                .map(str::to_string)
+            [Some(*n), n.strip_prefix("model.")].into_iter().flatten().find(|k| tensors.contains(k)).map(str::to_string)
         })
     }
 
-    fn take(&self, name: &str) -> Option<Tensor> {
+    fn take(&self, name: &str) -> candle_core::Result<Option<Tensor>> {
         let mut tensors = self.tensors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = Self::key(&tensors, name)?;
-        tensors.remove(&key)
+        let Some(key) = Self::key(&tensors, name) else { return Ok(None) };
+        match &mut *tensors {
+            Tensors::Memory(map) => Ok(map.remove(&key)),
+            Tensors::File(file) => file.take(&key).map(Some).map_err(|err| candle_core::Error::Msg(err.to_string())),
+        }
     }
 }
 
@@ -69,7 +84,7 @@ impl SimpleBackend for Checkpoint {
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let tensor = self.take(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_string() })?;
+        let tensor = self.take(name)?.ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_string() })?;
         tensor.to_dtype(dtype)?.to_device(dev)
     }
 
@@ -109,6 +124,10 @@ pub fn model_from_tensors(
     {
         return Err(ModelError::TensorDtype { origin: origin.to_string(), name: name.clone(), dtype: tensor.dtype() });
     }
+    build(cfg, Tensors::Memory(tensors), origin, device)
+}
+
+fn build(cfg: &MarianConfig, tensors: Tensors, origin: &str, device: &Device) -> Result<MarianMTModel, ModelError> {
     let vb =
         VarBuilder::from_backend(Box::new(Checkpoint { tensors: Mutex::new(tensors) }), DType::F32, device.clone());
     MarianMTModel::new(cfg, vb).map_err(|err| build_error(origin, err))
@@ -138,52 +157,84 @@ fn read_values<T>(file: &mut File, len_bytes: usize, size: usize, convert: fn(&[
 /// memory map, so that loading holds each weight once (a mapped file's pages
 /// count as resident too, doubling the peak).
 fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
-    let bad = |msg: String| ModelError::Weights { path: path.to_path_buf(), source: candle_core::Error::Msg(msg) };
-    let io = |err: std::io::Error| bad(err.to_string());
-    let mut file = File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
-    let file_len = file.metadata().map_err(io)?.len();
-    let mut len = [0u8; 8];
-    file.read_exact(&mut len).map_err(|_| bad("too short for a safetensors header".into()))?;
-    let header_len = u64::from_le_bytes(len);
-    if header_len > MAX_HEADER || 8 + header_len > file_len {
-        return Err(bad(format!("header of {header_len} bytes does not fit a file of {file_len} bytes")));
+    let mut file = SafetensorsFile::open(path)?;
+    let names: Vec<String> = file.order.clone();
+    names.into_iter().map(|name| Ok((name.clone(), file.take(&name)?))).collect()
+}
+
+/// A safetensors file whose header has been read and checked, and whose
+/// tensors are read on request.
+struct SafetensorsFile {
+    path: std::path::PathBuf,
+    file: File,
+    data_start: u64,
+    /// Tensors not read yet, by name.
+    index: HashMap<String, safetensors::tensor::TensorInfo>,
+    /// Every name, in file order.
+    order: Vec<String>,
+}
+
+impl SafetensorsFile {
+    /// Opens `path` and checks its header: size, JSON, dtypes, and that the
+    /// tensors fill the file exactly.
+    fn open(path: &Path) -> Result<Self, ModelError> {
+        let bad = |msg: String| ModelError::Weights { path: path.to_path_buf(), source: candle_core::Error::Msg(msg) };
+        let io = |err: std::io::Error| bad(err.to_string());
+        let mut file = File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+        let file_len = file.metadata().map_err(io)?.len();
+        let mut len = [0u8; 8];
+        file.read_exact(&mut len).map_err(|_| bad("too short for a safetensors header".into()))?;
+        let header_len = u64::from_le_bytes(len);
+        if header_len > MAX_HEADER || 8 + header_len > file_len {
+            return Err(bad(format!("header of {header_len} bytes does not fit a file of {file_len} bytes")));
+        }
+        let mut header = vec![0u8; header_len as usize];
+        file.read_exact(&mut header).map_err(io)?;
+        let metadata: safetensors::tensor::Metadata =
+            serde_json::from_slice(&header).map_err(|e| bad(format!("invalid safetensors header: {e}")))?;
+        let data_start = 8 + header_len;
+        let expected = data_start + metadata.data_len() as u64;
+        if expected != file_len {
+            return Err(bad(format!("the header describes {expected} bytes but the file has {file_len} (truncated?)")));
+        }
+        let mut infos: Vec<(String, safetensors::tensor::TensorInfo)> =
+            metadata.tensors().into_iter().map(|(name, info)| (name, info.clone())).collect();
+        infos.sort_by_key(|(_, info)| info.data_offsets.0);
+        if let Some((name, info)) = infos.iter().find(|(_, info)| {
+            !matches!(info.dtype, safetensors::Dtype::F32 | safetensors::Dtype::F16 | safetensors::Dtype::BF16)
+        }) {
+            return Err(bad(format!("tensor `{name}` is stored as {:?}, expected F32, F16 or BF16", info.dtype)));
+        }
+        let order = infos.iter().map(|(name, _)| name.clone()).collect();
+        Ok(Self { path: path.to_path_buf(), file, data_start, index: infos.into_iter().collect(), order })
     }
-    let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header).map_err(io)?;
-    let metadata: safetensors::tensor::Metadata =
-        serde_json::from_slice(&header).map_err(|e| bad(format!("invalid safetensors header: {e}")))?;
-    let data_start = 8 + header_len;
-    let expected = data_start + metadata.data_len() as u64;
-    if expected != file_len {
-        return Err(bad(format!("the header describes {expected} bytes but the file has {file_len} (truncated?)")));
-    }
-    let mut infos: Vec<(String, &safetensors::tensor::TensorInfo)> = metadata.tensors().into_iter().collect();
-    infos.sort_by_key(|(_, info)| info.data_offsets.0);
-    let mut tensors = HashMap::with_capacity(infos.len());
-    for (name, info) in infos {
+
+    /// Reads tensor `name` (once: it then leaves the index).
+    fn take(&mut self, name: &str) -> Result<Tensor, ModelError> {
+        let path = self.path.clone();
+        let bad = |msg: String| ModelError::Weights { path: path.clone(), source: candle_core::Error::Msg(msg) };
+        let info = self.index.remove(name).ok_or_else(|| bad(format!("tensor `{name}` was read already")))?;
+        let io = |err: std::io::Error| bad(format!("tensor `{name}`: {err}"));
         let (start, end) = info.data_offsets;
-        file.seek(SeekFrom::Start(data_start + start as u64)).map_err(io)?;
-        let bytes = end - start;
-        let shape = info.shape.clone();
-        let tensor = match info.dtype {
+        self.file.seek(SeekFrom::Start(self.data_start + start as u64)).map_err(io)?;
+        let (bytes, shape, file) = (end - start, info.shape, &mut self.file);
+        match info.dtype {
             safetensors::Dtype::F32 => {
-                let values = read_values(&mut file, bytes, 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                let values = read_values(file, bytes, 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
                 Tensor::from_vec(values.map_err(io)?, shape, &Device::Cpu)
             }
             safetensors::Dtype::F16 => {
-                let values = read_values(&mut file, bytes, 2, |b| half::f16::from_le_bytes([b[0], b[1]]));
+                let values = read_values(file, bytes, 2, |b| half::f16::from_le_bytes([b[0], b[1]]));
                 Tensor::from_vec(values.map_err(io)?, shape, &Device::Cpu)
             }
             safetensors::Dtype::BF16 => {
-                let values = read_values(&mut file, bytes, 2, |b| half::bf16::from_le_bytes([b[0], b[1]]));
+                let values = read_values(file, bytes, 2, |b| half::bf16::from_le_bytes([b[0], b[1]]));
                 Tensor::from_vec(values.map_err(io)?, shape, &Device::Cpu)
             }
             other => return Err(bad(format!("tensor `{name}` is stored as {other:?}, expected F32, F16 or BF16"))),
         }
-        .map_err(|source| ModelError::Weights { path: path.to_path_buf(), source })?;
-        tensors.insert(name, tensor);
+        .map_err(|source| ModelError::Weights { path: self.path.clone(), source })
     }
-    Ok(tensors)
 }
 
 /// Reads every tensor of a weight file on the CPU, in its stored dtype:
@@ -208,7 +259,11 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(MarianMTModel, MarianC
         .map(|name| dir.join(name))
         .find(|path| path.is_file())
         .ok_or_else(|| ModelError::MissingWeights { dir: dir.to_path_buf() })?;
-    let tensors = read_weights(&weights)?;
-    let model = model_from_tensors(&cfg, tensors, &weights.display().to_string(), device)?;
+    let origin = weights.display().to_string();
+    let model = if weights.ends_with(SAFETENSORS_FILE) {
+        build(&cfg, Tensors::File(SafetensorsFile::open(&weights)?), &origin, device)?
+    } else {
+        model_from_tensors(&cfg, read_weights(&weights)?, &origin, device)?
+    };
     Ok((model, cfg))
 }
