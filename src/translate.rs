@@ -14,7 +14,7 @@ use candle_core::Device;
 use crate::align::{Alignment, Word};
 use crate::decoding::{Constraint, DecodeError, GenerationConfig, generate, generate_constrained};
 use crate::glossary::{Glossary, Kind, Matcher};
-use crate::model::{MarianConfig, MarianMTModel, ModelError, load_model};
+use crate::model::{MarianConfig, MarianMTModel, ModelError, Precision, load_model_as};
 use crate::tokenizer::{MarianTokenizer, TokenizerError};
 
 /// Why a model directory could not be loaded.
@@ -187,19 +187,15 @@ fn char_offset(text: &str, byte: usize) -> usize {
 impl Translator {
     /// Loads a checkpoint directory in Hugging Face layout onto `device`.
     pub fn from_dir(dir: &Path, device: &Device) -> Result<Self, LoadError> {
-        let tokenizer = MarianTokenizer::from_dir(dir)?;
-        let (model, cfg) = load_model(dir, device)?;
-        let generation = GenerationConfig::from_model_dir(dir, &cfg)?;
-        Ok(Self::new(model, tokenizer, generation))
+        Self::from_dir_as(dir, device, Precision::F32)
     }
 
-    /// The same translator with int8 weights ([`MarianMTModel::into_int8`]): faster
-    /// on a CPU, with outputs that may differ from the f32 model's.
-    pub fn into_int8(self) -> Result<Self, LoadError> {
-        let model = self.model.into_int8().map_err(|source| {
-            LoadError::Model(ModelError::Build { origin: "int8 quantization".to_string(), source })
-        })?;
-        Ok(Self { model, ..self })
+    /// [`Self::from_dir`] with the weights held in `precision`.
+    pub fn from_dir_as(dir: &Path, device: &Device, precision: Precision) -> Result<Self, LoadError> {
+        let tokenizer = MarianTokenizer::from_dir(dir)?;
+        let (model, cfg) = load_model_as(dir, device, precision)?;
+        let generation = GenerationConfig::from_model_dir(dir, &cfg)?;
+        Ok(Self::new(model, tokenizer, generation))
     }
 
     /// Puts together parts loaded elsewhere.

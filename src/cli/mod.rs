@@ -290,11 +290,12 @@ fn load_translator(
     anyhow::ensure!(decode.batch_size > 0, "--batch-size must be at least 1");
     let terms = glossary.map(load_terms).transpose()?.flatten();
     let dir = model.resolve(Need::Model)?;
-    let mut translator =
-        Translator::from_dir(&dir, &device()).with_context(|| format!("loading model {}", dir.display()))?;
-    if decode.precision == Precision::Int8 {
-        translator = translator.into_int8().with_context(|| format!("quantizing model {}", dir.display()))?;
-    }
+    let precision = match decode.precision {
+        Precision::F32 => tarjim::model::Precision::F32,
+        Precision::Int8 => tarjim::model::Precision::Int8,
+    };
+    let mut translator = Translator::from_dir_as(&dir, &device(), precision)
+        .with_context(|| format!("loading model {}", dir.display()))?;
     translator.set_terms(terms);
     let generation = translator.generation_mut();
     if let Some(beam) = decode.beam {

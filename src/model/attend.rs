@@ -116,17 +116,29 @@ fn attend_head_body(
     let len = kv.len(row);
     scores.clear();
     scores.resize(len, 0.0);
-    for (t, score) in scores.iter_mut().enumerate() {
-        *score = dot(query, kv.key(row, head, t)) * scale;
-    }
-    if let Some(mask) = kv.mask(row) {
-        for (score, m) in scores.iter_mut().zip(mask) {
-            *score += m;
+    match kv.mask(row) {
+        // A position masked with `f32::MIN` gets no weight (`exp` of its score
+        // is 0): its key and value are not read.
+        Some(mask) => {
+            for (t, (score, &m)) in scores.iter_mut().zip(mask).enumerate() {
+                *score = if m == f32::MIN { f32::NEG_INFINITY } else { dot(query, kv.key(row, head, t)) * scale + m };
+            }
+        }
+        None => {
+            for (t, score) in scores.iter_mut().enumerate() {
+                *score = dot(query, kv.key(row, head, t)) * scale;
+            }
         }
     }
     let mut max = f32::NEG_INFINITY;
     for &score in scores.iter() {
         max = max.max(score);
+    }
+    if max == f32::NEG_INFINITY {
+        // Every position masked: the masked scores are all `f32::MIN` and equal,
+        // so each position gets the same weight.
+        scores.fill(0.0);
+        max = 0.0;
     }
     let mut sum = 0f32;
     for score in scores.iter_mut() {
@@ -134,6 +146,9 @@ fn attend_head_body(
         sum += *score;
     }
     for (t, &score) in scores.iter().enumerate() {
+        if score == 0.0 {
+            continue;
+        }
         let p = score / sum;
         let value = kv.value(row, head, t);
         for (o, v) in out.iter_mut().zip(value) {

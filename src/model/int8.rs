@@ -230,10 +230,12 @@ impl Int8Matrix {
         // Activations: per row, the scale and the unsigned bytes (value + 128),
         // zero-padded to whole groups of four.
         let mut act = vec![ACT_OFFSET as u8; m * width];
-        let mut act_scales = Vec::with_capacity(m);
-        for (row, dst) in x.chunks_exact(cols).zip(act.chunks_exact_mut(width.max(1))) {
-            act_scales.push(quantize_activation_row(&row[..self.cols], &mut dst[..self.cols]));
-        }
+        let act_scales: Vec<f32> = x
+            .par_chunks_exact(cols)
+            .zip(act.par_chunks_exact_mut(width.max(1)))
+            .with_min_len(8)
+            .map(|(row, dst)| quantize_activation_row(&row[..self.cols], &mut dst[..self.cols]))
+            .collect();
         let job = Job { matrix: self, act: &act, width, act_scales: &act_scales, bias, m };
         // SAFETY: `Job::panel` writes every row of its panel.
         unsafe { by_panels(m, self.rows, |out| job.panel(out)) }

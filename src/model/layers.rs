@@ -5,6 +5,7 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{LayerNorm, Linear, VarBuilder};
 
+use super::Precision;
 use super::attend::{KeyValues, attend, with_f32};
 use super::cache::Steps;
 use super::config::{Activation, MarianConfig};
@@ -32,9 +33,12 @@ pub fn sinusoidal_positions(num_positions: usize, dim: usize, device: &Device) -
     Tensor::from_vec(table, (num_positions, dim), device)
 }
 
-fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Proj> {
+fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder, precision: Precision) -> Result<Proj> {
     let weight = vb.get((out_dim, in_dim), "weight")?;
     let bias = vb.get(out_dim, "bias")?;
+    if precision == Precision::Int8 {
+        return Ok(Proj::Int8(Arc::new(quantize(&weight, Some(&bias))?)));
+    }
     if weight.device().is_cpu() && packed::available() {
         return Ok(Proj::Packed(Arc::new(pack(&weight, Some(&bias))?)));
     }
@@ -143,13 +147,13 @@ pub(super) struct Attention {
 }
 
 impl Attention {
-    pub(super) fn new(embed_dim: usize, num_heads: usize, vb: VarBuilder) -> Result<Self> {
+    pub(super) fn new(embed_dim: usize, num_heads: usize, vb: VarBuilder, precision: Precision) -> Result<Self> {
         let head_dim = embed_dim / num_heads;
         Ok(Self {
-            q_proj: linear(embed_dim, embed_dim, vb.pp("q_proj"))?,
-            k_proj: linear(embed_dim, embed_dim, vb.pp("k_proj"))?,
-            v_proj: linear(embed_dim, embed_dim, vb.pp("v_proj"))?,
-            out_proj: linear(embed_dim, embed_dim, vb.pp("out_proj"))?,
+            q_proj: linear(embed_dim, embed_dim, vb.pp("q_proj"), precision)?,
+            k_proj: linear(embed_dim, embed_dim, vb.pp("k_proj"), precision)?,
+            v_proj: linear(embed_dim, embed_dim, vb.pp("v_proj"), precision)?,
+            out_proj: linear(embed_dim, embed_dim, vb.pp("out_proj"), precision)?,
             num_heads,
             head_dim,
             scaling: (head_dim as f64).powf(-0.5),
@@ -297,8 +301,12 @@ struct FeedForward {
 }
 
 impl FeedForward {
-    fn new(dim: usize, ffn_dim: usize, activation: Activation, vb: &VarBuilder) -> Result<Self> {
-        Ok(Self { fc1: linear(dim, ffn_dim, vb.pp("fc1"))?, fc2: linear(ffn_dim, dim, vb.pp("fc2"))?, activation })
+    fn new(dim: usize, ffn_dim: usize, activation: Activation, vb: &VarBuilder, precision: Precision) -> Result<Self> {
+        Ok(Self {
+            fc1: linear(dim, ffn_dim, vb.pp("fc1"), precision)?,
+            fc2: linear(ffn_dim, dim, vb.pp("fc2"), precision)?,
+            activation,
+        })
     }
 
     fn to_int8(&self) -> Result<Self> {
@@ -321,12 +329,12 @@ pub(super) struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    pub(super) fn new(cfg: &MarianConfig, vb: VarBuilder) -> Result<Self> {
+    pub(super) fn new(cfg: &MarianConfig, vb: VarBuilder, precision: Precision) -> Result<Self> {
         let dim = cfg.d_model;
         Ok(Self {
-            self_attn: Attention::new(dim, cfg.encoder_attention_heads, vb.pp("self_attn"))?,
+            self_attn: Attention::new(dim, cfg.encoder_attention_heads, vb.pp("self_attn"), precision)?,
             self_attn_layer_norm: layer_norm(dim, vb.pp("self_attn_layer_norm"))?,
-            ffn: FeedForward::new(dim, cfg.encoder_ffn_dim, cfg.activation_function, &vb)?,
+            ffn: FeedForward::new(dim, cfg.encoder_ffn_dim, cfg.activation_function, &vb, precision)?,
             final_layer_norm: layer_norm(dim, vb.pp("final_layer_norm"))?,
         })
     }
@@ -432,15 +440,15 @@ pub(super) struct DecoderLayer {
 }
 
 impl DecoderLayer {
-    pub(super) fn new(cfg: &MarianConfig, vb: VarBuilder) -> Result<Self> {
+    pub(super) fn new(cfg: &MarianConfig, vb: VarBuilder, precision: Precision) -> Result<Self> {
         let dim = cfg.d_model;
         let heads = cfg.decoder_attention_heads;
         Ok(Self {
-            self_attn: Attention::new(dim, heads, vb.pp("self_attn"))?,
+            self_attn: Attention::new(dim, heads, vb.pp("self_attn"), precision)?,
             self_attn_layer_norm: layer_norm(dim, vb.pp("self_attn_layer_norm"))?,
-            encoder_attn: Attention::new(dim, heads, vb.pp("encoder_attn"))?,
+            encoder_attn: Attention::new(dim, heads, vb.pp("encoder_attn"), precision)?,
             encoder_attn_layer_norm: layer_norm(dim, vb.pp("encoder_attn_layer_norm"))?,
-            ffn: FeedForward::new(dim, cfg.decoder_ffn_dim, cfg.activation_function, &vb)?,
+            ffn: FeedForward::new(dim, cfg.decoder_ffn_dim, cfg.activation_function, &vb, precision)?,
             final_layer_norm: layer_norm(dim, vb.pp("final_layer_norm"))?,
         })
     }

@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 
-use super::{MarianConfig, MarianMTModel, ModelError};
+use super::{MarianConfig, MarianMTModel, ModelError, Precision};
 
 /// Config file of a checkpoint directory.
 pub const CONFIG_FILE: &str = "config.json";
@@ -119,18 +119,30 @@ pub fn model_from_tensors(
     origin: &str,
     device: &Device,
 ) -> Result<MarianMTModel, ModelError> {
-    if let Some((name, tensor)) =
-        tensors.iter().find(|(_, t)| !matches!(t.dtype(), DType::F32 | DType::F16 | DType::BF16))
-    {
-        return Err(ModelError::TensorDtype { origin: origin.to_string(), name: name.clone(), dtype: tensor.dtype() });
-    }
-    build(cfg, Tensors::Memory(tensors), origin, device)
+    check_dtypes(&tensors, origin)?;
+    build(cfg, Tensors::Memory(tensors), origin, device, Precision::F32)
 }
 
-fn build(cfg: &MarianConfig, tensors: Tensors, origin: &str, device: &Device) -> Result<MarianMTModel, ModelError> {
+/// Fails unless every tensor is f32, f16 or bf16.
+fn check_dtypes(tensors: &HashMap<String, Tensor>, origin: &str) -> Result<(), ModelError> {
+    match tensors.iter().find(|(_, t)| !matches!(t.dtype(), DType::F32 | DType::F16 | DType::BF16)) {
+        Some((name, tensor)) => {
+            Err(ModelError::TensorDtype { origin: origin.to_string(), name: name.clone(), dtype: tensor.dtype() })
+        }
+        None => Ok(()),
+    }
+}
+
+fn build(
+    cfg: &MarianConfig,
+    tensors: Tensors,
+    origin: &str,
+    device: &Device,
+    precision: Precision,
+) -> Result<MarianMTModel, ModelError> {
     let vb =
         VarBuilder::from_backend(Box::new(Checkpoint { tensors: Mutex::new(tensors) }), DType::F32, device.clone());
-    MarianMTModel::new(cfg, vb).map_err(|err| build_error(origin, err))
+    MarianMTModel::with_precision(cfg, vb, precision).map_err(|err| build_error(origin, err))
 }
 
 /// Bytes read at a time while loading a safetensors file.
@@ -253,6 +265,16 @@ pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> 
 /// from [`SAFETENSORS_FILE`] or else [`PYTORCH_FILE`], stored as f32, f16 or bf16
 /// (computed in f32 on `device`).
 pub fn load_model(dir: &Path, device: &Device) -> Result<(MarianMTModel, MarianConfig), ModelError> {
+    load_model_as(dir, device, Precision::F32)
+}
+
+/// [`load_model`] with the weights held in `precision` (int8 runs on the CPU
+/// only): each weight is converted as it is read.
+pub fn load_model_as(
+    dir: &Path,
+    device: &Device,
+    precision: Precision,
+) -> Result<(MarianMTModel, MarianConfig), ModelError> {
     let cfg = MarianConfig::from_file(&dir.join(CONFIG_FILE))?;
     let weights = [SAFETENSORS_FILE, PYTORCH_FILE]
         .iter()
@@ -261,9 +283,11 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(MarianMTModel, MarianC
         .ok_or_else(|| ModelError::MissingWeights { dir: dir.to_path_buf() })?;
     let origin = weights.display().to_string();
     let model = if weights.ends_with(SAFETENSORS_FILE) {
-        build(&cfg, Tensors::File(SafetensorsFile::open(&weights)?), &origin, device)?
+        build(&cfg, Tensors::File(SafetensorsFile::open(&weights)?), &origin, device, precision)?
     } else {
-        model_from_tensors(&cfg, read_weights(&weights)?, &origin, device)?
+        let tensors = read_weights(&weights)?;
+        check_dtypes(&tensors, &origin)?;
+        build(&cfg, Tensors::Memory(tensors), &origin, device, precision)?
     };
     Ok((model, cfg))
 }

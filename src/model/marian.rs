@@ -5,6 +5,7 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder};
 
+use super::Precision;
 use super::attend::{KeyValues, with_f32};
 use super::cache::DecoderCache;
 use super::config::MarianConfig;
@@ -183,6 +184,13 @@ impl MarianMTModel {
     /// `model.encoder.embed_tokens.weight` and `model.decoder.embed_tokens.weight`.
     /// A missing `final_logits_bias` is zeros, as in `transformers`.
     pub fn new(cfg: &MarianConfig, vb: VarBuilder) -> Result<Self> {
+        Self::with_precision(cfg, vb, Precision::F32)
+    }
+
+    /// [`Self::new`] with weights held in `precision`: with int8, each weight is
+    /// quantized as it is read (the same model as [`Self::into_int8`] of the f32
+    /// one, without ever holding every f32 weight).
+    pub fn with_precision(cfg: &MarianConfig, vb: VarBuilder, precision: Precision) -> Result<Self> {
         cfg.validate().map_err(candle_core::Error::Msg)?;
         let vb = vb.set_dtype(DType::F32);
         let dim = cfg.d_model;
@@ -202,8 +210,17 @@ impl MarianMTModel {
         } else {
             Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
         };
-        let (encoder_embed, decoder_embed, lm_head, final_logits_bias) = if vb.device().is_cpu() && packed::available()
-        {
+        let (encoder_embed, decoder_embed, lm_head, final_logits_bias) = if precision == Precision::Int8 {
+            let head = Arc::new(quantize(&decoder_embed, Some(&final_logits_bias))?);
+            drop(decoder_embed);
+            let encoder_embed = if cfg.share_encoder_decoder_embeddings {
+                drop(encoder_embed);
+                Embed::Int8(head.clone())
+            } else {
+                Embed::Int8(Arc::new(quantize(&encoder_embed, None)?))
+            };
+            (encoder_embed, Embed::Int8(head.clone()), Proj::Int8(head), None)
+        } else if vb.device().is_cpu() && packed::available() {
             // The LM head packed with its bias; lookups read the packed rows, so
             // the embedding is held once.
             let head = Arc::new(pack(&decoder_embed, Some(&final_logits_bias))?);
@@ -228,14 +245,14 @@ impl MarianMTModel {
         let encoder = Encoder {
             embed_tokens: encoder_embed,
             layers: (0..cfg.encoder_layers)
-                .map(|i| EncoderLayer::new(cfg, encoder_layers.pp(i)))
+                .map(|i| EncoderLayer::new(cfg, encoder_layers.pp(i), precision))
                 .collect::<Result<_>>()?,
         };
         let decoder_layers = model.pp("decoder.layers");
         let decoder = Decoder {
             embed_tokens: decoder_embed,
             layers: (0..cfg.decoder_layers)
-                .map(|i| DecoderLayer::new(cfg, decoder_layers.pp(i)))
+                .map(|i| DecoderLayer::new(cfg, decoder_layers.pp(i), precision))
                 .collect::<Result<_>>()?,
         };
         Ok(Self {

@@ -29,8 +29,21 @@ pub use cache::DecoderCache;
 pub use config::{Activation, MarianConfig};
 pub use int8::{Int8Linear, Int8Matrix};
 pub use layers::sinusoidal_positions;
-pub use load::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, model_from_tensors, read_weights};
+pub use load::{
+    CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, load_model_as, model_from_tensors, read_weights,
+};
 pub use marian::{AttentionHead, EncoderOutput, MarianMTModel};
+
+/// How a model holds its weights. Every computation is in f32 either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 weights, as in the checkpoint: outputs equal `transformers`'.
+    #[default]
+    F32,
+    /// int8 weights per output row (see [`MarianMTModel::into_int8`]), quantized
+    /// as each tensor is read: faster on a CPU, outputs may differ from f32.
+    Int8,
+}
 
 /// Why a model could not be loaded or built.
 #[derive(Debug, thiserror::Error)]

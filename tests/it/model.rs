@@ -279,6 +279,16 @@ fn unsupported_weight_dtypes_are_named() {
 }
 
 #[test]
+fn int8_loading_equals_quantizing_the_f32_model() {
+    let dir = repo("tests/fixtures/tiny");
+    let (direct, _) = tarjim::model::load_model_as(&dir, &Device::Cpu, tarjim::model::Precision::Int8).unwrap();
+    assert!(direct.is_int8());
+    let converted = load("tests/fixtures/tiny").into_int8().unwrap();
+    let (a, b) = (teacher_forced(&direct), teacher_forced(&converted));
+    assert_eq!(max_abs_diff(&a, &b), 0.0);
+}
+
+#[test]
 fn int8_logits_stay_close_to_f32() {
     let model = load("tests/fixtures/tiny");
     let want = teacher_forced(&model);
