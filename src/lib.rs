@@ -12,6 +12,7 @@ pub mod decoding;
 pub mod eval;
 pub mod glossary;
 pub mod hub;
+mod math;
 pub mod model;
 mod text;
 pub mod tokenizer;

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::logits::{argmax, process, softmax_stats};
+use super::logits::row_argmax;
 use super::{DecodeError, GenerationConfig, Hypothesis, rows_tensor, step_input, with_logits};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
 
@@ -27,21 +27,7 @@ pub(super) fn search(
         let vocab = logits.dim(1)?;
         // Rows are independent: process them on every core.
         let picked: Vec<(usize, f32)> = with_logits(&logits, |values| {
-            values
-                .par_chunks(vocab)
-                .zip(active.par_iter())
-                .map(|(row, &r)| {
-                    let mut scores = row.to_vec();
-                    process(cfg, &seqs[r], &mut scores);
-                    let token = argmax(&scores);
-                    // The token's log-softmax over the processed scores.
-                    let log_prob = match softmax_stats(&scores) {
-                        Some((max, log_sum)) => (scores[token] - max) - log_sum,
-                        None => scores[token],
-                    };
-                    (token, log_prob)
-                })
-                .collect()
+            values.par_chunks(vocab).zip(active.par_iter()).map(|(row, &r)| row_argmax(cfg, &seqs[r], row)).collect()
         })?;
         let mut keep = Vec::with_capacity(active.len());
         for (pos, (&row, (token, log_prob))) in active.iter().zip(picked).enumerate() {

@@ -3,6 +3,7 @@
 //! renormalization.
 
 use super::GenerationConfig;
+use crate::math::exp_nonpositive;
 
 /// Values per SIMD-friendly lane group in the row reductions.
 const LANES: usize = 16;
@@ -19,26 +20,6 @@ fn max_body(row: &[f32]) -> f32 {
         }
     }
     lanes.iter().chain(rest).fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
-}
-
-/// `e^x` for `x <= 0` as Cephes' `expf`: `2^n · e^r` with `n = round(x / ln 2)`
-/// and a degree-6 polynomial for `e^r`; within 2 ulp, 0 below -87. Written
-/// without float-to-integer conversions so that it vectorizes.
-#[inline(always)]
-fn exp_nonpositive(x: f32) -> f32 {
-    // 1.5 · 2^23: adding it rounds to an integer held in the low mantissa bits.
-    const ROUND: f32 = 12_582_912.0;
-    let clamped = if x < -87.0 { -87.0 } else { x };
-    let shifted = clamped * std::f32::consts::LOG2_E + ROUND;
-    let n = shifted - ROUND;
-    let r = clamped - n * 0.693_359_4 - n * -2.121_944_4e-4;
-    let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
-        * r
-        + 0.5;
-    let value = poly * (r * r) + r + 1.0;
-    // 2^n: n + 127 in the exponent field.
-    let scale = f32::from_bits(shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
-    if x < -87.0 { 0.0 } else { value * scale }
 }
 
 /// One term of [`exp_sum_body`]: `e^min(((x - a) - b) - c, 0)`.
@@ -204,6 +185,61 @@ pub(super) fn row_top_k(cfg: &GenerationConfig, seq: &[u32], row: &[f32], offset
         }
     }
     best.into_pairs()
+}
+
+/// Greedy search's choice on one raw logit row: the first largest of what
+/// [`process`] makes of the row, and its log-softmax over those processed
+/// scores; the same as processing a copy, taking [`argmax`] and then
+/// [`softmax_stats`], without writing the row.
+pub(super) fn row_argmax(cfg: &GenerationConfig, seq: &[u32], row: &[f32]) -> (usize, f32) {
+    let stats = if forces_eos(cfg, seq) { None } else { allowed_stats(cfg, seq, row) };
+    let Some((banned, max, log_sum)) = stats else {
+        let mut scores = row.to_vec();
+        process(cfg, seq, &mut scores);
+        let token = argmax(&scores);
+        let log_prob = match softmax_stats(&scores) {
+            Some((max, log_sum)) => (scores[token] - max) - log_sum,
+            None => scores[token],
+        };
+        return (token, log_prob);
+    };
+    let allowed = |t: usize| banned.binary_search(&(t as u32)).is_err();
+    if !cfg.renormalize_logits {
+        // The processed scores are the raw ones: the first allowed maximum.
+        let token = row.iter().enumerate().position(|(t, &x)| x == max && allowed(t)).unwrap_or(0);
+        return (token, -log_sum);
+    }
+    // Renormalized scores `(x - max) - log_sum` are largest, `-log_sum`, at the
+    // maximum, and may round to it just below.
+    let best = -log_sum;
+    let token = row.iter().enumerate().position(|(t, &x)| (x - max) - log_sum == best && allowed(t)).unwrap_or(0);
+    // The log-softmax of the renormalized scores at their maximum.
+    let banned_terms: f64 = banned.iter().map(|&b| exp_term(row[b as usize], max, log_sum, best)).sum();
+    let log_sum2 = (exp_sum(row, max, log_sum, best) - banned_terms).ln() as f32;
+    (token, -log_sum2)
+}
+
+/// The banned tokens of a row (sorted) and the max and log-sum-exp of its
+/// allowed logits: `None` when no allowed logit is finite.
+fn allowed_stats(cfg: &GenerationConfig, seq: &[u32], row: &[f32]) -> Option<(Vec<u32>, f32, f32)> {
+    let mut banned = banned_tokens(cfg, seq);
+    banned.sort_unstable();
+    banned.dedup();
+    let max = row_max(row);
+    let max = if banned.iter().any(|&b| row[b as usize] >= max || row[b as usize].is_nan()) {
+        row.iter()
+            .enumerate()
+            .filter(|(t, _)| banned.binary_search(&(*t as u32)).is_err())
+            .fold(f32::NEG_INFINITY, |m, (_, &x)| if x > m { x } else { m })
+    } else {
+        max
+    };
+    if max == f32::NEG_INFINITY {
+        return None;
+    }
+    let banned_terms: f64 = banned.iter().map(|&b| exp_term(row[b as usize], max, 0.0, 0.0)).sum();
+    let log_sum = (exp_sum(row, max, 0.0, 0.0) - banned_terms).ln() as f32;
+    Some((banned, max, log_sum))
 }
 
 /// For a row the processors only ban tokens in: the banned tokens and the

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 use serde::Deserialize;
 
 use super::ModelError;
@@ -28,6 +28,11 @@ impl Activation {
     /// Applies the activation elementwise.
     pub fn apply(self, xs: &Tensor) -> Result<Tensor> {
         match self {
+            Self::Swish if xs.device().is_cpu() && xs.dtype() == DType::F32 => {
+                let xs = xs.contiguous()?;
+                let out = super::attend::with_f32(&xs, |values| Ok(crate::math::silu(values)))?;
+                Tensor::from_vec(out, xs.shape(), xs.device())
+            }
             Self::Swish => xs.silu(),
             Self::Gelu => xs.gelu_erf(),
             Self::GeluTanh => xs.gelu(),

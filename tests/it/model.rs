@@ -79,7 +79,9 @@ fn padded_batch_rows_equal_single_sources() {
         let mut cache = DecoderCache::new(model.config().decoder_layers);
         let single = model.decode(&tensor2(&[decoder[row].clone()]), &enc, &mut cache).unwrap();
         let diff = max_abs_diff(&single, &full.i(row..row + 1).unwrap());
-        assert!(diff < 1e-5, "row {row}: padded batch differs from the single source by {diff}");
+        // Rounding only: the encoder's products have other shapes when padded
+        // (masking a position wrongly changes logits by far more).
+        assert!(diff < 5e-5, "row {row}: padded batch differs from the single source by {diff}");
     }
 }
 
