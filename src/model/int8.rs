@@ -227,16 +227,19 @@ impl Int8Matrix {
         let cols = self.cols.max(1);
         let m = x.len() / cols;
         let width = self.quads * 4;
+        let tiles = amx_tiles(self.quads);
         // Activations: per row, the scale and the unsigned bytes (value + 128),
-        // zero-padded to whole groups of four.
-        let mut act = vec![ACT_OFFSET as u8; m * width];
+        // zero-padded to whole groups of four (and, for AMX tiles, with zero
+        // rows up to a whole tile).
+        let padded_rows = if tiles { m.next_multiple_of(AMX_ROWS) } else { m };
+        let mut act = vec![ACT_OFFSET as u8; padded_rows * width];
         let act_scales: Vec<f32> = x
             .par_chunks_exact(cols)
             .zip(act.par_chunks_exact_mut(width.max(1)))
             .with_min_len(8)
             .map(|(row, dst)| quantize_activation_row(&row[..self.cols], &mut dst[..self.cols]))
             .collect();
-        let job = Job { matrix: self, act: &act, width, act_scales: &act_scales, bias, m };
+        let job = Job { matrix: self, act: &act, width, act_scales: &act_scales, bias, m, tiles };
         // SAFETY: `Job::panel` writes every row of its panel.
         unsafe { by_panels(m, self.rows, |out| job.panel(out)) }
     }
@@ -250,6 +253,8 @@ struct Job<'a> {
     act_scales: &'a [f32],
     bias: Option<&'a [f32]>,
     m: usize,
+    /// Whether the products run on AMX tiles (`act` then holds whole tiles of rows).
+    tiles: bool,
 }
 
 impl Job<'_> {
@@ -259,6 +264,35 @@ impl Job<'_> {
         let first = out.first();
         let columns = first..first + out.valid();
         let weights = &matrix.packed[(first / PANEL) * matrix.quads * QUAD_BYTES..][..matrix.quads * QUAD_BYTES];
+        #[cfg(target_arch = "x86_64")]
+        if self.tiles {
+            let mut acc = [[0i32; PANEL]; AMX_ROWS];
+            // SAFETY: `tiles` holds only where `amx::available()` does.
+            let tiles = unsafe { amx::Tiles::configure() };
+            for row in (0..self.m).step_by(AMX_ROWS) {
+                // SAFETY: `tiles` holds only where `amx::available()` does and the
+                // quads fill whole tile steps; `act` holds whole tiles of rows.
+                unsafe {
+                    tiles.products(
+                        &self.act[row * self.width..(row + AMX_ROWS) * self.width],
+                        self.width,
+                        weights,
+                        &mut acc,
+                    )
+                };
+                for (r, sums) in acc.iter().take(AMX_ROWS.min(self.m - row)).enumerate() {
+                    dequantize(
+                        out.row(row + r),
+                        &sums[..columns.len()],
+                        &matrix.sums[columns.clone()],
+                        &matrix.scales[columns.clone()],
+                        self.bias.map(|bias| &bias[columns.clone()]),
+                        self.act_scales[row + r],
+                    );
+                }
+            }
+            return;
+        }
         let mut acc = [[0i32; PANEL]; TILE_ROWS];
         let mut row = 0;
         while row < self.m {
@@ -291,6 +325,159 @@ fn products(act: &[u8], width: usize, weights: &[i8], quads: usize, tile: usize,
         return;
     }
     portable_products(act, width, weights, quads, tile, acc);
+}
+
+/// Activation rows per AMX tile.
+const AMX_ROWS: usize = 16;
+
+/// Whether products over `quads` groups of four input features run on AMX
+/// tiles: the CPU has them and the features fill whole tile steps.
+fn amx_tiles(quads: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        quads > 0 && quads.is_multiple_of(amx::QUADS) && amx::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = quads;
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod amx {
+    //! The integer products on Intel AMX tiles (`tdpbusd`: unsigned activation
+    //! bytes times signed weight bytes, summed exactly in `i32`), with the
+    //! panels as they are packed: a B tile is 16 groups of four input features
+    //! of 16 output features, read 192 bytes apart. The sums are the ones the
+    //! VNNI and portable loops compute.
+
+    use std::arch::asm;
+    use std::sync::OnceLock;
+
+    use super::{AMX_ROWS, PANEL, QUAD_BYTES};
+
+    /// Groups of four input features per tile step (64 bytes).
+    pub(super) const QUADS: usize = 16;
+
+    /// Whether the CPU has AMX-TILE and AMX-INT8 and the kernel lets this
+    /// process use the tiles (Linux asks each process to request them).
+    pub(super) fn available() -> bool {
+        static AVAILABLE: OnceLock<bool> = OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            // CPUID leaf 7, sub-leaf 0: EDX bit 24 is AMX-TILE, bit 25 AMX-INT8.
+            let leaf = std::arch::x86_64::__cpuid_count(7, 0);
+            leaf.edx & (1 << 24) != 0 && leaf.edx & (1 << 25) != 0 && request_tiles()
+        })
+    }
+
+    #[cfg(target_os = "linux")]
+    fn request_tiles() -> bool {
+        const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+        const XFEATURE_XTILEDATA: libc::c_long = 18;
+        // SAFETY: the request only changes this process's permissions.
+        unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0 }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn request_tiles() -> bool {
+        false
+    }
+
+    /// Palette 1 with tiles 0 to 6 of 16 rows of 64 bytes: 0-2 the sums of the
+    /// panel's three groups of 16 output features, 3 the activations, 4-6 the
+    /// weights.
+    #[repr(C, align(64))]
+    struct Config([u8; 64]);
+
+    impl Config {
+        fn new() -> Self {
+            let mut bytes = [0u8; 64];
+            bytes[0] = 1;
+            for tile in 0..7 {
+                bytes[16 + 2 * tile] = 64;
+                bytes[48 + tile] = AMX_ROWS as u8;
+            }
+            Self(bytes)
+        }
+    }
+
+    /// The tiles configured on this thread (as [`Config`]) until dropped.
+    pub(super) struct Tiles(std::marker::PhantomData<*const ()>);
+
+    impl Tiles {
+        /// Configures the tiles on this thread.
+        ///
+        /// # Safety
+        /// [`available`] must hold.
+        pub(super) unsafe fn configure() -> Self {
+            let config = Config::new();
+            // SAFETY: AMX is available; the configuration is 64 valid bytes.
+            unsafe { asm!("ldtilecfg [{0}]", in(reg) config.0.as_ptr(), options(nostack, readonly, preserves_flags)) };
+            Self(std::marker::PhantomData)
+        }
+
+        /// `acc[r][j] = Σ_k act[r][k] · w[j][k]` for [`AMX_ROWS`] activation
+        /// rows (`width` bytes apart) and one packed panel.
+        ///
+        /// # Safety
+        /// `act` must hold [`AMX_ROWS`] rows of `width` bytes, `width` must be a
+        /// multiple of 64, and `weights` must hold `width / 4` groups of
+        /// [`QUAD_BYTES`].
+        pub(super) unsafe fn products(
+            &self,
+            act: &[u8],
+            width: usize,
+            weights: &[i8],
+            acc: &mut [[i32; PANEL]; AMX_ROWS],
+        ) {
+            debug_assert!(act.len() >= AMX_ROWS * width && weights.len() >= width / 4 * QUAD_BYTES);
+            // SAFETY: the tiles are configured; every load reads 16 rows of 64
+            // bytes inside `act` or `weights`, every store writes 16 rows of 64
+            // bytes inside `acc` (rows PANEL · 4 bytes apart).
+            unsafe {
+                asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", options(nostack, nomem, preserves_flags));
+                for step in 0..width / 64 {
+                    let a = act.as_ptr().add(step * 64);
+                    let b = weights.as_ptr().add(step * QUADS * QUAD_BYTES);
+                    asm!(
+                        "tileloadd tmm3, [{a} + {a_stride}*1]",
+                        "tileloadd tmm4, [{b0} + {b_stride}*1]",
+                        "tileloadd tmm5, [{b1} + {b_stride}*1]",
+                        "tileloadd tmm6, [{b2} + {b_stride}*1]",
+                        "tdpbusd tmm0, tmm3, tmm4",
+                        "tdpbusd tmm1, tmm3, tmm5",
+                        "tdpbusd tmm2, tmm3, tmm6",
+                        a = in(reg) a,
+                        a_stride = in(reg) width,
+                        b0 = in(reg) b,
+                        b1 = in(reg) b.add(64),
+                        b2 = in(reg) b.add(128),
+                        b_stride = in(reg) QUAD_BYTES,
+                        options(nostack, readonly, preserves_flags),
+                    );
+                }
+                let c = acc.as_mut_ptr().cast::<u8>();
+                asm!(
+                    "tilestored [{c0} + {c_stride}*1], tmm0",
+                    "tilestored [{c1} + {c_stride}*1], tmm1",
+                    "tilestored [{c2} + {c_stride}*1], tmm2",
+                    c0 = in(reg) c,
+                    c1 = in(reg) c.add(64),
+                    c2 = in(reg) c.add(128),
+                    c_stride = in(reg) PANEL * 4,
+                    options(nostack, preserves_flags),
+                );
+            }
+        }
+    }
+
+    impl Drop for Tiles {
+        fn drop(&mut self) {
+            // SAFETY: releases the configuration `configure` loaded on this thread.
+            unsafe { asm!("tilerelease", options(nostack, nomem, preserves_flags)) };
+        }
+    }
 }
 
 /// [`products`] without SIMD.
@@ -516,6 +703,41 @@ mod tests {
             // The whole product agrees with the integer sums it is built from.
             let out = weight.matmul(&x, None);
             assert_eq!(out.len(), m * n);
+        }
+    }
+
+    #[test]
+    fn amx_and_portable_products_are_equal() {
+        if !amx_tiles(16) {
+            eprintln!("no AMX tiles on this machine: nothing to compare");
+            return;
+        }
+        for &(m, n, k) in &[(1usize, 48usize, 64usize), (16, 96, 128), (21, 100, 512), (40, 47, 2048)] {
+            let weight = Int8Matrix::quantize(&values(n * k, k as u64), n, k);
+            let width = weight.quads * 4;
+            let rows = m.next_multiple_of(AMX_ROWS);
+            let act: Vec<u8> = (0..rows * width).map(|i| (i * 37 % 256) as u8).collect();
+            for panel in 0..n.div_ceil(PANEL) {
+                let w = &weight.packed[panel * weight.quads * QUAD_BYTES..][..weight.quads * QUAD_BYTES];
+                for row in (0..m).step_by(AMX_ROWS) {
+                    let mut tiles = [[0i32; PANEL]; AMX_ROWS];
+                    // SAFETY: AMX is available, `act` holds whole tiles of rows
+                    // and `width` is a multiple of 64.
+                    unsafe {
+                        amx::Tiles::configure().products(
+                            &act[row * width..(row + AMX_ROWS) * width],
+                            width,
+                            w,
+                            &mut tiles,
+                        )
+                    };
+                    for r in 0..AMX_ROWS.min(m - row) {
+                        let mut slow = [[0i32; PANEL]; TILE_ROWS];
+                        portable_products(&act[(row + r) * width..], width, w, weight.quads, 1, &mut slow);
+                        assert_eq!(tiles[r], slow[0], "m {m} n {n} k {k} panel {panel} row {}", row + r);
+                    }
+                }
+            }
         }
     }
 
