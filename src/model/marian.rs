@@ -70,29 +70,59 @@ fn embed(tokens: &Embed, scale: f64, positions: &Tensor, ids: &Tensor, offset: u
 #[derive(Debug, Clone)]
 pub struct EncoderOutput {
     hidden_states: Tensor,
-    /// Additive mask `(batch, 1, 1, src_len)`.
+    /// Additive mask `(stored, 1, 1, src_len)`.
     mask: Tensor,
     cross: Vec<KeyValue>,
+    /// On the CPU, the stored source of each selected one ([`Self::index_select`]
+    /// picks rows without copying them); `None` for all, in order.
+    rows: Option<Vec<u32>>,
 }
 
 impl EncoderOutput {
     /// Encoder output `(batch, src_len, d_model)`.
-    pub fn hidden_states(&self) -> &Tensor {
-        &self.hidden_states
+    pub fn hidden_states(&self) -> Result<Tensor> {
+        Ok(self.materialized()?.hidden_states)
     }
 
     /// Number of sources.
     pub fn batch_size(&self) -> usize {
-        self.hidden_states.dims()[0]
+        self.rows.as_ref().map_or_else(|| self.hidden_states.dims()[0], Vec::len)
     }
 
     /// The rows `rows` (u32 batch indices, repeats allowed) of everything: to
-    /// drop finished sources, or to give each decoder row its own source.
+    /// drop finished sources, or to give each decoder row its own source. On
+    /// the CPU the rows are only recorded, not copied.
     pub fn index_select(&self, rows: &Tensor) -> Result<EncoderOutput> {
+        if !self.hidden_states.device().is_cpu() {
+            return Ok(Self {
+                hidden_states: self.hidden_states.index_select(rows, 0)?,
+                mask: self.mask.index_select(rows, 0)?,
+                cross: self.cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?,
+                rows: None,
+            });
+        }
+        let batch = self.batch_size();
+        let selected = rows
+            .to_vec1::<u32>()?
+            .into_iter()
+            .map(|r| match (&self.rows, (r as usize) < batch) {
+                (_, false) => candle_core::bail!("source row {r} out of {batch}"),
+                (Some(stored), true) => Ok(stored[r as usize]),
+                (None, true) => Ok(r),
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { rows: Some(selected), ..self.clone() })
+    }
+
+    /// The same output with the selected rows copied out, for the tensor path.
+    fn materialized(&self) -> Result<Self> {
+        let Some(rows) = &self.rows else { return Ok(self.clone()) };
+        let rows = Tensor::new(rows.as_slice(), self.hidden_states.device())?;
         Ok(Self {
-            hidden_states: self.hidden_states.index_select(rows, 0)?,
-            mask: self.mask.index_select(rows, 0)?,
-            cross: self.cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?,
+            hidden_states: self.hidden_states.index_select(&rows, 0)?,
+            mask: self.mask.index_select(&rows, 0)?,
+            cross: self.cross.iter().map(|kv| kv.index_select(&rows)).collect::<Result<_>>()?,
+            rows: None,
         })
     }
 
@@ -114,6 +144,8 @@ struct SourceView<'a> {
     key: &'a [f32],
     value: &'a [f32],
     mask: &'a [f32],
+    /// The stored source of each selected one, if not all in order.
+    stored: Option<&'a [u32]>,
     group: usize,
     heads: usize,
     len: usize,
@@ -121,9 +153,16 @@ struct SourceView<'a> {
 }
 
 impl SourceView<'_> {
+    /// The stored source that decoder row `row` reads.
+    #[inline(always)]
+    fn source(&self, row: usize) -> usize {
+        let source = row / self.group;
+        self.stored.map_or(source, |stored| stored[source] as usize)
+    }
+
     #[inline(always)]
     fn at<'b>(&self, values: &'b [f32], row: usize, head: usize, t: usize) -> &'b [f32] {
-        &values[(((row / self.group) * self.heads + head) * self.len + t) * self.head_dim..][..self.head_dim]
+        &values[((self.source(row) * self.heads + head) * self.len + t) * self.head_dim..][..self.head_dim]
     }
 }
 
@@ -140,7 +179,7 @@ impl KeyValues for SourceView<'_> {
         self.at(self.value, row, head, t)
     }
     fn mask(&self, row: usize) -> Option<&[f32]> {
-        Some(&self.mask[(row / self.group) * self.len..][..self.len])
+        Some(&self.mask[self.source(row) * self.len..][..self.len])
     }
 }
 
@@ -345,7 +384,7 @@ impl MarianMTModel {
             xs = layer.forward(&xs, &mask)?;
         }
         let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs)).collect::<Result<_>>()?;
-        Ok(EncoderOutput { hidden_states: xs, mask, cross })
+        Ok(EncoderOutput { hidden_states: xs, mask, cross, rows: None })
     }
 
     /// The head OPUS-MT models with guided alignment train on word alignments (and
@@ -420,16 +459,19 @@ impl MarianMTModel {
             let (rows, sources) = (xs.dim(0)?, enc.batch_size());
             let (heads, head_dim) = self.head_shape();
             let mask = enc.mask.flatten_all()?.to_vec1::<f32>()?;
-            let len = mask.len() / sources;
+            let len = enc.mask.dim(3)?;
+            let stored = enc.rows.as_deref();
             for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
                 xs = with_f32(&cross.key, |key| {
                     with_f32(&cross.value, |value| {
-                        let view = SourceView { key, value, mask: &mask, group: rows / sources, heads, len, head_dim };
+                        let view =
+                            SourceView { key, value, mask: &mask, stored, group: rows / sources, heads, len, head_dim };
                         layer.forward_step(&xs, steps, i, &view)
                     })
                 })?;
             }
         } else {
+            let enc = enc.materialized()?;
             for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
                 xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
                     layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)
@@ -452,6 +494,7 @@ impl MarianMTModel {
         head: AttentionHead,
     ) -> Result<(Tensor, Tensor)> {
         self.check_head(head)?;
+        let enc = &enc.materialized()?;
         let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
         let mut probs = None;
         for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
@@ -482,6 +525,7 @@ impl MarianMTModel {
         head: AttentionHead,
     ) -> Result<Tensor> {
         self.check_head(head)?;
+        let enc = &enc.materialized()?;
         let mut cache = DecoderCache::new(self.decoder.layers.len());
         let (mut xs, causal, _) = self.begin(decoder_input_ids, enc, &mut cache)?;
         for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
