@@ -227,19 +227,18 @@ impl Int8Matrix {
         let cols = self.cols.max(1);
         let m = x.len() / cols;
         let width = self.quads * 4;
-        let tiles = amx_tiles(self.quads);
         // Activations: per row, the scale and the unsigned bytes (value + 128),
-        // zero-padded to whole groups of four (and, for AMX tiles, with zero
-        // rows up to a whole tile).
-        let padded_rows = if tiles { m.next_multiple_of(AMX_ROWS) } else { m };
-        let mut act = vec![ACT_OFFSET as u8; padded_rows * width];
+        // zero-padded to whole groups of four.
+        let mut act = vec![ACT_OFFSET as u8; m * width];
         let act_scales: Vec<f32> = x
             .par_chunks_exact(cols)
             .zip(act.par_chunks_exact_mut(width.max(1)))
             .with_min_len(8)
             .map(|(row, dst)| quantize_activation_row(&row[..self.cols], &mut dst[..self.cols]))
             .collect();
-        let job = Job { matrix: self, act: &act, width, act_scales: &act_scales, bias, m, tiles };
+        // Whole tiles of rows run on AMX where there is one; the rest on VNNI.
+        let tiled = if amx_tiles(self.quads) { m / AMX_ROWS * AMX_ROWS } else { 0 };
+        let job = Job { matrix: self, act: &act, width, act_scales: &act_scales, bias, m, tiled };
         // SAFETY: `Job::panel` writes every row of its panel.
         unsafe { by_panels(m, self.rows, |out| job.panel(out)) }
     }
@@ -253,8 +252,8 @@ struct Job<'a> {
     act_scales: &'a [f32],
     bias: Option<&'a [f32]>,
     m: usize,
-    /// Whether the products run on AMX tiles (`act` then holds whole tiles of rows).
-    tiles: bool,
+    /// The first rows, whole tiles of them, whose products run on AMX tiles.
+    tiled: usize,
 }
 
 impl Job<'_> {
@@ -265,13 +264,13 @@ impl Job<'_> {
         let columns = first..first + out.valid();
         let weights = &matrix.packed[(first / PANEL) * matrix.quads * QUAD_BYTES..][..matrix.quads * QUAD_BYTES];
         #[cfg(target_arch = "x86_64")]
-        if self.tiles {
+        if self.tiled > 0 {
             let mut acc = [[0i32; PANEL]; AMX_ROWS];
-            // SAFETY: `tiles` holds only where `amx::available()` does.
+            // SAFETY: `tiled` is non-zero only where `amx::available()` holds.
             let tiles = unsafe { amx::Tiles::configure() };
-            for row in (0..self.m).step_by(AMX_ROWS) {
-                // SAFETY: `tiles` holds only where `amx::available()` does and the
-                // quads fill whole tile steps; `act` holds whole tiles of rows.
+            for row in (0..self.tiled).step_by(AMX_ROWS) {
+                // SAFETY: the quads fill whole tile steps (`amx_tiles`) and
+                // `act` holds the tile's rows.
                 unsafe {
                     tiles.products(
                         &self.act[row * self.width..(row + AMX_ROWS) * self.width],
@@ -280,7 +279,7 @@ impl Job<'_> {
                         &mut acc,
                     )
                 };
-                for (r, sums) in acc.iter().take(AMX_ROWS.min(self.m - row)).enumerate() {
+                for (r, sums) in acc.iter().enumerate() {
                     dequantize(
                         out.row(row + r),
                         &sums[..columns.len()],
@@ -291,10 +290,9 @@ impl Job<'_> {
                     );
                 }
             }
-            return;
         }
         let mut acc = [[0i32; PANEL]; TILE_ROWS];
-        let mut row = 0;
+        let mut row = self.tiled;
         while row < self.m {
             let tile = TILE_ROWS.min(self.m - row);
             let act = &self.act[row * self.width..(row + tile) * self.width];
@@ -743,19 +741,22 @@ mod tests {
 
     #[test]
     fn product_matches_integer_reference() {
-        let (m, n, k) = (11, 53, 30);
-        let weight = Int8Matrix::quantize(&values(n * k, 5), n, k);
-        let x = values(m * k, 6);
-        let out = weight.matmul(&x, None);
-        let mut wq = vec![0i8; k];
-        for (j, w_row) in values(n * k, 5).chunks_exact(k).enumerate() {
-            let w_scale = quantize_body(w_row, &mut wq);
-            assert_eq!(w_scale, weight.scales[j]);
-            for (i, x_row) in x.chunks_exact(k).enumerate() {
-                let mut xq = vec![0i8; k];
-                let x_scale = quantize_body(x_row, &mut xq);
-                let exact: i32 = xq.iter().zip(&wq).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum();
-                assert_eq!(out[i * n + j], exact as f32 * (x_scale * w_scale), "({i}, {j})");
+        // The second size runs its first 16 rows on AMX tiles where there are
+        // some, and the other 5 on VNNI.
+        for (m, n, k) in [(11, 53, 30), (21, 53, 128)] {
+            let weight = Int8Matrix::quantize(&values(n * k, 5), n, k);
+            let x = values(m * k, 6);
+            let out = weight.matmul(&x, None);
+            let mut wq = vec![0i8; k];
+            for (j, w_row) in values(n * k, 5).chunks_exact(k).enumerate() {
+                let w_scale = quantize_body(w_row, &mut wq);
+                assert_eq!(w_scale, weight.scales[j]);
+                for (i, x_row) in x.chunks_exact(k).enumerate() {
+                    let mut xq = vec![0i8; k];
+                    let x_scale = quantize_body(x_row, &mut xq);
+                    let exact: i32 = xq.iter().zip(&wq).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum();
+                    assert_eq!(out[i * n + j], exact as f32 * (x_scale * w_scale), "{m}x{k}: ({i}, {j})");
+                }
             }
         }
     }
