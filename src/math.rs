@@ -1,7 +1,41 @@
 //! Elementwise math written to vectorize: an `exp` without float-to-integer
-//! conversions, and SiLU on every core with it.
+//! conversions, SiLU on every core with it, and [`widest!`], which compiles such
+//! loops for the widest vectors the CPU has.
 
 use rayon::prelude::*;
+
+/// Defines `fn $name(args) -> ret` that calls the `#[inline(always)]` function
+/// `$body` compiled for AVX-512 F where the CPU has it, else for AVX2, else
+/// as built. The bodies use no fused operations, so every variant gives the
+/// same results; only the vector width changes.
+macro_rules! widest {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:path) => {
+        $(#[$attr])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                if is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512 F.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+pub(crate) use widest;
 
 /// `e^x` for `x <= 0` as Cephes' `expf`: `2^n · e^r` with `n = round(x / ln 2)`
 /// and a degree-6 polynomial for `e^r`; within 2 ulp, 0 below -87. Written
@@ -39,36 +73,9 @@ fn silu_body(input: &[f32], out: &mut [f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod wide {
-    //! [`super::silu_body`] compiled for wider vectors (no fused operations, so
-    //! the results equal the portable ones).
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn silu_avx512(input: &[f32], out: &mut [f32]) {
-        super::silu_body(input, out);
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn silu_avx2(input: &[f32], out: &mut [f32]) {
-        super::silu_body(input, out);
-    }
-}
-
-/// [`silu_body`] on the widest vectors the CPU has.
-fn silu_chunk(input: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512 F.
-            return unsafe { wide::silu_avx512(input, out) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { wide::silu_avx2(input, out) };
-        }
-    }
-    silu_body(input, out);
+widest! {
+    /// [`silu_body`] on the widest vectors the CPU has.
+    fn silu_chunk(input: &[f32], out: &mut [f32]) => silu_body
 }
 
 /// SiLU of every value, on every core.

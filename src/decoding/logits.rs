@@ -3,7 +3,7 @@
 //! renormalization.
 
 use super::GenerationConfig;
-use crate::math::exp_nonpositive;
+use crate::math::{exp_nonpositive, widest};
 
 /// Values per SIMD-friendly lane group in the row reductions.
 const LANES: usize = 16;
@@ -46,62 +46,14 @@ fn exp_sum_body(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
     lanes.iter().sum::<f64>() + rest.iter().map(|&x| exp_term(x, a, b, c)).sum::<f64>()
 }
 
-#[cfg(target_arch = "x86_64")]
-mod wide {
-    //! The row reductions compiled for wider vectors (no fused operations, so the
-    //! results equal the portable ones).
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn max_avx512(row: &[f32]) -> f32 {
-        super::max_body(row)
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn exp_sum_avx512(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
-        super::exp_sum_body(row, a, b, c)
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn max_avx2(row: &[f32]) -> f32 {
-        super::max_body(row)
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn exp_sum_avx2(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
-        super::exp_sum_body(row, a, b, c)
-    }
+widest! {
+    /// Largest value of `row` (NaN ignored) on the widest vectors the CPU has.
+    fn row_max(row: &[f32]) -> f32 => max_body
 }
 
-/// Largest value of `row` (NaN ignored) on the widest vectors the CPU has.
-fn row_max(row: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512 F.
-            return unsafe { wide::max_avx512(row) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { wide::max_avx2(row) };
-        }
-    }
-    max_body(row)
-}
-
-/// [`exp_sum_body`] on the widest vectors the CPU has.
-fn exp_sum(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512 F.
-            return unsafe { wide::exp_sum_avx512(row, a, b, c) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { wide::exp_sum_avx2(row, a, b, c) };
-        }
-    }
-    exp_sum_body(row, a, b, c)
+widest! {
+    /// [`exp_sum_body`] on the widest vectors the CPU has.
+    fn exp_sum(row: &[f32], a: f32, b: f32, c: f32) -> f64 => exp_sum_body
 }
 
 /// `(max, ln Σ e^(x - max))` of a row: its log-softmax is `(x - max) - log_sum`.

@@ -11,6 +11,8 @@
 use candle_core::{CpuStorage, Result, Storage, Tensor};
 use rayon::prelude::*;
 
+use crate::math::widest;
+
 /// Runs `f` on the values of `t`, read in place: a contiguous f32 tensor on the CPU.
 pub(super) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
     let (storage, layout) = t.storage_and_layout();
@@ -46,36 +48,9 @@ pub(super) fn attend(query: &[f32], heads: usize, head_dim: usize, scale: f32, k
     out
 }
 
-/// One row's attention for one head, into `out` (zeros on entry).
-fn attend_head(
-    query: &[f32],
-    scale: f32,
-    kv: &impl KeyValues,
-    row: usize,
-    head: usize,
-    scores: &mut Vec<f32>,
-    out: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if super::panels::has_avx512() {
-            // SAFETY: the CPU has AVX-512 F.
-            return unsafe { wide::attend_head_avx512(query, scale, kv, row, head, scores, out) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { wide::attend_head_avx2(query, scale, kv, row, head, scores, out) };
-        }
-    }
-    attend_head_body(query, scale, kv, row, head, scores, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-mod wide {
-    use super::{KeyValues, attend_head_body};
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn attend_head_avx512(
+widest! {
+    /// One row's attention for one head, into `out` (zeros on entry).
+    fn attend_head(
         query: &[f32],
         scale: f32,
         kv: &impl KeyValues,
@@ -83,22 +58,7 @@ mod wide {
         head: usize,
         scores: &mut Vec<f32>,
         out: &mut [f32],
-    ) {
-        attend_head_body(query, scale, kv, row, head, scores, out);
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn attend_head_avx2(
-        query: &[f32],
-        scale: f32,
-        kv: &impl KeyValues,
-        row: usize,
-        head: usize,
-        scores: &mut Vec<f32>,
-        out: &mut [f32],
-    ) {
-        attend_head_body(query, scale, kv, row, head, scores, out);
-    }
+    ) => attend_head_body
 }
 
 #[inline(always)]

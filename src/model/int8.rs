@@ -14,7 +14,8 @@ use std::mem::MaybeUninit;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape};
 use rayon::prelude::*;
 
-use super::panels::{PANEL, PanelOut, TILE_ROWS, by_panels, has_avx512, linear_input};
+use super::panels::{PANEL, PanelOut, TILE_ROWS, by_panels, linear_input};
+use crate::math::widest;
 
 /// Values per lane group in the row reductions.
 const LANES: usize = 16;
@@ -128,41 +129,26 @@ fn dequantize_body(
     }
 }
 
-/// Quantizes a weight row to `out` (same length) and returns its scale.
-fn quantize_weight_row(row: &[f32], out: &mut [i8]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the CPU has AVX-512 F.
-        return unsafe { vnni::quantize_weight_row(row, out) };
-    }
-    quantize_body(row, out)
+widest! {
+    /// Quantizes a weight row to `out` (same length) and returns its scale.
+    fn quantize_weight_row(row: &[f32], out: &mut [i8]) -> f32 => quantize_body
 }
 
-/// Quantizes an activation row to `out` (value + 128, same length) and returns its scale.
-fn quantize_activation_row(row: &[f32], out: &mut [u8]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the CPU has AVX-512 F.
-        return unsafe { vnni::quantize_activation_row(row, out) };
-    }
-    quantize_activation_body(row, out)
+widest! {
+    /// Quantizes an activation row to `out` (value + 128, same length) and returns its scale.
+    fn quantize_activation_row(row: &[f32], out: &mut [u8]) -> f32 => quantize_activation_body
 }
 
-/// [`dequantize_body`] on the widest vectors the CPU has.
-fn dequantize(
-    out: &mut [MaybeUninit<f32>],
-    sums: &[i32],
-    weight_sums: &[i32],
-    weight_scales: &[f32],
-    bias: Option<&[f32]>,
-    act_scale: f32,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the CPU has AVX-512 F.
-        return unsafe { vnni::dequantize(out, sums, weight_sums, weight_scales, bias, act_scale) };
-    }
-    dequantize_body(out, sums, weight_sums, weight_scales, bias, act_scale)
+widest! {
+    /// [`dequantize_body`] on the widest vectors the CPU has.
+    fn dequantize(
+        out: &mut [MaybeUninit<f32>],
+        sums: &[i32],
+        weight_sums: &[i32],
+        weight_scales: &[f32],
+        bias: Option<&[f32]>,
+        act_scale: f32,
+    ) => dequantize_body
 }
 
 impl Int8Matrix {
@@ -505,28 +491,6 @@ mod vnni {
     use std::sync::OnceLock;
 
     use super::{LANES, PANEL, QUAD_BYTES, TILE_ROWS, VECS};
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn quantize_weight_row(row: &[f32], out: &mut [i8]) -> f32 {
-        super::quantize_body(row, out)
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn quantize_activation_row(row: &[f32], out: &mut [u8]) -> f32 {
-        super::quantize_activation_body(row, out)
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn dequantize(
-        out: &mut [std::mem::MaybeUninit<f32>],
-        sums: &[i32],
-        weight_sums: &[i32],
-        weight_scales: &[f32],
-        bias: Option<&[f32]>,
-        act_scale: f32,
-    ) {
-        super::dequantize_body(out, sums, weight_sums, weight_scales, bias, act_scale)
-    }
 
     /// Whether the CPU runs the AVX-512 VNNI kernel.
     pub(super) fn available() -> bool {
