@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use candle_core::{Device, IndexOp, Tensor};
-use tarjim::model::{DecoderCache, MarianConfig, MarianMTModel, ModelError, generated, load_model};
+use tarjim::model::{DecoderCache, EncoderOutput, MarianConfig, MarianMTModel, ModelError, generated, load_model};
 
 use crate::util::{id_rows, json, max_abs_diff, repo, tensor2};
 
@@ -14,15 +14,19 @@ fn reference_logits(key: &str) -> Tensor {
     tensors.remove(key).expect("logits key")
 }
 
-/// Teacher-forced logits of `model` on the reference batch.
-fn teacher_forced(model: &MarianMTModel) -> Tensor {
+/// The reference batch on `model`: its encoder output and decoder inputs.
+fn reference_batch(model: &MarianMTModel) -> (EncoderOutput, Vec<Vec<u32>>) {
     let reference = json("tests/fixtures/model/tiny_reference.json");
     let input_ids = tensor2(&id_rows(&reference["input_ids"]));
     let mask = tensor2(&id_rows(&reference["attention_mask"]));
-    let decoder_input_ids = tensor2(&id_rows(&reference["decoder_input_ids"]));
-    let enc = model.encode(&input_ids, &mask).expect("encode");
+    (model.encode(&input_ids, &mask).expect("encode"), id_rows(&reference["decoder_input_ids"]))
+}
+
+/// Teacher-forced logits of `model` on the reference batch.
+fn teacher_forced(model: &MarianMTModel) -> Tensor {
+    let (enc, decoder) = reference_batch(model);
     let mut cache = DecoderCache::new(model.config().decoder_layers);
-    model.decode(&decoder_input_ids, &enc, &mut cache).expect("decode")
+    model.decode(&tensor2(&decoder), &enc, &mut cache).expect("decode")
 }
 
 fn load(dir: &str) -> MarianMTModel {
@@ -49,11 +53,8 @@ fn tiny_f16_checkpoint_matches_transformers_f16() {
 #[test]
 fn cached_steps_equal_teacher_forcing() {
     let model = load("tests/fixtures/tiny");
-    let reference = json("tests/fixtures/model/tiny_reference.json");
-    let input_ids = tensor2(&id_rows(&reference["input_ids"]));
-    let mask = tensor2(&id_rows(&reference["attention_mask"]));
-    let decoder_input_ids = tensor2(&id_rows(&reference["decoder_input_ids"]));
-    let enc = model.encode(&input_ids, &mask).unwrap();
+    let (enc, decoder) = reference_batch(&model);
+    let decoder_input_ids = tensor2(&decoder);
     let full = teacher_forced(&model);
     let mut cache = DecoderCache::new(model.config().decoder_layers);
     for step in 0..decoder_input_ids.dim(1).unwrap() {
@@ -88,11 +89,7 @@ fn padded_batch_rows_equal_single_sources() {
 #[test]
 fn beams_reading_their_source_once_equal_beams_with_their_own_copy() {
     let model = load("tests/fixtures/tiny");
-    let reference = json("tests/fixtures/model/tiny_reference.json");
-    let input_ids = tensor2(&id_rows(&reference["input_ids"]));
-    let mask = tensor2(&id_rows(&reference["attention_mask"]));
-    let decoder = id_rows(&reference["decoder_input_ids"]);
-    let enc = model.encode(&input_ids, &mask).unwrap();
+    let (enc, decoder) = reference_batch(&model);
     let (sources, beams) = (decoder.len(), 3);
     // Beam b of source s is row s * beams + b, with its own target (rotated by b).
     let targets: Vec<Vec<u32>> = (0..sources * beams)
