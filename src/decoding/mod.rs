@@ -152,11 +152,5 @@ fn rows_tensor(model: &MarianMTModel, rows: &[usize]) -> candle_core::Result<Ten
 /// in place (after a copy to the CPU if they live elsewhere).
 fn with_logits<R>(logits: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
     let logits = logits.to_device(&candle_core::Device::Cpu)?.contiguous()?;
-    let (storage, layout) = logits.storage_and_layout();
-    let (candle_core::Storage::Cpu(candle_core::CpuStorage::F32(data)), Some((start, end))) =
-        (&*storage, layout.contiguous_offsets())
-    else {
-        candle_core::bail!("logits must be contiguous f32 values");
-    };
-    Ok(f(&data[start..end]))
+    crate::model::with_f32(&logits, |values| Ok(f(values)))
 }

@@ -8,19 +8,9 @@
 //! the differences, their sum in order, then each divided by the sum) and the
 //! probability-weighted sum of the values in position order.
 
-use candle_core::{CpuStorage, Result, Storage, Tensor};
 use rayon::prelude::*;
 
 use crate::math::widest;
-
-/// Runs `f` on the values of `t`, read in place: a contiguous f32 tensor on the CPU.
-pub(super) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
-    let (storage, layout) = t.storage_and_layout();
-    match (&*storage, layout.contiguous_offsets()) {
-        (Storage::Cpu(CpuStorage::F32(data)), Some((start, end))) => f(&data[start..end]),
-        _ => candle_core::bail!("expected contiguous f32 values on the CPU, got {:?} {:?}", t.dtype(), t.device()),
-    }
-}
 
 /// Keys and values one attention reads, per query row.
 pub(super) trait KeyValues: Sync {

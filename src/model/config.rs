@@ -30,7 +30,7 @@ impl Activation {
         match self {
             Self::Swish if xs.device().is_cpu() && xs.dtype() == DType::F32 => {
                 let xs = xs.contiguous()?;
-                let out = super::attend::with_f32(&xs, |values| Ok(crate::math::silu(values)))?;
+                let out = super::with_f32(&xs, |values| Ok(crate::math::silu(values)))?;
                 Tensor::from_vec(out, xs.shape(), xs.device())
             }
             Self::Swish => xs.silu(),

@@ -6,11 +6,12 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{LayerNorm, Linear, VarBuilder};
 
 use super::Precision;
-use super::attend::{KeyValues, attend, with_f32};
+use super::attend::{KeyValues, attend};
 use super::cache::Steps;
 use super::config::{Activation, MarianConfig};
 use super::int8::{Int8Linear, Int8Matrix};
 use super::packed::{self, PackedLinear};
+use super::with_f32;
 
 /// `nn.LayerNorm`'s default epsilon, which Marian layers use.
 const LAYER_NORM_EPS: f64 = 1e-5;

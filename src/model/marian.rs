@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder};
 
 use super::Precision;
-use super::attend::{KeyValues, with_f32};
+use super::attend::KeyValues;
 use super::cache::DecoderCache;
 use super::config::MarianConfig;
 use super::int8::Int8Linear;
@@ -15,6 +15,7 @@ use super::layers::{
     sinusoidal_positions,
 };
 use super::packed::{self, PackedLinear};
+use super::with_f32;
 
 /// A token embedding table in f32, or the rows of an int8 matrix (the LM head's,
 /// when the embedding is tied to it).
@@ -26,6 +27,15 @@ enum Embed {
 }
 
 impl Embed {
+    /// Lookups of the rows of the LM head `head` (`dim` values each).
+    fn rows_of(head: &Proj, dim: usize) -> Self {
+        match head {
+            Proj::F32(linear) => Self::F32(Embedding::new(linear.weight().clone(), dim)),
+            Proj::Packed(table) => Self::Packed(table.clone()),
+            Proj::Int8(table) => Self::Int8(table.clone()),
+        }
+    }
+
     /// Embeddings of the u32 `ids` `(batch, len)`: `(batch, len, dim)`.
     fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         match self {
@@ -249,36 +259,26 @@ impl MarianMTModel {
         } else {
             Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
         };
-        let (encoder_embed, decoder_embed, lm_head, final_logits_bias) = if precision == Precision::Int8 {
-            let head = Arc::new(quantize(&decoder_embed, Some(&final_logits_bias))?);
-            drop(decoder_embed);
-            let encoder_embed = if cfg.share_encoder_decoder_embeddings {
-                drop(encoder_embed);
-                Embed::Int8(head.clone())
-            } else {
-                Embed::Int8(Arc::new(quantize(&encoder_embed, None)?))
-            };
-            (encoder_embed, Embed::Int8(head.clone()), Proj::Int8(head), None)
+        let int8 = precision == Precision::Int8;
+        let (lm_head, final_logits_bias) = if int8 {
+            (Proj::Int8(Arc::new(quantize(&decoder_embed, Some(&final_logits_bias))?)), None)
         } else if vb.device().is_cpu() && packed::available() {
-            // The LM head packed with its bias; lookups read the packed rows, so
-            // the embedding is held once.
-            let head = Arc::new(pack(&decoder_embed, Some(&final_logits_bias))?);
-            // Release the f32 table now rather than after the layers are built.
-            drop(decoder_embed);
-            let encoder_embed = if cfg.share_encoder_decoder_embeddings {
-                drop(encoder_embed);
-                Embed::Packed(head.clone())
-            } else {
-                Embed::F32(Embedding::new(encoder_embed, dim))
-            };
-            (encoder_embed, Embed::Packed(head.clone()), Proj::Packed(head), None)
+            (Proj::Packed(Arc::new(pack(&decoder_embed, Some(&final_logits_bias))?)), None)
         } else {
-            (
-                Embed::F32(Embedding::new(encoder_embed, dim)),
-                Embed::F32(Embedding::new(decoder_embed.clone(), dim)),
-                Proj::F32(Linear::new(decoder_embed, None)),
-                Some(final_logits_bias),
-            )
+            (Proj::F32(Linear::new(decoder_embed.clone(), None)), Some(final_logits_bias))
+        };
+        // Lookups read the LM head's rows, so the embedding is held once; a
+        // packed or int8 head has its own copy, so the f32 table goes now rather
+        // than after the layers are built.
+        drop(decoder_embed);
+        let decoder_embed = Embed::rows_of(&lm_head, dim);
+        let encoder_embed = if cfg.share_encoder_decoder_embeddings {
+            drop(encoder_embed);
+            decoder_embed.clone()
+        } else if int8 {
+            Embed::Int8(Arc::new(quantize(&encoder_embed, None)?))
+        } else {
+            Embed::F32(Embedding::new(encoder_embed, dim))
         };
         let encoder_layers = model.pp("encoder.layers");
         let encoder = Encoder {
