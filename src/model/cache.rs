@@ -243,7 +243,7 @@ impl StepView<'_> {
 }
 
 impl KeyValues for StepView<'_> {
-    fn len(&self, _: usize) -> usize {
+    fn len(&self) -> usize {
         self.keys.len()
     }
     #[inline(always)]

@@ -177,7 +177,7 @@ impl SourceView<'_> {
 }
 
 impl KeyValues for SourceView<'_> {
-    fn len(&self, _: usize) -> usize {
+    fn len(&self) -> usize {
         self.len
     }
     #[inline(always)]
