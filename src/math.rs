@@ -67,23 +67,21 @@ fn silu_one(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn silu_body(input: &[f32], out: &mut [f32]) {
-    for (o, &x) in out.iter_mut().zip(input) {
-        *o = silu_one(x);
+fn silu_body(values: &mut [f32]) {
+    for x in values.iter_mut() {
+        *x = silu_one(*x);
     }
 }
 
 widest! {
     /// [`silu_body`] on the widest vectors the CPU has.
-    fn silu_chunk(input: &[f32], out: &mut [f32]) => silu_body
+    fn silu_chunk(values: &mut [f32]) => silu_body
 }
 
-/// SiLU of every value, on every core.
-pub(crate) fn silu(input: &[f32]) -> Vec<f32> {
+/// SiLU of every value in place, on every core.
+pub(crate) fn silu_in_place(values: &mut [f32]) {
     const CHUNK: usize = 16 * 1024;
-    let mut out = vec![0f32; input.len()];
-    out.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(out, input)| silu_chunk(input, out));
-    out
+    values.par_chunks_mut(CHUNK).for_each(silu_chunk);
 }
 
 #[cfg(test)]
@@ -93,7 +91,8 @@ mod tests {
     #[test]
     fn silu_matches_the_definition() {
         let input: Vec<f32> = (-2000..=2000).map(|i| i as f32 / 20.0).chain([-1e30, 1e30, 0.0, -0.0]).collect();
-        let got = silu(&input);
+        let mut got = input.clone();
+        silu_in_place(&mut got);
         for (&x, &y) in input.iter().zip(&got) {
             let want = f64::from(x) / (1.0 + (-f64::from(x)).exp());
             // Relative, except where e^-|x| is below f32's normal range (x < -87),

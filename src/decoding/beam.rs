@@ -11,6 +11,13 @@ use super::logits::{merge_top_k, row_top_k};
 use super::{DecodeError, EarlyStopping, GenerationConfig, Hypothesis, rows_tensor, step_input, with_logits};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
 
+/// The most logits one step computes at once, in bytes, unless one tile of
+/// rows holds more.
+const LOGITS_BYTES: usize = 8 << 20;
+
+/// Rows of a tile of the LM head's products (int8 on AMX takes 16).
+const LOGITS_TILE: usize = 16;
+
 /// Score `transformers` gives to slots that must not be chosen.
 const EXCLUDED: f32 = -1.0e9;
 
@@ -146,8 +153,22 @@ fn top_indices(values: &[f32], k: usize) -> Vec<usize> {
 /// Beam search over every source of `enc`.
 pub(super) fn search(
     model: &MarianMTModel,
+    enc: EncoderOutput,
+    cfg: &GenerationConfig,
+) -> Result<Vec<Hypothesis>, DecodeError> {
+    // One step's logits of every beam would outweigh the rest of the search's
+    // memory: a few rows' at a time, in whole tiles of the LM head's products.
+    let row_bytes = model.config().target_vocab_size() * std::mem::size_of::<f32>();
+    let rows = LOGITS_BYTES / row_bytes.max(1) / LOGITS_TILE;
+    search_in_chunks(model, enc, cfg, rows.max(1) * LOGITS_TILE)
+}
+
+/// [`search`] computing the logits of `logits_rows` decoder rows at a time.
+fn search_in_chunks(
+    model: &MarianMTModel,
     mut enc: EncoderOutput,
     cfg: &GenerationConfig,
+    logits_rows: usize,
 ) -> Result<Vec<Hypothesis>, DecodeError> {
     let n = cfg.num_beams;
     let batch = enc.batch_size();
@@ -161,18 +182,22 @@ pub(super) fn search(
     while !active.is_empty() && cur_len < cfg.max_length {
         let last: Vec<u32> =
             active.iter().flat_map(|&s| sources[s].running.iter().map(|b| b.seq[cur_len - 1])).collect();
-        let logits = model.decode(&step_input(model, last)?, &enc, &mut cache)?.squeeze(1)?;
-        let vocab = logits.dim(1)?;
-        // Rows are independent: each row's best continuations on every core.
+        let hidden = model.decode_hidden(&step_input(model, last)?, &enc, &mut cache)?;
         let beams: Vec<(&[u32], f32)> =
             active.iter().flat_map(|&s| sources[s].running.iter().map(|b| (b.seq.as_slice(), b.score))).collect();
-        let per_beam: Vec<Vec<(f32, usize)>> = with_logits(&logits, |values| {
-            values
-                .par_chunks(vocab)
-                .zip(beams.par_iter())
-                .map(|(row, &(seq, score))| row_top_k(cfg, seq, row, score, 2 * n))
-                .collect()
-        })?;
+        // Each row's best continuations, on every core.
+        let vocab = model.config().target_vocab_size();
+        let mut per_beam: Vec<Vec<(f32, usize)>> = Vec::with_capacity(beams.len());
+        for (first, beams) in (0..).step_by(logits_rows).zip(beams.chunks(logits_rows)) {
+            let logits = model.logits(&hidden.narrow(0, first, beams.len())?)?.squeeze(1)?;
+            per_beam.extend(with_logits(&logits, |values| {
+                values
+                    .par_chunks(vocab)
+                    .zip(beams.par_iter())
+                    .map(|(row, &(seq, score))| row_top_k(cfg, seq, row, score, 2 * n))
+                    .collect::<Vec<_>>()
+            })?);
+        }
         let mut reorder = Vec::with_capacity(active.len() * n);
         let mut still_active = Vec::with_capacity(active.len());
         for (pos, (&s, rows)) in active.iter().zip(per_beam.chunks(n)).enumerate() {
@@ -194,7 +219,7 @@ pub(super) fn search(
         if still_active.len() < active.len() {
             let kept: Vec<usize> =
                 active.iter().enumerate().filter(|(_, s)| still_active.contains(s)).map(|(pos, _)| pos).collect();
-            enc = enc.index_select(&rows_tensor(model, &kept)?)?;
+            enc = enc.retain(&rows_tensor(model, &kept)?)?;
         }
         active = still_active;
     }
@@ -204,6 +229,19 @@ pub(super) fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logits_taken_a_row_at_a_time_give_the_same_search() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny"));
+        let (model, config) = crate::model::load_model(dir, &candle_core::Device::Cpu).unwrap();
+        let cfg = GenerationConfig::from_model_dir(dir, &config).unwrap();
+        let sources = [vec![5, 17, 42, 0], vec![9, 0], vec![100, 200, 300, 12, 7, 31, 0]];
+        let run = |rows| search_in_chunks(&model, super::super::encode_batch(&model, &sources).unwrap(), &cfg, rows);
+        let whole = run(usize::MAX).unwrap();
+        assert_eq!(run(1).unwrap(), whole);
+        assert_eq!(run(3).unwrap(), whole);
+        assert_eq!(search(&model, super::super::encode_batch(&model, &sources).unwrap(), &cfg).unwrap(), whole);
+    }
 
     #[test]
     fn top_indices_is_stable() {

@@ -41,7 +41,7 @@ pub(super) fn search(
         if keep.len() < active.len() && !keep.is_empty() {
             let rows = rows_tensor(model, &keep)?;
             cache.reorder(&rows)?;
-            enc = enc.index_select(&rows)?;
+            enc = enc.retain(&rows)?;
         }
         active = keep.iter().map(|&pos| active[pos]).collect();
     }

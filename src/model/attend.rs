@@ -14,8 +14,8 @@ use crate::math::widest;
 
 /// Keys and values one attention reads, per query row.
 pub(super) trait KeyValues: Sync {
-    /// Number of positions every row attends to.
-    fn len(&self) -> usize;
+    /// Number of positions row `row` attends to.
+    fn len(&self, row: usize) -> usize;
     /// Key of head `head` at position `t` for row `row`: `head_dim` values.
     fn key(&self, row: usize, head: usize, t: usize) -> &[f32];
     /// Value of head `head` at position `t` for row `row`: `head_dim` values.
@@ -30,7 +30,7 @@ pub(super) fn attend(query: &[f32], heads: usize, head_dim: usize, scale: f32, k
     let dim = heads * head_dim;
     let mut out = vec![0f32; query.len()];
     out.par_chunks_mut(dim).zip(query.par_chunks(dim)).enumerate().for_each(|(row, (out, query))| {
-        let mut scores = Vec::with_capacity(kv.len());
+        let mut scores = Vec::with_capacity(kv.len(row));
         for (head, (out, query)) in out.chunks_mut(head_dim).zip(query.chunks(head_dim)).enumerate() {
             attend_head(query, scale, kv, row, head, &mut scores, out);
         }
@@ -63,7 +63,7 @@ fn attend_head_body(
 ) {
     // Plain loops: iterator adapters that are not inlined would run without
     // the caller's target features.
-    let len = kv.len();
+    let len = kv.len(row);
     scores.clear();
     scores.resize(len, 0.0);
     match kv.mask(row) {
@@ -149,7 +149,7 @@ mod tests {
     }
 
     impl KeyValues for Dense {
-        fn len(&self) -> usize {
+        fn len(&self, _: usize) -> usize {
             self.len
         }
         fn key(&self, row: usize, head: usize, t: usize) -> &[f32] {

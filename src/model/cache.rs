@@ -118,6 +118,7 @@ impl DecoderCache {
                 .map(|&p| steps.ancestry.get(p as usize).cloned().ok_or_else(|| out_of_rows(p, steps.ancestry.len())))
                 .collect::<Result<_>>()?;
         }
+        steps.drop_unread();
         if steps.ancestry.len() != rows || (steps.heads, steps.head_dim) != (heads, head_dim) {
             candle_core::bail!(
                 "the decoder cache holds {} rows of {}×{} values, the input {rows} rows of {heads}×{head_dim}",
@@ -174,6 +175,61 @@ impl Steps {
     pub(super) fn push(&mut self, layer: usize, key: Vec<f32>, value: Vec<f32>) {
         self.keys[layer].push(key);
         self.values[layer].push(value);
+    }
+
+    /// Frees the stored rows no current row descends from (beams that lost,
+    /// finished rows) once they are a third of what is stored, so the store
+    /// holds at most half again what the rows read. The rows left keep their
+    /// order within each step, and their keys and values are moved, not changed.
+    fn drop_unread(&mut self) {
+        let dim = self.heads * self.head_dim;
+        let Some(blocks) = self.keys.first() else { return };
+        if dim == 0 || blocks.is_empty() {
+            return;
+        }
+        // Per step, each stored row's new index, or `u32::MAX` when unread.
+        let mut moves: Vec<Vec<u32>> = blocks.iter().map(|block| vec![u32::MAX; block.len() / dim]).collect();
+        for ancestry in &self.ancestry {
+            for (step, &row) in moves.iter_mut().zip(ancestry) {
+                step[row as usize] = 0;
+            }
+        }
+        let stored: usize = moves.iter().map(Vec::len).sum();
+        let mut read = 0;
+        for step in &mut moves {
+            for slot in step.iter_mut().filter(|slot| **slot == 0) {
+                *slot = read as u32;
+                read += 1;
+            }
+        }
+        if 3 * read > 2 * stored {
+            return;
+        }
+        // Renumber each step's rows from zero.
+        for step in &mut moves {
+            let first = step.iter().copied().filter(|&r| r != u32::MAX).min().unwrap_or(0);
+            for slot in step.iter_mut().filter(|slot| **slot != u32::MAX) {
+                *slot -= first;
+            }
+        }
+        for blocks in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            for (block, step) in blocks.iter_mut().zip(&moves) {
+                let kept = step.iter().filter(|&&r| r != u32::MAX).count();
+                if kept == step.len() {
+                    continue;
+                }
+                let mut compact = Vec::with_capacity(kept * dim);
+                for (row, _) in step.iter().enumerate().filter(|(_, r)| **r != u32::MAX) {
+                    compact.extend_from_slice(&block[row * dim..][..dim]);
+                }
+                *block = compact;
+            }
+        }
+        for ancestry in &mut self.ancestry {
+            for (row, step) in ancestry.iter_mut().zip(&moves) {
+                *row = step[*row as usize];
+            }
+        }
     }
 
     /// Layer `layer`'s keys and values so far, read through the ancestries.
@@ -243,7 +299,7 @@ impl StepView<'_> {
 }
 
 impl KeyValues for StepView<'_> {
-    fn len(&self) -> usize {
+    fn len(&self, _: usize) -> usize {
         self.keys.len()
     }
     #[inline(always)]
@@ -262,4 +318,80 @@ impl KeyValues for StepView<'_> {
 /// The error for a cache row `row` outside a batch of `batch` rows.
 fn out_of_rows(row: u32, batch: usize) -> candle_core::Error {
     candle_core::Error::Msg(format!("cache row {row} out of {batch}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Appends one step of `rows` rows (one head of two values) whose keys are
+    /// `[step, row]` and values `[-step, -row]`.
+    fn step(cache: &mut DecoderCache, rows: usize) {
+        let step = cache.len() as f32;
+        cache.begin(rows, 1, (1, 2), &Device::Cpu).unwrap();
+        let keys = (0..rows).flat_map(|r| [step, r as f32]).collect();
+        let values = (0..rows).flat_map(|r| [-step, -(r as f32)]).collect();
+        for layer in 0..cache.num_layers() {
+            cache.steps().unwrap().push(layer, Vec::clone(&keys), Vec::clone(&values));
+        }
+        cache.finish(1);
+    }
+
+    /// Every row's keys and values, per layer, as read through the cache.
+    fn read(cache: &mut DecoderCache) -> Vec<Vec<Vec<[f32; 2]>>> {
+        let layers = cache.num_layers();
+        let steps = cache.steps().unwrap();
+        (0..layers)
+            .map(|layer| {
+                let view = steps.view(layer);
+                (0..view.ancestry.len())
+                    .map(|row| {
+                        (0..view.len(row))
+                            .flat_map(|t| {
+                                let (k, v) = (view.key(row, 0, t), view.value(row, 0, t));
+                                [[k[0], k[1]], [v[0], v[1]]]
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn stored_rows(cache: &mut DecoderCache) -> Vec<usize> {
+        cache.steps().unwrap().keys[0].iter().map(|block| block.len() / 2).collect()
+    }
+
+    #[test]
+    fn unread_rows_are_freed_and_the_rest_read_the_same() {
+        let mut cache = DecoderCache::new(2);
+        step(&mut cache, 4);
+        step(&mut cache, 4);
+        // Every beam continues row 1; the next step drops rows 0, 2 and 3 of
+        // both blocks but row 1's history.
+        cache.reorder(&Tensor::new(&[1u32, 1, 1, 1], &Device::Cpu).unwrap()).unwrap();
+        cache.reorder(&Tensor::new(&[0u32, 3], &Device::Cpu).unwrap()).unwrap();
+        step(&mut cache, 2);
+        assert_eq!(stored_rows(&mut cache), vec![1, 1, 2]);
+        let want = |row: f32| vec![[0.0, 1.0], [-0.0, -1.0], [1.0, 1.0], [-1.0, -1.0], [2.0, row], [-2.0, -row]];
+        assert_eq!(read(&mut cache), vec![vec![want(0.0), want(1.0)]; 2]);
+
+        // Fewer than a third unread: nothing moves.
+        cache.reorder(&Tensor::new(&[1u32, 0], &Device::Cpu).unwrap()).unwrap();
+        step(&mut cache, 2);
+        assert_eq!(stored_rows(&mut cache), vec![1, 1, 2, 2]);
+        let want = |row: f32, last: f32| {
+            vec![
+                [0.0, 1.0],
+                [-0.0, -1.0],
+                [1.0, 1.0],
+                [-1.0, -1.0],
+                [2.0, row],
+                [-2.0, -row],
+                [3.0, last],
+                [-3.0, -last],
+            ]
+        };
+        assert_eq!(read(&mut cache), vec![vec![want(1.0, 0.0), want(0.0, 1.0)]; 2]);
+    }
 }

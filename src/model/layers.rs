@@ -315,7 +315,8 @@ impl FeedForward {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.activation.apply(&self.fc1.forward(xs)?)?)
+        // fc1's output is this call's alone: the activation overwrites it.
+        self.fc2.forward(&self.activation.apply_in_place(self.fc1.forward(xs)?)?)
     }
 }
 

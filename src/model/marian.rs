@@ -17,6 +17,9 @@ use super::layers::{
 use super::packed::{self, PackedLinear};
 use super::with_f32;
 
+/// Source tokens per encoder run on the CPU ([`MarianMTModel::encode`]).
+const ENCODER_CHUNK_TOKENS: usize = 512;
+
 /// A token embedding table in f32, or the rows of an int8 matrix (the LM head's,
 /// when the embedding is tied to it).
 #[derive(Debug, Clone)]
@@ -74,45 +77,197 @@ fn embed(tokens: &Embed, scale: f64, positions: &Tensor, ids: &Tensor, offset: u
     xs.broadcast_add(&positions.narrow(0, offset, len)?)
 }
 
-/// What [`MarianMTModel::encode`] returns: the encoder's last hidden states, the
-/// source padding mask and, for every decoder layer, the cross-attention keys and
-/// values of those states (computed once per source batch).
+/// What [`MarianMTModel::encode`] returns: the source padding mask and, for every
+/// decoder layer, the cross-attention keys and values of the encoder's last
+/// hidden states (computed once per source batch), which is all the decoder
+/// reads of them.
 #[derive(Debug, Clone)]
 pub struct EncoderOutput {
-    hidden_states: Tensor,
     /// Additive mask `(stored, 1, 1, src_len)`.
     mask: Tensor,
-    cross: Vec<KeyValue>,
+    cross: Cross,
     /// On the CPU, the stored source of each selected one ([`Self::index_select`]
     /// picks rows without copying them); `None` for all, in order.
     rows: Option<Vec<u32>>,
 }
 
-impl EncoderOutput {
-    /// Encoder output `(batch, src_len, d_model)`.
-    pub fn hidden_states(&self) -> Result<Tensor> {
-        Ok(self.materialized()?.hidden_states)
+/// Every decoder layer's cross-attention keys and values.
+#[derive(Debug, Clone)]
+enum Cross {
+    /// Per layer, `(sources, heads, src_len, head_dim)`.
+    Tensors(Vec<KeyValue>),
+    /// On the CPU, each source's only up to its last unmasked position.
+    Trimmed(Arc<Trimmed>),
+}
+
+/// Cross-attention keys and values without the positions past each source's
+/// last unmasked one, which the mask gives no weight: a batch of sources of
+/// mixed lengths holds what its sources need, not `sources × longest`.
+#[derive(Debug)]
+struct Trimmed {
+    /// Per layer, keys and values: each source's `(heads, len, head_dim)` block
+    /// after the previous source's.
+    layers: Vec<[Vec<f32>; 2]>,
+    /// Per source, the start of its block and its length.
+    starts: Vec<usize>,
+    lens: Vec<usize>,
+    heads: usize,
+    head_dim: usize,
+    /// The length of the padded source batch.
+    width: usize,
+}
+
+impl Trimmed {
+    /// No sources yet, for a decoder of `num_layers` layers, with room for
+    /// `values` keys (and as many values) per layer.
+    fn new(num_layers: usize, values: usize) -> Self {
+        let layers = (0..num_layers).map(|_| [Vec::with_capacity(values), Vec::with_capacity(values)]).collect();
+        Self { layers, starts: Vec::new(), lens: Vec::new(), heads: 0, head_dim: 0, width: 0 }
     }
 
+    /// Appends sources of lengths `lens` from every layer's `(sources, heads,
+    /// width, head_dim)` keys and values, trimmed.
+    fn push(&mut self, layers: impl Iterator<Item = Result<KeyValue>>, lens: &[usize]) -> Result<()> {
+        let mut pushed = 0;
+        for (kv, [keys, values]) in layers.zip(&mut self.layers) {
+            let kv = kv?;
+            let (sources, heads, width, head_dim) = kv.key.dims4()?;
+            if sources != lens.len() || lens.iter().any(|&len| len > width) {
+                candle_core::bail!("cross keys of {sources} sources of {width} positions for lengths {lens:?}");
+            }
+            (self.heads, self.head_dim, self.width) = (heads, head_dim, width);
+            let trim = |t: &Tensor, out: &mut Vec<f32>| {
+                with_f32(&t.contiguous()?, |all| {
+                    for (source, &len) in lens.iter().enumerate() {
+                        for head in 0..heads {
+                            out.extend_from_slice(
+                                &all[((source * heads + head) * width) * head_dim..][..len * head_dim],
+                            );
+                        }
+                    }
+                    Ok(())
+                })
+            };
+            trim(&kv.key, keys)?;
+            trim(&kv.value, values)?;
+            pushed += 1;
+        }
+        if pushed != self.layers.len() {
+            candle_core::bail!("cross keys of {pushed} layers for a decoder of {}", self.layers.len());
+        }
+        self.lens.extend_from_slice(lens);
+        self.set_starts();
+        Ok(())
+    }
+
+    fn set_starts(&mut self) {
+        let block = self.heads * self.head_dim;
+        self.starts =
+            self.lens.iter().scan(0, |start, &len| Some(std::mem::replace(start, *start + len * block))).collect();
+    }
+
+    /// The sources `sources` (stored indices) alone.
+    fn keep(&self, sources: &[u32]) -> Self {
+        let block = self.heads * self.head_dim;
+        let layers = self
+            .layers
+            .iter()
+            .map(|layer| {
+                layer.each_ref().map(|all| {
+                    let mut out =
+                        Vec::with_capacity(sources.iter().map(|&s| self.lens[s as usize]).sum::<usize>() * block);
+                    for &s in sources {
+                        out.extend_from_slice(&all[self.starts[s as usize]..][..self.lens[s as usize] * block]);
+                    }
+                    out
+                })
+            })
+            .collect();
+        let lens = sources.iter().map(|&s| self.lens[s as usize]).collect();
+        let mut kept = Self { layers, starts: Vec::new(), lens, ..*self };
+        kept.set_starts();
+        kept
+    }
+
+    /// [`Self::keep`] within the same buffers: `sources` ascending.
+    fn keep_in_place(&mut self, sources: &[u32]) {
+        let block = self.heads * self.head_dim;
+        for layer in &mut self.layers {
+            for all in layer {
+                let mut end = 0;
+                for &s in sources {
+                    let (start, len) = (self.starts[s as usize], self.lens[s as usize] * block);
+                    all.copy_within(start..start + len, end);
+                    end += len;
+                }
+                all.truncate(end);
+                all.shrink_to_fit();
+            }
+        }
+        self.lens = sources.iter().map(|&s| self.lens[s as usize]).collect();
+        self.set_starts();
+    }
+
+    /// Layer `layer`'s keys and values of the sources `sources` (all when
+    /// `None`) as `(sources, heads, width, head_dim)` tensors, zero past each
+    /// source's length.
+    fn padded(&self, layer: usize, sources: Option<&[u32]>, device: &Device) -> Result<KeyValue> {
+        let all: Vec<u32> = (0..self.lens.len() as u32).collect();
+        let sources = sources.unwrap_or(&all);
+        let (heads, head_dim, width) = (self.heads, self.head_dim, self.width);
+        let pad = |values: &[f32]| {
+            let mut out = vec![0f32; sources.len() * heads * width * head_dim];
+            for (i, &s) in sources.iter().enumerate() {
+                let (start, len) = (self.starts[s as usize], self.lens[s as usize]);
+                for head in 0..heads {
+                    let from = &values[start + head * len * head_dim..][..len * head_dim];
+                    out[((i * heads + head) * width) * head_dim..][..len * head_dim].copy_from_slice(from);
+                }
+            }
+            Tensor::from_vec(out, (sources.len(), heads, width, head_dim), device)
+        };
+        let [key, value] = &self.layers[layer];
+        Ok(KeyValue { key: pad(key)?, value: pad(value)? })
+    }
+}
+
+/// An encoder output with its selected rows copied out and its cross keys and
+/// values padded, for the decoder's tensor path.
+struct Padded {
+    mask: Tensor,
+    cross: Vec<KeyValue>,
+}
+
+impl EncoderOutput {
     /// Number of sources.
     pub fn batch_size(&self) -> usize {
-        self.rows.as_ref().map_or_else(|| self.hidden_states.dims()[0], Vec::len)
+        self.rows.as_ref().map_or_else(|| self.mask.dims()[0], Vec::len)
     }
 
     /// The rows `rows` (u32 batch indices, repeats allowed) of everything: to
-    /// drop finished sources, or to give each decoder row its own source. On
-    /// the CPU the rows are only recorded, not copied.
+    /// give each decoder row its own source, or to drop finished sources (see
+    /// [`Self::retain`]).
     pub fn index_select(&self, rows: &Tensor) -> Result<EncoderOutput> {
-        if !self.hidden_states.device().is_cpu() {
-            return Ok(Self {
-                hidden_states: self.hidden_states.index_select(rows, 0)?,
-                mask: self.mask.index_select(rows, 0)?,
-                cross: self.cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?,
-                rows: None,
-            });
-        }
-        let batch = self.batch_size();
-        let selected = rows
+        self.clone().retain(rows)
+    }
+
+    /// [`Self::index_select`] in place of `self`. On the CPU the rows are only
+    /// recorded, not copied, until they are half the stored sources or fewer:
+    /// then the others are freed, and their memory is reused where no other
+    /// copy of this output shares it.
+    pub fn retain(self, rows: &Tensor) -> Result<EncoderOutput> {
+        let trimmed = match self.cross {
+            Cross::Trimmed(trimmed) => trimmed,
+            Cross::Tensors(cross) => {
+                return Ok(Self {
+                    mask: self.mask.index_select(rows, 0)?,
+                    cross: Cross::Tensors(cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?),
+                    rows: None,
+                });
+            }
+        };
+        let batch = self.rows.as_ref().map_or(trimmed.lens.len(), Vec::len);
+        let selected: Vec<u32> = rows
             .to_vec1::<u32>()?
             .into_iter()
             .map(|r| match (&self.rows, (r as usize) < batch) {
@@ -121,19 +276,44 @@ impl EncoderOutput {
                 (None, true) => Ok(r),
             })
             .collect::<Result<_>>()?;
-        Ok(Self { rows: Some(selected), ..self.clone() })
+        let mut sources = selected.clone();
+        sources.sort_unstable();
+        sources.dedup();
+        if 2 * sources.len() > trimmed.lens.len() {
+            return Ok(Self { mask: self.mask, cross: Cross::Trimmed(trimmed), rows: Some(selected) });
+        }
+        let kept = Tensor::new(sources.as_slice(), self.mask.device())?;
+        let rows: Vec<u32> = selected.iter().map(|s| sources.partition_point(|k| k < s) as u32).collect();
+        let in_order = rows.iter().enumerate().all(|(i, &r)| r as usize == i) && rows.len() == sources.len();
+        let trimmed = match Arc::try_unwrap(trimmed) {
+            Ok(mut trimmed) => {
+                trimmed.keep_in_place(&sources);
+                trimmed
+            }
+            Err(shared) => shared.keep(&sources),
+        };
+        Ok(Self {
+            mask: self.mask.index_select(&kept, 0)?,
+            cross: Cross::Trimmed(Arc::new(trimmed)),
+            rows: (!in_order).then_some(rows),
+        })
     }
 
-    /// The same output with the selected rows copied out, for the tensor path.
-    fn materialized(&self) -> Result<Self> {
-        let Some(rows) = &self.rows else { return Ok(self.clone()) };
-        let rows = Tensor::new(rows.as_slice(), self.hidden_states.device())?;
-        Ok(Self {
-            hidden_states: self.hidden_states.index_select(&rows, 0)?,
-            mask: self.mask.index_select(&rows, 0)?,
-            cross: self.cross.iter().map(|kv| kv.index_select(&rows)).collect::<Result<_>>()?,
-            rows: None,
-        })
+    /// The selected rows' mask and cross keys and values as tensors, for the
+    /// tensor path.
+    fn padded(&self) -> Result<Padded> {
+        let device = self.mask.device();
+        let mask = match &self.rows {
+            Some(rows) => self.mask.index_select(&Tensor::new(rows.as_slice(), device)?, 0)?,
+            None => self.mask.clone(),
+        };
+        let cross = match &self.cross {
+            Cross::Tensors(cross) => cross.clone(),
+            Cross::Trimmed(trimmed) => (0..trimmed.layers.len())
+                .map(|layer| trimmed.padded(layer, self.rows.as_deref(), device))
+                .collect::<Result<_>>()?,
+        };
+        Ok(Padded { mask, cross })
     }
 
     /// Fails unless `rows` decoder rows can attend to these sources: a multiple
@@ -147,19 +327,17 @@ impl EncoderOutput {
     }
 }
 
-/// One decoder layer's cross-attention keys and values `(sources, heads,
-/// src_len, head_dim)` and the sources' additive mask, read by decoder rows in
-/// groups of `group` per source.
+/// One decoder layer's trimmed cross-attention keys and values and the sources'
+/// additive mask, read by decoder rows in groups of `group` per source.
 struct SourceView<'a> {
     key: &'a [f32],
     value: &'a [f32],
+    trimmed: &'a Trimmed,
+    /// `(stored, width)`.
     mask: &'a [f32],
     /// The stored source of each selected one, if not all in order.
     stored: Option<&'a [u32]>,
     group: usize,
-    heads: usize,
-    len: usize,
-    head_dim: usize,
 }
 
 impl SourceView<'_> {
@@ -172,13 +350,14 @@ impl SourceView<'_> {
 
     #[inline(always)]
     fn at<'b>(&self, values: &'b [f32], row: usize, head: usize, t: usize) -> &'b [f32] {
-        &values[((self.source(row) * self.heads + head) * self.len + t) * self.head_dim..][..self.head_dim]
+        let (s, head_dim) = (self.source(row), self.trimmed.head_dim);
+        &values[self.trimmed.starts[s] + (head * self.trimmed.lens[s] + t) * head_dim..][..head_dim]
     }
 }
 
 impl KeyValues for SourceView<'_> {
-    fn len(&self) -> usize {
-        self.len
+    fn len(&self, row: usize) -> usize {
+        self.trimmed.lens[self.source(row)]
     }
     #[inline(always)]
     fn key(&self, row: usize, head: usize, t: usize) -> &[f32] {
@@ -189,7 +368,8 @@ impl KeyValues for SourceView<'_> {
         self.at(self.value, row, head, t)
     }
     fn mask(&self, row: usize) -> Option<&[f32]> {
-        Some(&self.mask[self.source(row) * self.len..][..self.len])
+        let s = self.source(row);
+        Some(&self.mask[s * self.trimmed.width..][..self.trimmed.lens[s]])
     }
 }
 
@@ -348,8 +528,11 @@ impl MarianMTModel {
         matches!(self.lm_head, Proj::Int8(_))
     }
 
-    /// Logits `(batch, len, target_vocab)` of the decoder's last hidden states.
-    fn logits(&self, xs: &Tensor) -> Result<Tensor> {
+    /// Logits `(rows, len, target_vocab)` of decoder hidden states `(rows, len,
+    /// d_model)` ([`Self::decode_hidden`]), `final_logits_bias` included. A row's
+    /// logits do not depend on the other rows, so a caller may take them a few
+    /// rows at a time.
+    pub fn logits(&self, xs: &Tensor) -> Result<Tensor> {
         let logits = self.lm_head.forward(xs)?;
         match &self.final_logits_bias {
             Some(bias) => logits.broadcast_add(bias),
@@ -368,8 +551,8 @@ impl MarianMTModel {
     }
 
     /// Runs the encoder. `input_ids`: u32 `(batch, src_len)`; `attention_mask`: u32
-    /// `(batch, src_len)`, 1 for tokens and 0 for (right) padding. Also computes every
-    /// decoder layer's cross-attention keys and values.
+    /// `(batch, src_len)`, 1 for tokens and 0 for (right) padding. Returns every
+    /// decoder layer's cross-attention keys and values of its output.
     pub fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<EncoderOutput> {
         if input_ids.dims() != attention_mask.dims() {
             candle_core::bail!(
@@ -379,12 +562,41 @@ impl MarianMTModel {
             );
         }
         let mask = padding_mask(attention_mask)?;
+        if !self.device.is_cpu() {
+            let xs = self.encoder_layers(input_ids, &mask)?;
+            let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs)).collect::<Result<_>>()?;
+            return Ok(EncoderOutput { mask, cross: Cross::Tensors(cross), rows: None });
+        }
+        // On the CPU, a few sources at a time (every row's result is the same
+        // as in one batch): the layers' intermediate values then weigh little
+        // next to the output. Each source's cross keys and values are kept up
+        // to its last unmasked position (all of them when every position is
+        // masked, whose attention weighs them equally).
+        let (batch, width) = attention_mask.dims2()?;
+        let lens: Vec<usize> = attention_mask
+            .to_vec2::<u32>()?
+            .iter()
+            .map(|row| row.iter().rposition(|&m| m != 0).map_or(width, |last| last + 1))
+            .collect();
+        let per_chunk = (ENCODER_CHUNK_TOKENS / width.max(1)).max(1);
+        let values = lens.iter().sum::<usize>() * self.cfg.d_model;
+        let mut trimmed = Trimmed::new(self.decoder.layers.len(), values);
+        for first in (0..batch).step_by(per_chunk) {
+            let n = per_chunk.min(batch - first);
+            let xs = self.encoder_layers(&input_ids.narrow(0, first, n)?, &mask.narrow(0, first, n)?)?;
+            let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs));
+            trimmed.push(cross, &lens[first..first + n])?;
+        }
+        Ok(EncoderOutput { mask, cross: Cross::Trimmed(Arc::new(trimmed)), rows: None })
+    }
+
+    /// The encoder's last hidden states of `input_ids` with the additive padding mask `mask`.
+    fn encoder_layers(&self, input_ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let mut xs = embed(&self.encoder.embed_tokens, self.embed_scale, &self.positions, input_ids, 0)?;
         for layer in &self.encoder.layers {
-            xs = layer.forward(&xs, &mask)?;
+            xs = layer.forward(&xs, mask)?;
         }
-        let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs)).collect::<Result<_>>()?;
-        Ok(EncoderOutput { hidden_states: xs, mask, cross, rows: None })
+        Ok(xs)
     }
 
     /// The head OPUS-MT models with guided alignment train on word alignments (and
@@ -453,25 +665,32 @@ impl MarianMTModel {
     /// Returns f32 logits `(rows, new_len, target_vocab)` including
     /// `final_logits_bias`.
     pub fn decode(&self, decoder_input_ids: &Tensor, enc: &EncoderOutput, cache: &mut DecoderCache) -> Result<Tensor> {
+        self.logits(&self.decode_hidden(decoder_input_ids, enc, cache)?)
+    }
+
+    /// [`Self::decode`] without the LM head: the decoder's last hidden states
+    /// `(rows, new_len, d_model)`, for [`Self::logits`].
+    pub fn decode_hidden(
+        &self,
+        decoder_input_ids: &Tensor,
+        enc: &EncoderOutput,
+        cache: &mut DecoderCache,
+    ) -> Result<Tensor> {
         let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
         let new_len = decoder_input_ids.dim(1)?;
         if let (1, Some(steps)) = (new_len, cache.steps()) {
-            let (rows, sources) = (xs.dim(0)?, enc.batch_size());
-            let (heads, head_dim) = self.head_shape();
+            let Cross::Trimmed(trimmed) = &enc.cross else {
+                candle_core::bail!("an encoder output on another device than the decoder cache")
+            };
+            let group = xs.dim(0)? / enc.batch_size();
             let mask = enc.mask.flatten_all()?.to_vec1::<f32>()?;
-            let len = enc.mask.dim(3)?;
             let stored = enc.rows.as_deref();
-            for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
-                xs = with_f32(&cross.key, |key| {
-                    with_f32(&cross.value, |value| {
-                        let view =
-                            SourceView { key, value, mask: &mask, stored, group: rows / sources, heads, len, head_dim };
-                        layer.forward_step(&xs, steps, i, &view)
-                    })
-                })?;
+            for (i, (layer, [key, value])) in self.decoder.layers.iter().zip(&trimmed.layers).enumerate() {
+                let view = SourceView { key, value, trimmed, mask: &mask, stored, group };
+                xs = layer.forward_step(&xs, steps, i, &view)?;
             }
         } else {
-            let enc = enc.materialized()?;
+            let enc = enc.padded()?;
             for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
                 xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
                     layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)
@@ -479,7 +698,7 @@ impl MarianMTModel {
             }
         }
         cache.finish(new_len);
-        self.logits(&xs)
+        Ok(xs)
     }
 
     /// [`Self::decode`], also returning the cross-attention probabilities of `head`
@@ -494,8 +713,8 @@ impl MarianMTModel {
         head: AttentionHead,
     ) -> Result<(Tensor, Tensor)> {
         self.check_head(head)?;
-        let enc = &enc.materialized()?;
         let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
+        let enc = &enc.padded()?;
         let mut probs = None;
         for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
             xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
@@ -525,9 +744,9 @@ impl MarianMTModel {
         head: AttentionHead,
     ) -> Result<Tensor> {
         self.check_head(head)?;
-        let enc = &enc.materialized()?;
         let mut cache = DecoderCache::new(self.decoder.layers.len());
         let (mut xs, causal, _) = self.begin(decoder_input_ids, enc, &mut cache)?;
+        let enc = &enc.padded()?;
         for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
             if i == head.layer {
                 return cache.with_tensors(i, None, &self.device, |layer_cache| {
@@ -544,7 +763,7 @@ impl MarianMTModel {
 
 /// The error when `head.layer` was never reached: `enc` (from another model) has
 /// fewer cross-attention layers.
-fn missing_cross(head: AttentionHead, enc: &EncoderOutput) -> candle_core::Error {
+fn missing_cross(head: AttentionHead, enc: &Padded) -> candle_core::Error {
     candle_core::Error::Msg(format!(
         "decoder layer {} was not run: the encoder output has {} cross-attention layers",
         head.layer,

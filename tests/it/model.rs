@@ -86,6 +86,60 @@ fn padded_batch_rows_equal_single_sources() {
     }
 }
 
+/// 24 sources of 2 to 39 tokens padded to 40 positions (more source tokens
+/// than one encoder run takes on the CPU): ids and masks.
+fn long_batch(model: &MarianMTModel) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+    let (width, pad, eos) = (40, model.config().pad_token_id, model.config().eos_token_id);
+    (0..24u32)
+        .map(|i| {
+            let len = 2 + (i as usize * 7) % 38;
+            let token = |t: usize| match t + 1 {
+                n if n < len => 5 + (i * 31 + t as u32 * 7) % 400,
+                n if n == len => eos,
+                _ => pad,
+            };
+            ((0..width).map(token).collect(), (0..width).map(|t| u32::from(t < len)).collect())
+        })
+        .unzip()
+}
+
+/// The first step's logits of every source of `enc`, `(sources, vocab)`.
+fn first_step(model: &MarianMTModel, enc: &EncoderOutput) -> Vec<Vec<f32>> {
+    let mut cache = DecoderCache::new(model.config().decoder_layers);
+    let start = vec![vec![model.config().decoder_start_token_id]; enc.batch_size()];
+    model.decode(&tensor2(&start), enc, &mut cache).unwrap().squeeze(1).unwrap().to_vec2().unwrap()
+}
+
+#[test]
+fn encoder_rows_do_not_depend_on_the_batch_around_them() {
+    let model = load("tests/fixtures/tiny");
+    let (ids, masks) = long_batch(&model);
+    let batch = first_step(&model, &model.encode(&tensor2(&ids), &tensor2(&masks)).unwrap());
+    for (i, want) in batch.iter().enumerate() {
+        let enc = model.encode(&tensor2(&ids[i..=i]), &tensor2(&masks[i..=i])).unwrap();
+        assert_eq!(&first_step(&model, &enc)[0], want, "source {i}");
+    }
+}
+
+#[test]
+fn selected_sources_read_as_in_the_whole_batch() {
+    let model = load("tests/fixtures/tiny");
+    let (ids, masks) = long_batch(&model);
+    let enc = model.encode(&tensor2(&ids), &tensor2(&masks)).unwrap();
+    let batch = first_step(&model, &enc);
+    // Recorded rows (more than half the sources), then a copy of a few and the
+    // same few kept in place.
+    let many: Vec<u32> = (0..24).rev().filter(|i| i % 5 != 0).collect();
+    let few = [20u32, 3, 3, 7];
+    let rows = |rows: &[u32]| Tensor::new(rows, &Device::Cpu).unwrap();
+    let want = |rows: &[u32]| rows.iter().map(|&r| batch[r as usize].clone()).collect::<Vec<_>>();
+    assert_eq!(first_step(&model, &enc.index_select(&rows(&many)).unwrap()), want(&many));
+    assert_eq!(first_step(&model, &enc.index_select(&rows(&few)).unwrap()), want(&few));
+    let chained = enc.index_select(&rows(&many)).unwrap().retain(&rows(&[0, 5])).unwrap();
+    assert_eq!(first_step(&model, &chained), want(&[many[0], many[5]]));
+    assert_eq!(first_step(&model, &enc.retain(&rows(&few)).unwrap()), want(&few));
+}
+
 #[test]
 fn beams_reading_their_source_once_equal_beams_with_their_own_copy() {
     let model = load("tests/fixtures/tiny");
