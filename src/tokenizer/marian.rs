@@ -2,17 +2,15 @@
 //! SentencePiece model for encoding, the joint `vocab.json` for ids, and the target model
 //! for decoding.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::error::TokenizerError;
 use super::normalizer::{Normalizer, SPACE_SYMBOL};
 use super::sentencepiece::{ModelError, SentencePiece};
+use super::vocab::Vocab;
 
 /// The result of encoding one text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +49,7 @@ struct Special {
 pub struct MarianTokenizer {
     source: SentencePiece,
     target: SentencePiece,
-    vocab: HashMap<String, u32>,
-    pieces: HashMap<u32, String>,
+    vocab: Vocab,
     eos: Special,
     unk: Special,
     pad: Special,
@@ -79,9 +76,9 @@ impl MarianTokenizer {
             Some(path) => Config::read(path)?,
             None => Config::default(),
         };
-        let (vocab, pieces) = read_vocab(vocab_json)?;
-        let special = |text: &str, name: &str| match vocab.get(text) {
-            Some(&id) => Ok(Special { text: text.to_owned(), id }),
+        let vocab = read_vocab(vocab_json)?;
+        let special = |text: &str, name: &str| match vocab.id(text) {
+            Some(id) => Ok(Special { text: text.to_owned(), id }),
             None => Err(TokenizerError::InvalidVocab {
                 path: vocab_json.to_owned(),
                 reason: format!("special token {text:?} ({name}) is missing"),
@@ -93,15 +90,7 @@ impl MarianTokenizer {
         if let Some(path) = tokenizer_config {
             config.check_added_tokens(path, &vocab)?;
         }
-        Ok(MarianTokenizer {
-            source: read_model(source_spm)?,
-            target: read_model(target_spm)?,
-            vocab,
-            pieces,
-            eos,
-            unk,
-            pad,
-        })
+        Ok(MarianTokenizer { source: read_model(source_spm)?, target: read_model(target_spm)?, vocab, eos, unk, pad })
     }
 
     /// Encodes one text: special-token text (`</s>`, `<unk>`, `<pad>`) becomes that token;
@@ -136,7 +125,7 @@ impl MarianTokenizer {
         let eos = Token { piece: self.eos.text.clone(), id: self.eos.id, span: text.len()..text.len() };
         pieces
             .into_iter()
-            .map(|(piece, span)| Token { id: self.vocab.get(&piece).copied().unwrap_or(self.unk.id), piece, span })
+            .map(|(piece, span)| Token { id: self.vocab.id(&piece).unwrap_or(self.unk.id), piece, span })
             .chain([eos])
             .collect()
     }
@@ -145,7 +134,7 @@ impl MarianTokenizer {
     /// them, without `</s>`): the tokens the model must produce to write it. `None`
     /// when a piece is missing from the vocabulary, so the model cannot write it.
     pub fn encode_target(&self, text: &str) -> Option<Vec<u32>> {
-        self.target.encode(text).iter().map(|p| self.vocab.get(p).copied()).collect()
+        self.target.encode(text).iter().map(|p| self.vocab.id(p)).collect()
     }
 
     /// The target model's pieces of `text` with their byte ranges in `text`, without
@@ -155,7 +144,7 @@ impl MarianTokenizer {
         self.target
             .encode_with_offsets(text)
             .into_iter()
-            .map(|(piece, span)| Token { id: self.vocab.get(&piece).copied().unwrap_or(self.unk.id), piece, span })
+            .map(|(piece, span)| Token { id: self.vocab.id(&piece).unwrap_or(self.unk.id), piece, span })
             .collect()
     }
 
@@ -187,11 +176,8 @@ impl MarianTokenizer {
     /// SentencePiece model decodes pieces, `▁` becomes a space and surrounding
     /// whitespace is trimmed.
     pub fn decode(&self, ids: &[u32]) -> String {
-        let pieces: Vec<&str> = ids
-            .iter()
-            .filter(|&&id| !self.is_special(id))
-            .filter_map(|id| self.pieces.get(id).map(String::as_str))
-            .collect();
+        let pieces: Vec<&str> =
+            ids.iter().filter(|&&id| !self.is_special(id)).filter_map(|&id| self.vocab.piece(id)).collect();
         let text = self.target.decode_pieces(&pieces).replace(SPACE_SYMBOL, " ");
         text.trim_matches(is_python_whitespace).to_owned()
     }
@@ -222,12 +208,12 @@ impl MarianTokenizer {
 
     /// The vocabulary entry with this id.
     pub fn id_to_piece(&self, id: u32) -> Option<&str> {
-        self.pieces.get(&id).map(String::as_str)
+        self.vocab.piece(id)
     }
 
     /// The id of a vocabulary entry.
     pub fn piece_to_id(&self, piece: &str) -> Option<u32> {
-        self.vocab.get(piece).copied()
+        self.vocab.id(piece)
     }
 
     /// The source model's normalizer, to align source text with its normalized form.
@@ -252,47 +238,10 @@ fn read_model(path: &Path) -> Result<SentencePiece, TokenizerError> {
     })
 }
 
-/// The entries of a JSON object in file order.
-struct Entries(Vec<(String, u32)>);
-
-impl<'de> Deserialize<'de> for Entries {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object mapping pieces to token ids")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
-        }
-        deserializer.deserialize_map(EntriesVisitor)
-    }
-}
-
-/// Piece → id and id → piece maps of a vocabulary.
-type VocabMaps = (HashMap<String, u32>, HashMap<u32, String>);
-
-/// Reads `vocab.json` into piece → id and id → piece maps with Python's semantics: a
-/// repeated key keeps its last id, and of pieces sharing an id the last one decodes.
-fn read_vocab(path: &Path) -> Result<VocabMaps, TokenizerError> {
-    let bytes = read_bytes(path)?;
-    let Entries(entries) = serde_json::from_slice(&bytes)
-        .map_err(|e| TokenizerError::InvalidVocab { path: path.to_owned(), reason: e.to_string() })?;
-    let mut vocab = HashMap::with_capacity(entries.len());
-    let mut order = Vec::with_capacity(entries.len());
-    for (piece, id) in entries {
-        if vocab.insert(piece.clone(), id).is_none() {
-            order.push(piece);
-        }
-    }
-    let pieces = order.into_iter().map(|piece| (vocab[&piece], piece)).collect();
-    Ok((vocab, pieces))
+/// Reads `vocab.json`.
+fn read_vocab(path: &Path) -> Result<Vocab, TokenizerError> {
+    serde_json::from_slice(&read_bytes(path)?)
+        .map_err(|e| TokenizerError::InvalidVocab { path: path.to_owned(), reason: e.to_string() })
 }
 
 /// What `tokenizer_config.json` says about the special tokens.
@@ -368,7 +317,7 @@ impl Config {
     }
 
     /// Added tokens must be the special tokens, with their `vocab.json` ids.
-    fn check_added_tokens(&self, path: &Path, vocab: &HashMap<String, u32>) -> Result<(), TokenizerError> {
+    fn check_added_tokens(&self, path: &Path, vocab: &Vocab) -> Result<(), TokenizerError> {
         for (id, content) in &self.added {
             if ![&self.eos, &self.unk, &self.pad].contains(&content) {
                 return Err(TokenizerError::UnsupportedConfig {
@@ -376,7 +325,7 @@ impl Config {
                     reason: format!("added token {content:?} is not one of the special tokens"),
                 });
             }
-            if vocab.get(content) != Some(id) {
+            if vocab.id(content) != Some(*id) {
                 return Err(TokenizerError::InvalidConfig {
                     path: path.to_owned(),
                     reason: format!("added token {content:?} has id {id}, not its vocab.json id"),
@@ -418,12 +367,12 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("vocab.json");
         std::fs::write(&path, r#"{"a": 0, "b": 1, "a": 2, "c": 1}"#).expect("write");
-        let (vocab, pieces) = read_vocab(&path).expect("valid vocab");
+        let vocab = read_vocab(&path).expect("valid vocab");
         assert_eq!(vocab.len(), 3);
-        assert_eq!(vocab["a"], 2);
-        assert_eq!(pieces[&1], "c");
-        assert_eq!(pieces[&2], "a");
-        assert!(!pieces.contains_key(&0));
+        assert_eq!(vocab.id("a"), Some(2));
+        assert_eq!(vocab.piece(1), Some("c"));
+        assert_eq!(vocab.piece(2), Some("a"));
+        assert_eq!(vocab.piece(0), None);
         std::fs::write(&path, r#"{"a": -1}"#).expect("write");
         assert!(matches!(read_vocab(&path), Err(TokenizerError::InvalidVocab { .. })));
         std::fs::remove_dir_all(&dir).expect("cleanup");

@@ -7,6 +7,7 @@
 //!   whitespace cleanup, `▁` escaping and the dummy prefix, with an alignment back to the
 //!   original text ([`Normalized`]);
 //! - `sentencepiece`: the unigram Viterbi search over the model's pieces;
+//! - `vocab`: the joint `vocab.json` as Python reads it, piece ↔ id;
 //! - [`MarianTokenizer`]: special tokens, language codes, the joint `vocab.json` ids and
 //!   decoding.
 
@@ -17,6 +18,7 @@ mod normalizer;
 mod proto;
 mod sentencepiece;
 mod trie;
+mod vocab;
 
 pub use error::TokenizerError;
 pub use marian::{Encoding, MarianTokenizer, Token};

@@ -117,10 +117,10 @@ fn expect_bytes<'a>(value: Value<'a>, what: &str) -> Result<&'a [u8]> {
     }
 }
 
-fn expect_string(value: Value<'_>, what: &str) -> Result<String> {
+fn expect_str<'a>(value: Value<'a>, what: &str) -> Result<&'a str> {
     let bytes = expect_bytes(value, what)?;
     match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_owned()),
+        Ok(s) => Ok(s),
         Err(_) => err(format!("{what}: not valid UTF-8")),
     }
 }
@@ -155,10 +155,10 @@ impl PieceType {
     }
 }
 
-/// One vocabulary entry.
+/// One vocabulary entry, borrowed from the model file.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Piece {
-    pub(crate) piece: String,
+pub(crate) struct Piece<'a> {
+    pub(crate) piece: &'a str,
     pub(crate) score: f32,
     pub(crate) kind: PieceType,
 }
@@ -216,20 +216,20 @@ impl Default for NormalizerSpec {
 
 /// The parsed model file.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct ModelProto {
-    pub(crate) pieces: Vec<Piece>,
+pub(crate) struct ModelProto<'a> {
+    pub(crate) pieces: Vec<Piece<'a>>,
     pub(crate) trainer_spec: TrainerSpec,
     pub(crate) normalizer_spec: NormalizerSpec,
     pub(crate) denormalizer_spec: Option<NormalizerSpec>,
 }
 
-fn parse_piece(buf: &[u8], index: usize) -> Result<Piece> {
+fn parse_piece(buf: &[u8], index: usize) -> Result<Piece<'_>> {
     let what = |field: &str| format!("pieces[{index}].{field}");
-    let mut piece = Piece { piece: String::new(), score: 0.0, kind: PieceType::Normal };
+    let mut piece = Piece { piece: "", score: 0.0, kind: PieceType::Normal };
     let mut r = Reader::new(buf);
     while let Some((number, value)) = r.field()? {
         match number {
-            1 => piece.piece = expect_string(value, &what("piece"))?,
+            1 => piece.piece = expect_str(value, &what("piece"))?,
             2 => match value {
                 Value::Fixed32(bits) => piece.score = f32::from_bits(bits),
                 _ => return err(format!("{}: expected a float", what("score"))),
@@ -262,7 +262,7 @@ fn merge_trainer_spec(spec: &mut TrainerSpec, buf: &[u8]) -> Result<()> {
                 spec.treat_whitespace_as_suffix = expect_varint(value, "trainer_spec.treat_whitespace_as_suffix")? != 0
             }
             35 => spec.byte_fallback = expect_varint(value, "trainer_spec.byte_fallback")? != 0,
-            44 => spec.unk_surface = expect_string(value, "trainer_spec.unk_surface")?,
+            44 => spec.unk_surface = expect_str(value, "trainer_spec.unk_surface")?.to_owned(),
             _ => {}
         }
     }
@@ -285,7 +285,7 @@ fn merge_normalizer_spec(spec: &mut NormalizerSpec, buf: &[u8], name: &str) -> R
 }
 
 /// Parses a serialized `ModelProto`.
-pub(crate) fn parse_model(buf: &[u8]) -> Result<ModelProto> {
+pub(crate) fn parse_model(buf: &[u8]) -> Result<ModelProto<'_>> {
     let mut model = ModelProto::default();
     let mut r = Reader::new(buf);
     while let Some((number, value)) = r.field()? {

@@ -3,12 +3,10 @@
 //! `unigram_model.cc` (`EncodeOptimized`) followed by the merging of unknown runs of
 //! `PopulateSentencePieceText`, and `DecodePieces`.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::ops::Range;
 
 use super::normalizer::{Normalizer, SPACE_SYMBOL};
-use super::proto::{ModelType, Piece, PieceType, parse_model};
+use super::proto::{ModelType, PieceType, parse_model};
 use super::trie::PieceTrie;
 
 /// What is wrong with a model file, before the caller adds the file name.
@@ -27,11 +25,12 @@ const UNK_PENALTY: f32 = 10.0;
 #[derive(Debug, Clone)]
 pub(crate) struct SentencePiece {
     normalizer: Normalizer,
-    pieces: Vec<Piece>,
-    /// Every piece (normal or reserved) to its id.
-    ids: HashMap<String, u32>,
-    /// Normal, user-defined and unused pieces: the pieces the encoder can emit.
-    trie: PieceTrie,
+    /// Every piece (normal or reserved) to its id, also searched by the encoder.
+    ids: PieceTrie,
+    /// Score of each piece, by id.
+    scores: Vec<f32>,
+    /// Type of each piece, by id: the encoder emits only normal and user-defined pieces.
+    kinds: Vec<PieceType>,
     unk_id: u32,
     /// Lowest and highest score of a normal piece (sentencepiece starts them at
     /// `FLT_MAX` and `FLT_MIN`, the smallest positive float).
@@ -60,7 +59,7 @@ impl SentencePiece {
         if spec.byte_fallback {
             return Err(ModelError::Unsupported("byte_fallback is enabled".into()));
         }
-        let mut ids = HashMap::with_capacity(model.pieces.len());
+        let ids = PieceTrie::new(model.pieces.iter().zip(0u32..).map(|(p, id)| (p.piece.as_bytes(), id)));
         let mut unk_id = None;
         let mut user_defined = Vec::new();
         let (mut min_score, mut max_score) = (f32::MAX, f32::MIN_POSITIVE);
@@ -69,13 +68,9 @@ impl SentencePiece {
             if piece.piece.is_empty() {
                 return Err(ModelError::Invalid(format!("piece {id} is empty")));
             }
-            match ids.entry(piece.piece.clone()) {
-                Entry::Occupied(_) => {
-                    return Err(ModelError::Invalid(format!("piece {:?} is defined twice", piece.piece)));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(id);
-                }
+            // Of equal pieces the trie keeps the first.
+            if ids.get(piece.piece.as_bytes()) != Some(id) {
+                return Err(ModelError::Invalid(format!("piece {:?} is defined twice", piece.piece)));
             }
             match piece.kind {
                 PieceType::Unknown if unk_id.is_some() => {
@@ -85,7 +80,7 @@ impl SentencePiece {
                 PieceType::Byte => {
                     return Err(ModelError::Invalid(format!("byte piece {:?} without byte_fallback", piece.piece)));
                 }
-                PieceType::UserDefined => user_defined.push(piece.piece.as_str()),
+                PieceType::UserDefined => user_defined.push(piece.piece),
                 PieceType::Normal => {
                     min_score = min_score.min(piece.score);
                     max_score = max_score.max(piece.score);
@@ -96,21 +91,17 @@ impl SentencePiece {
         let unk_id = unk_id.ok_or_else(|| ModelError::Invalid("no unknown piece (<unk>)".into()))?;
         let normalizer = Normalizer::new(&model.normalizer_spec, spec.treat_whitespace_as_suffix, &user_defined)
             .map_err(ModelError::Invalid)?;
-        let trie = PieceTrie::new(model.pieces.iter().zip(0u32..).filter_map(|(p, id)| {
-            matches!(p.kind, PieceType::Normal | PieceType::UserDefined | PieceType::Unused)
-                .then_some((p.piece.as_bytes(), id))
-        }));
         Ok(SentencePiece {
             normalizer,
-            trie,
             ids,
+            scores: model.pieces.iter().map(|p| p.score).collect(),
+            kinds: model.pieces.iter().map(|p| p.kind).collect(),
             unk_id,
             min_score,
             max_score,
             unk_surface: spec.unk_surface.clone(),
             add_dummy_prefix: model.normalizer_spec.add_dummy_prefix,
             remove_extra_whitespaces: model.normalizer_spec.remove_extra_whitespaces,
-            pieces: model.pieces,
         })
     }
 
@@ -172,12 +163,11 @@ impl SentencePiece {
             let here = best[start].score;
             let char_len = utf8_len(bytes[start]).min(size - start);
             let mut has_single_char_piece = false;
-            for (len, id) in self.trie.prefixes(&bytes[start..]) {
-                let piece = &self.pieces[id as usize];
-                let score = match piece.kind {
-                    PieceType::Unused => continue,
+            for (len, id) in self.ids.prefixes(&bytes[start..]) {
+                let score = match self.kinds[id as usize] {
+                    PieceType::Normal => f64::from(self.scores[id as usize]),
                     PieceType::UserDefined => f64::from(len as f32 * self.max_score) - 0.1,
-                    _ => f64::from(piece.score),
+                    PieceType::Unknown | PieceType::Control | PieceType::Unused | PieceType::Byte => continue,
                 };
                 let candidate = score + f64::from(here);
                 let target = &mut best[start + len];
@@ -218,13 +208,11 @@ impl SentencePiece {
                 at_start = false;
             }
             start_space_seen = false;
-            let id = self.ids.get(piece).copied().unwrap_or(self.unk_id);
-            let known = &self.pieces[id as usize];
-            match known.kind {
-                PieceType::Control => {}
-                PieceType::Unknown if known.piece == piece => text.push_str(&self.unk_surface),
-                PieceType::Unknown => text.push_str(piece),
-                _ => {
+            match self.ids.get(piece.as_bytes()).map(|id| self.kinds[id as usize]) {
+                None => text.push_str(piece),
+                Some(PieceType::Control) => {}
+                Some(PieceType::Unknown) => text.push_str(&self.unk_surface),
+                Some(_) => {
                     let mut piece = piece;
                     if at_start
                         && (self.add_dummy_prefix || self.remove_extra_whitespaces)

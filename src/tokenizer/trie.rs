@@ -1,27 +1,29 @@
-//! A byte trie over vocabulary pieces for common-prefix search: the role of the Darts trie
-//! that sentencepiece builds over its pieces when it loads a model.
+//! A byte trie over vocabulary pieces for exact and common-prefix search: the role of the
+//! Darts trie and the piece map that sentencepiece builds when it loads a model.
 
 /// Marks a node that ends no key.
 const NO_VALUE: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    /// Index of the node's first edge in [`PieceTrie::edges`].
-    first_edge: u32,
-    /// Number of edges (at most 256).
-    edge_count: u16,
+    /// Index of the node's first child in [`PieceTrie::nodes`]; the children of one node
+    /// are contiguous and sorted by byte.
+    first_child: u32,
     /// The value of the key ending here, or [`NO_VALUE`].
     value: u32,
+    /// Number of children (at most 256).
+    child_count: u16,
+    /// The byte of the edge from the parent (0 for the root).
+    byte: u8,
 }
 
-const LEAF: Node = Node { first_edge: 0, edge_count: 0, value: NO_VALUE };
+const LEAF: Node = Node { first_child: 0, value: NO_VALUE, child_count: 0, byte: 0 };
 
 /// An immutable byte trie mapping keys to `u32` values.
 #[derive(Debug, Clone)]
 pub(crate) struct PieceTrie {
+    /// The root first.
     nodes: Vec<Node>,
-    /// `(byte, child node)`; the edges of one node are contiguous and sorted by byte.
-    edges: Vec<(u8, u32)>,
 }
 
 impl PieceTrie {
@@ -30,29 +32,47 @@ impl PieceTrie {
     pub(crate) fn new<'k>(keys: impl IntoIterator<Item = (&'k [u8], u32)>) -> Self {
         let mut keys: Vec<_> = keys.into_iter().filter(|(k, _)| !k.is_empty()).collect();
         keys.sort_by(|a, b| a.0.cmp(b.0)); // stable: duplicates keep their order
-        let mut trie = PieceTrie { nodes: vec![LEAF], edges: Vec::new() };
+        let mut nodes = vec![LEAF];
         // (node, first key, end of keys, depth): the keys in range share `depth` leading bytes.
         let mut stack = vec![(0usize, 0usize, keys.len(), 0usize)];
         while let Some((node, mut lo, hi, depth)) = stack.pop() {
             while lo < hi && keys[lo].0.len() == depth {
-                if trie.nodes[node].value == NO_VALUE {
-                    trie.nodes[node].value = keys[lo].1;
+                if nodes[node].value == NO_VALUE {
+                    nodes[node].value = keys[lo].1;
                 }
                 lo += 1;
             }
-            trie.nodes[node].first_edge = trie.edges.len() as u32;
+            nodes[node].first_child = nodes.len() as u32;
             while lo < hi {
                 let byte = keys[lo].0[depth];
                 let end = lo + keys[lo..hi].iter().take_while(|(k, _)| k[depth] == byte).count();
-                let child = trie.nodes.len();
-                trie.nodes.push(LEAF);
-                trie.edges.push((byte, child as u32));
-                trie.nodes[node].edge_count += 1;
-                stack.push((child, lo, end, depth + 1));
+                stack.push((nodes.len(), lo, end, depth + 1));
+                nodes.push(Node { byte, ..LEAF });
+                nodes[node].child_count += 1;
                 lo = end;
             }
         }
-        trie
+        nodes.shrink_to_fit();
+        PieceTrie { nodes }
+    }
+
+    /// The children of a node.
+    fn children(&self, node: usize) -> &[Node] {
+        let Node { first_child, child_count, .. } = self.nodes[node];
+        &self.nodes[first_child as usize..first_child as usize + usize::from(child_count)]
+    }
+
+    /// The node reached from `node` by `byte`.
+    fn child(&self, node: usize, byte: u8) -> Option<usize> {
+        let k = self.children(node).binary_search_by_key(&byte, |child| child.byte).ok()?;
+        Some(self.nodes[node].first_child as usize + k)
+    }
+
+    /// The value of the key `key`.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<u32> {
+        let node = key.iter().try_fold(0, |node, &byte| self.child(node, byte))?;
+        let value = self.nodes[node].value;
+        (value != NO_VALUE).then_some(value)
     }
 
     /// Every `(length, value)` whose key is a prefix of `text`, shortest first.
@@ -61,10 +81,7 @@ impl PieceTrie {
         text.iter()
             .enumerate()
             .map_while(move |(i, &byte)| {
-                let Node { first_edge, edge_count, .. } = self.nodes[node];
-                let edges = &self.edges[first_edge as usize..first_edge as usize + usize::from(edge_count)];
-                let k = edges.binary_search_by_key(&byte, |&(b, _)| b).ok()?;
-                node = edges[k].1 as usize;
+                node = self.child(node, byte)?;
                 let value = self.nodes[node].value;
                 Some((value != NO_VALUE).then_some((i + 1, value)))
             })
@@ -92,6 +109,11 @@ mod tests {
         assert_eq!(trie.prefixes(b"").count(), 0);
         assert_eq!(trie.longest_prefix(b"abcz"), Some((2, 1)));
         assert_eq!(trie.longest_prefix(b"z"), None);
+        assert_eq!(trie.get(b"a"), Some(0));
+        assert_eq!(trie.get(b"abcd"), Some(2));
+        assert_eq!(trie.get(b"abc"), None);
+        assert_eq!(trie.get(b"abcde"), None);
+        assert_eq!(trie.get(b""), None);
     }
 
     #[test]
