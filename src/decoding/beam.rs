@@ -188,8 +188,8 @@ fn search_in_chunks(
         // Each row's best continuations, on every core.
         let vocab = model.config().target_vocab_size();
         let mut per_beam: Vec<Vec<(f32, usize)>> = Vec::with_capacity(beams.len());
-        for (first, beams) in (0..).step_by(logits_rows).zip(beams.chunks(logits_rows)) {
-            let logits = model.logits(&hidden.narrow(0, first, beams.len())?)?.squeeze(1)?;
+        for beams in beams.chunks(logits_rows) {
+            let logits = model.logits(&hidden.narrow(0, per_beam.len(), beams.len())?)?.squeeze(1)?;
             per_beam.extend(with_logits(&logits, |values| {
                 values
                     .par_chunks(vocab)
