@@ -16,10 +16,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every decoding step allocates and frees buffers of the same sizes, up to the
-/// logits of a whole batch (32 MB at batch 32 and beam 4). glibc serves the
-/// large ones with fresh `mmap`s, paid again in page faults at every step;
-/// served from the heap and kept there, they are reused instead.
+/// Every decoding step allocates and frees buffers of the same sizes, up to
+/// 8 MB of logits. glibc serves the large ones with fresh `mmap`s, paid again
+/// in page faults at every step; served from the heap and kept there, they are
+/// reused instead.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
     // SAFETY: `mallopt` only changes allocator settings; no other thread runs yet.
@@ -31,3 +31,4 @@ fn keep_freed_memory() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
+
