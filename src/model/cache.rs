@@ -4,7 +4,8 @@
 //! written, one block of rows per step, and each row keeps its ancestry: the
 //! row it descends from at every step. A beam reorder or a finished row then
 //! rewrites a few indices instead of copying the cache, and attention reads
-//! each row's history through its ancestry. On other devices the cache is one
+//! each row's history through its ancestry. Rows no current row descends from
+//! are freed once they are a third of the store. On other devices the cache is one
 //! tensor per layer, reordered when the next positions are appended.
 
 use candle_core::{Device, Result, Tensor};
