@@ -18,7 +18,7 @@ use super::packed::{self, PackedLinear};
 use super::with_f32;
 
 /// Source tokens per encoder run on the CPU ([`MarianMTModel::encode`]).
-const ENCODER_CHUNK_TOKENS: usize = 512;
+const ENCODER_CHUNK_TOKENS: usize = 256;
 
 /// A token embedding table in f32, or the rows of an int8 matrix (the LM head's,
 /// when the embedding is tied to it).
