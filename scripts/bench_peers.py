@@ -76,7 +76,7 @@ def lines(n: int) -> list[str]:
     return FLORES_AR.read_text(encoding="utf-8").splitlines()[:n]
 
 
-def peak_rss_mb(who: int) -> float:
+def peak_rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
@@ -103,7 +103,7 @@ def run_hf(args) -> dict:
             tokens += len(ids)
             outputs.append(tok.decode(ids, skip_special_tokens=True))
     seconds = time.perf_counter() - start
-    return {"load": load, "seconds": seconds, "tokens": tokens, "outputs": outputs, "rss": peak_rss_mb(resource.RUSAGE_SELF)}
+    return {"load": load, "seconds": seconds, "tokens": tokens, "outputs": outputs, "rss": peak_rss_mib(resource.RUSAGE_SELF)}
 
 
 def run_ct2(args) -> dict:
@@ -137,7 +137,7 @@ def run_ct2(args) -> dict:
         hyp = r.hypotheses[0]
         tokens += len(hyp) + (1 if len(hyp) < 47 else 0)
         outputs.append(tok.decode(tok.convert_tokens_to_ids(hyp), skip_special_tokens=True))
-    return {"load": load, "seconds": seconds, "tokens": tokens, "outputs": outputs, "rss": peak_rss_mb(resource.RUSAGE_SELF)}
+    return {"load": load, "seconds": seconds, "tokens": tokens, "outputs": outputs, "rss": peak_rss_mib(resource.RUSAGE_SELF)}
 
 
 def run_tarjim(args) -> dict:
@@ -158,7 +158,7 @@ def run_tarjim(args) -> dict:
         "seconds": seconds,
         "tokens": sum(r.get("target_tokens", 0) for r in rows),
         "outputs": [r.get("translation", "") for r in rows],
-        "rss": peak_rss_mb(resource.RUSAGE_CHILDREN),
+        "rss": peak_rss_mib(resource.RUSAGE_CHILDREN),
     }
 
 
@@ -197,7 +197,7 @@ def main() -> None:
         return
     grid = [(args.beam, args.batch, args.threads)] if args.quick else [(b, n, t) for b in (1, 4) for n in (1, 32) for t in (1, 2)]
     print(f"{args.lines} FLORES devtest lines, exact-shape opus-mt-ar-en model (generated weights), max_length 48")
-    header = f"{'search':<7} {'batch':>5} {'thr':>3} {'prec':<5} {'system':<13} {'load s':>7} {'sent/s':>8} {'tok/s':>8} {'RSS MB':>8} {'vs tarjim':>9} {'same':>5}"
+    header = f"{'search':<7} {'batch':>5} {'thr':>3} {'prec':<5} {'system':<13} {'load s':>7} {'sent/s':>8} {'tok/s':>8} {'RSS MiB':>8} {'vs tarjim':>9} {'same':>5}"
     print(header)
     for beam, batch, threads in grid:
         f32_outputs = None
