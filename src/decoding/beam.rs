@@ -170,7 +170,7 @@ fn search_in_chunks(
     cfg: &GenerationConfig,
     logits_rows: usize,
 ) -> Result<Vec<Hypothesis>, DecodeError> {
-    let n = cfg.num_beams;
+    let (n, vocab) = (cfg.num_beams, model.config().target_vocab_size());
     let batch = enc.batch_size();
     let mut sources: Vec<Source> = (0..batch).map(|_| Source::new(cfg)).collect();
     // Decoder row `s * n + b` is beam `b` of the `s`-th active source, which
@@ -186,7 +186,6 @@ fn search_in_chunks(
         let beams: Vec<(&[u32], f32)> =
             active.iter().flat_map(|&s| sources[s].running.iter().map(|b| (b.seq.as_slice(), b.score))).collect();
         // Each row's best continuations, on every core.
-        let vocab = model.config().target_vocab_size();
         let mut per_beam: Vec<Vec<(f32, usize)>> = Vec::with_capacity(beams.len());
         for beams in beams.chunks(logits_rows) {
             let logits = model.logits(&hidden.narrow(0, per_beam.len(), beams.len())?)?.squeeze(1)?;

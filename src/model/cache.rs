@@ -195,23 +195,17 @@ impl Steps {
                 step[row as usize] = 0;
             }
         }
+        // Number each step's read rows from zero, in order.
         let stored: usize = moves.iter().map(Vec::len).sum();
         let mut read = 0;
         for step in &mut moves {
-            for slot in step.iter_mut().filter(|slot| **slot == 0) {
-                *slot = read as u32;
+            for (next, slot) in step.iter_mut().filter(|slot| **slot == 0).enumerate() {
+                *slot = next as u32;
                 read += 1;
             }
         }
         if 3 * read > 2 * stored {
             return;
-        }
-        // Renumber each step's rows from zero.
-        for step in &mut moves {
-            let first = step.iter().copied().filter(|&r| r != u32::MAX).min().unwrap_or(0);
-            for slot in step.iter_mut().filter(|slot| **slot != u32::MAX) {
-                *slot -= first;
-            }
         }
         for blocks in self.keys.iter_mut().chain(self.values.iter_mut()) {
             for (block, step) in blocks.iter_mut().zip(&moves) {

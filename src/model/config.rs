@@ -35,9 +35,7 @@ impl Activation {
             Self::Relu => xs.relu(),
         }
     }
-}
 
-impl Activation {
     /// [`Self::apply`] into `xs` itself where it can (SiLU of f32 on the CPU), so
     /// `xs` must not share its storage with a tensor still in use.
     pub(super) fn apply_in_place(self, xs: Tensor) -> Result<Tensor> {

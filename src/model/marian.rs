@@ -256,6 +256,7 @@ impl EncoderOutput {
     /// then the others are freed, and their memory is reused where no other
     /// copy of this output shares it.
     pub fn retain(self, rows: &Tensor) -> Result<EncoderOutput> {
+        let batch = self.batch_size();
         let trimmed = match self.cross {
             Cross::Trimmed(trimmed) => trimmed,
             Cross::Tensors(cross) => {
@@ -266,7 +267,6 @@ impl EncoderOutput {
                 });
             }
         };
-        let batch = self.rows.as_ref().map_or(trimmed.lens.len(), Vec::len);
         let selected: Vec<u32> = rows
             .to_vec1::<u32>()?
             .into_iter()
