@@ -5,7 +5,7 @@
 //! after its own.
 
 use super::normalize::fold_str;
-use super::parse::{HEADER, entry_from_fields, parse, row};
+use super::parse::{Columns, HEADER, entry_from_fields, parse_all, row};
 use super::{Entry, GlossaryError, Kind, Origin, Warning, dedup};
 
 /// An entry to add, as the command line gives it.
@@ -47,18 +47,21 @@ pub enum Added {
 /// valid; a form of the new entry that an existing entry has is refused, unless
 /// that entry is the same in every column.
 pub fn add(bytes: Option<&[u8]>, file: &str, new: &NewEntry) -> Result<Added, GlossaryError> {
-    let (text, entries) = match bytes {
+    let (text, entries, columns) = match bytes {
         Some(bytes) => {
-            let (entries, _) = parse(bytes, file)?;
-            // `parse` has checked every line's UTF-8.
-            (String::from_utf8_lossy(bytes).into_owned(), entries)
+            let parsed = parse_all(bytes, file);
+            if let Some(err) = parsed.errors.into_iter().next() {
+                return Err(err);
+            }
+            // `parse_all` has checked every line's UTF-8 and found the header.
+            (String::from_utf8_lossy(bytes).into_owned(), parsed.entries, parsed.columns.unwrap_or(Columns::Basic))
         }
-        None => (format!("{HEADER}\n"), Vec::new()),
+        None => (format!("{HEADER}\n"), Vec::new(), Columns::Basic),
     };
     dedup(&entries)?;
     let kind = new.kind.to_string();
     let fields = [new.arabic, new.english, &kind, new.variants, new.note];
-    let (mut entry, warnings) = entry_from_fields(fields, &Origin { file: file.to_string(), line: 0 })
+    let (mut entry, warnings) = entry_from_fields(&fields, &Origin { file: file.to_string(), line: 0 })
         .map_err(|message| GlossaryError::NewEntry { message })?;
     let same = |e: &Entry| {
         (&e.arabic, &e.english, e.kind, &e.variants, &e.note)
@@ -102,7 +105,7 @@ pub fn add(bytes: Option<&[u8]>, file: &str, new: &NewEntry) -> Result<Added, Gl
     {
         last.push_str(eol);
     }
-    lines.insert(at.min(lines.len()), format!("{}{eol}", row(&entry)?));
+    lines.insert(at.min(lines.len()), format!("{}{eol}", row(&entry, columns)?));
     entry.origin.line = at + 1;
     let mut warnings = warnings;
     for warning in &mut warnings {

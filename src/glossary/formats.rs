@@ -220,7 +220,7 @@ pub fn import(bytes: &[u8], file: &str, format: Format, kind: Kind) -> Result<Im
     for Row { line, fields } in rows {
         let origin = Origin { file: file.to_string(), line };
         let fields = [&fields[0], &fields[1], &fields[2], &fields[3], &fields[4]].map(String::as_str);
-        let (entry, entry_warnings) = entry_from_fields(fields, &origin).map_err(|message| FormatError::Row {
+        let (entry, entry_warnings) = entry_from_fields(&fields, &origin).map_err(|message| FormatError::Row {
             file: file.into(),
             line,
             message,

@@ -11,6 +11,13 @@
 //!   written ت before it (حكومة → حكومته);
 //! * every other word is equal.
 //!
+//! Morphology rules a reading out where the letters alone would allow it: ة and
+//! the suffix ه are different letters (جده "his grandfather" is not جدة, وفاة
+//! "death" is not وفا + ه); a word with tanween (ً ٌ ٍ) is not a name (دومًا); and
+//! where a term is written with diacritics, a text letter whose diacritics
+//! contradict the term's (a shadda where the term has none, another vowel) is
+//! not that term (تدمّر "destroys" is not تَدْمُر Palmyra).
+//!
 //! Where matches overlap, the one starting first wins, then the longer one;
 //! equal spans go to the entry read last. Spans point into the original text.
 
@@ -18,7 +25,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use super::normalize::{Folded, fold};
-use super::{Glossary, Kind};
+use super::{Form, Glossary, Kind};
 
 const CONJUNCTIONS: [&str; 2] = ["و", "ف"];
 const PREPOSITIONS: [&str; 3] = ["ب", "ل", "ك"];
@@ -26,26 +33,77 @@ const SUFFIXES: [&str; 9] = ["ه", "ها", "هم", "هما", "هن", "ك", "كم
 /// Shortest stem left after removing proclitics.
 const MIN_STEM_CHARS: usize = 2;
 
+/// Diacritics on one letter, as bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Marks(u8);
+
+impl Marks {
+    const SHADDA: u8 = 1;
+    const TANWEEN: u8 = 2;
+    /// The short vowel or sukun, in the bits above.
+    const VOWEL_SHIFT: u8 = 2;
+
+    /// The marks among `chars` (a letter and the marks after it).
+    fn of(chars: &str) -> Self {
+        let mut bits = 0;
+        for c in chars.chars() {
+            bits |= match c {
+                '\u{0651}' => Self::SHADDA,
+                '\u{064B}'..='\u{064D}' => Self::TANWEEN,
+                '\u{064E}' => 1 << Self::VOWEL_SHIFT,
+                '\u{064F}' => 2 << Self::VOWEL_SHIFT,
+                '\u{0650}' => 3 << Self::VOWEL_SHIFT,
+                '\u{0652}' => 4 << Self::VOWEL_SHIFT,
+                _ => 0,
+            };
+        }
+        Self(bits)
+    }
+
+    fn shadda(self) -> bool {
+        self.0 & Self::SHADDA != 0
+    }
+
+    fn tanween(self) -> bool {
+        self.0 & Self::TANWEEN != 0
+    }
+
+    fn vowel(self) -> u8 {
+        self.0 >> Self::VOWEL_SHIFT
+    }
+
+    /// Whether a text letter with these marks contradicts a term letter with
+    /// `term`'s, in a term written with diacritics.
+    fn contradicts(self, term: Marks) -> bool {
+        (self.shadda() && !term.shadda()) || (self.vowel() != 0 && term.vowel() != 0 && self.vowel() != term.vowel())
+    }
+}
+
 /// One term found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
     /// Index of the entry in [`Glossary::entries`].
     pub entry: usize,
+    /// Which of the entry's forms it is.
+    pub form: Form,
     /// Byte range of the term in the original text: without its proclitics, with
     /// any inflection of its last word.
     pub span: Range<usize>,
     /// Byte range of the proclitics before it (empty when none).
     pub prefix: Range<usize>,
+    /// The words of the text it covers (indices into [`Sentence::words`]).
+    pub(crate) words: Range<usize>,
 }
 
 #[derive(Debug, Clone)]
 struct Term {
     words: Vec<String>,
     entry: usize,
-    /// The last word ends in ة (folded to ه), so it is written ت before a suffix.
-    taa_marbuta: bool,
+    form: Form,
     /// Possessive suffixes may follow the last word.
     suffixes: bool,
+    /// Per word, the diacritics of each letter, when the form is written with any.
+    marks: Option<Vec<Vec<Marks>>>,
 }
 
 /// Finds the terms of a glossary in text.
@@ -81,6 +139,43 @@ pub(crate) fn words(folded: &str) -> Vec<Word> {
     out
 }
 
+/// A text folded and split into words, with what the matcher and cues need.
+pub(crate) struct Sentence<'a> {
+    /// The original text.
+    text: &'a str,
+    /// Its folded form.
+    folded: Folded,
+    /// The folded form's words.
+    pub(crate) words: Vec<Word>,
+    /// Per word, whether only one space separates it from the next.
+    joined: Vec<bool>,
+}
+
+impl<'a> Sentence<'a> {
+    /// Folds and splits `text`.
+    pub(crate) fn new(text: &'a str) -> Self {
+        let folded = fold(text);
+        let words = words(&folded.text);
+        let chars: Vec<char> = folded.text.chars().collect();
+        let joined = words
+            .windows(2)
+            .map(|pair| pair[1].chars.start == pair[0].chars.end + 1 && chars[pair[0].chars.end] == ' ')
+            .collect();
+        Self { text, folded, words, joined }
+    }
+
+    /// Whether word `i` and word `i + 1` are separated by one space only.
+    pub(crate) fn joined(&self, i: usize) -> bool {
+        self.joined.get(i).copied().unwrap_or(false)
+    }
+
+    /// The diacritics of each letter of word `i`, from character `from` of it on.
+    fn marks(&self, i: usize, from: usize) -> impl Iterator<Item = Marks> + '_ {
+        let chars = self.words[i].chars.clone();
+        self.folded.origins[chars.start + from..chars.end].iter().map(|r| Marks::of(&self.text[r.clone()]))
+    }
+}
+
 /// `(proclitic chars, stem)` readings of a word, the bare word first.
 pub(crate) fn proclitic_readings(word: &str) -> Vec<(usize, String)> {
     let mut out = vec![(0, word.to_string())];
@@ -107,6 +202,16 @@ pub(crate) fn proclitic_readings(word: &str) -> Vec<(usize, String)> {
     out
 }
 
+/// Whether `word` is `base` with a possessive suffix (a final ة of `base`
+/// written ت before it).
+pub(crate) fn with_suffix(base: &str, word: &str) -> bool {
+    let stem = match base.strip_suffix('ة') {
+        Some(b) => format!("{b}ت"),
+        None => base.to_string(),
+    };
+    word.strip_prefix(stem.as_str()).is_some_and(|rest| SUFFIXES.contains(&rest))
+}
+
 impl Term {
     /// Whether `text` is this term's last word, as written or inflected.
     fn last_word_matches(&self, text: &str) -> bool {
@@ -121,43 +226,65 @@ impl Term {
                 return true;
             }
         }
-        if self.suffixes {
-            let base = if self.taa_marbuta {
-                let mut base = word.strip_suffix('ه').unwrap_or(word).to_string();
-                base.push('ت');
-                base
-            } else {
-                word.clone()
-            };
-            if let Some(rest) = text.strip_prefix(base.as_str()) {
-                return SUFFIXES.contains(&rest);
+        self.suffixes && with_suffix(word, text)
+    }
+
+    /// Whether the text's diacritics allow this term: no word carries tanween,
+    /// and where the term is written with diacritics, no letter contradicts it.
+    /// `first` is the text's first word and `stem_at` where the term starts in it.
+    fn diacritics_allow(&self, sentence: &Sentence, first: usize, stem_at: usize) -> bool {
+        for (k, term_word) in self.words.iter().enumerate() {
+            let i = first + k;
+            let from = if k == 0 { stem_at } else { 0 };
+            let text_word: String = sentence.words[i].text.chars().skip(from).collect();
+            if sentence.marks(i, from).any(Marks::tanween) {
+                return false;
+            }
+            let Some(marks) = &self.marks else { continue };
+            // Letters compared while the text spells the term's word (an
+            // inflection or لل for ل + ال ends the comparison).
+            let same = term_word.chars().zip(text_word.chars()).take_while(|(a, b)| a == b).count();
+            if sentence.marks(i, from).zip(&marks[k]).take(same).any(|(text, &term)| text.contradicts(term)) {
+                return false;
             }
         }
-        false
+        true
     }
 }
 
 impl Matcher {
     /// A matcher for every form the glossary's entries own.
     pub fn new(glossary: &Glossary) -> Self {
-        let mut keys: Vec<(&String, &usize)> = glossary.forms.iter().collect();
-        keys.sort();
-        let mut terms = Vec::with_capacity(keys.len());
-        for (key, &entry_index) in keys {
+        let mut terms = Vec::new();
+        for (key, entry_index, form) in glossary.owned_forms() {
             let entry = &glossary.entries[entry_index];
             let words: Vec<String> = key.split(' ').map(str::to_string).collect();
             if words.iter().any(String::is_empty) {
                 continue;
             }
-            let original = entry.forms().find(|f| super::normalize::fold_str(f) == *key).unwrap_or(&entry.arabic);
+            let written = entry.form_text(form);
+            let folded = fold(written);
+            let marks: Vec<Marks> = folded.origins.iter().map(|r| Marks::of(&written[r.clone()])).collect();
+            let marks = marks.iter().any(|m| m.0 != 0).then(|| {
+                let mut per_word = vec![Vec::new()];
+                for (c, m) in folded.text.chars().zip(marks) {
+                    if c == ' ' {
+                        per_word.push(Vec::new());
+                    } else if let Some(word) = per_word.last_mut() {
+                        word.push(m);
+                    }
+                }
+                per_word
+            });
             let last = &words[words.len() - 1];
             terms.push(Term {
-                taa_marbuta: original.trim_end().ends_with('ة'),
                 suffixes: matches!(entry.kind, Kind::Org | Kind::Other)
                     && !last.starts_with("ال")
                     && last.chars().count() >= 3,
                 words,
                 entry: entry_index,
+                form,
+                marks,
             });
         }
         let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
@@ -182,10 +309,21 @@ impl Matcher {
 
     /// The terms in `text`, in text order, without overlaps.
     pub fn find(&self, text: &str) -> Vec<Match> {
-        let folded = fold(text);
-        let words = words(&folded.text);
-        // (start char, end char, prefix chars, term)
-        let mut candidates: Vec<(usize, usize, usize, usize)> = Vec::new();
+        self.find_in(&Sentence::new(text))
+    }
+
+    /// The terms in a folded sentence, in text order, without overlaps.
+    pub(crate) fn find_in(&self, sentence: &Sentence) -> Vec<Match> {
+        /// A candidate match: where it starts and ends, in folded characters.
+        struct Candidate {
+            start: usize,
+            end: usize,
+            prefix: usize,
+            words: Range<usize>,
+            term: usize,
+        }
+        let words = &sentence.words;
+        let mut candidates: Vec<Candidate> = Vec::new();
         for (i, word) in words.iter().enumerate() {
             for (prefix, stem) in proclitic_readings(&word.text) {
                 let start = word.chars.start + prefix;
@@ -198,30 +336,43 @@ impl Matcher {
                     }
                     let middle_ok = (1..n - 1).all(|k| words[i + k].text == term.words[k]);
                     if middle_ok
-                        && self.adjacent(&folded, &words[i..i + n])
+                        && (i..i + n - 1).all(|k| sentence.joined(k))
                         && term.last_word_matches(&words[i + n - 1].text)
+                        && term.diacritics_allow(sentence, i, prefix)
                     {
-                        candidates.push((start, words[i + n - 1].chars.end, prefix, t));
+                        let end = words[i + n - 1].chars.end;
+                        candidates.push(Candidate { start, end, prefix, words: i..i + n, term: t });
                     }
                 }
                 // One-word terms: the stem, possibly inflected.
                 for (t, term) in self.single_word_candidates(&stem) {
-                    if term.last_word_matches(&stem) {
-                        candidates.push((start, word.chars.end, prefix, t));
+                    if term.last_word_matches(&stem) && term.diacritics_allow(sentence, i, prefix) {
+                        candidates.push(Candidate { start, end: word.chars.end, prefix, words: i..i + 1, term: t });
                     }
                 }
             }
         }
-        candidates
-            .sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(self.terms[b.3].entry.cmp(&self.terms[a.3].entry)));
+        candidates.sort_by(|a, b| {
+            a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(self.terms[b.term].entry.cmp(&self.terms[a.term].entry))
+        });
         let mut out = Vec::new();
         let mut taken_until = 0;
-        for (start, end, prefix, t) in candidates {
-            if start < taken_until {
+        for c in candidates {
+            if c.start < taken_until {
                 continue;
             }
-            taken_until = end;
-            out.push(self.to_match(&folded, start, end, prefix, t));
+            taken_until = c.end;
+            let folded = &sentence.folded;
+            let span = folded.original_span(c.start..c.end).unwrap_or(0..0);
+            let prefix = if c.prefix > 0 {
+                folded
+                    .original_span(c.start - c.prefix..c.start)
+                    .map_or(span.start..span.start, |p| p.start..span.start)
+            } else {
+                span.start..span.start
+            };
+            let term = &self.terms[c.term];
+            out.push(Match { entry: term.entry, form: term.form, span, prefix, words: c.words });
         }
         out
     }
@@ -240,7 +391,7 @@ impl Matcher {
             {
                 keys.push(base.to_string());
                 if let Some(b) = base.strip_suffix('ت') {
-                    keys.push(format!("{b}ه"));
+                    keys.push(format!("{b}ة"));
                 }
             }
         }
@@ -250,22 +401,6 @@ impl Matcher {
             .flat_map(move |k| self.by_first.get(&k).into_iter().flatten().copied().collect::<Vec<_>>())
             .map(move |t| (t, &self.terms[t]))
             .filter(|(_, term)| term.words.len() == 1)
-    }
-
-    /// Whether consecutive words are separated only by one space (no punctuation).
-    fn adjacent(&self, folded: &Folded, words: &[Word]) -> bool {
-        let chars: Vec<char> = folded.text.chars().collect();
-        words.windows(2).all(|pair| pair[1].chars.start == pair[0].chars.end + 1 && chars[pair[0].chars.end] == ' ')
-    }
-
-    fn to_match(&self, folded: &Folded, start: usize, end: usize, prefix: usize, t: usize) -> Match {
-        let span = folded.original_span(start..end).unwrap_or(0..0);
-        let prefix = if prefix > 0 {
-            folded.original_span(start - prefix..start).map_or(span.start..span.start, |p| p.start..span.start)
-        } else {
-            span.start..span.start
-        };
-        Match { entry: self.terms[t].entry, span, prefix }
     }
 }
 

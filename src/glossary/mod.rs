@@ -21,6 +21,7 @@ pub mod matcher;
 mod names;
 pub mod normalize;
 pub mod parse;
+pub mod sense;
 pub mod suggest;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use std::path::Path;
 
 pub use matcher::{Match, Matcher};
 use normalize::fold_str;
+pub use sense::{Cue, Decision, Mention, Senses};
 
 /// The built-in glossary file.
 pub const BUILTIN: &str = include_str!("../../glossaries/builtin.tsv");
@@ -87,14 +89,96 @@ pub struct Entry {
     pub variants: Vec<String>,
     /// Free text.
     pub note: String,
+    /// Parts of the name that news uses alone, each with the rendering it gets
+    /// alone (ترامب → Trump for دونالد ترامب).
+    pub short: Vec<ShortForm>,
+    /// Forms (the term, variants or short forms, as written in them) that are
+    /// also common words: enforced only where a cue or the document confirms
+    /// the name.
+    pub ambiguous: Vec<String>,
+    /// Context that confirms the name sense of an ambiguous form.
+    pub confirm: Vec<Cue>,
+    /// Context that refutes the name sense of any form.
+    pub refute: Vec<Cue>,
     /// Where it was read.
     pub origin: Origin,
 }
 
+/// A part of a name used alone, and its rendering alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortForm {
+    /// The Arabic short form.
+    pub arabic: String,
+    /// Its English rendering.
+    pub english: String,
+}
+
+/// Which of an entry's forms a text uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Form {
+    /// The term itself.
+    Term,
+    /// A variant spelling (index into [`Entry::variants`]).
+    Variant(usize),
+    /// A short form (index into [`Entry::short`]).
+    Short(usize),
+}
+
 impl Entry {
-    /// The term and its variants.
+    /// An entry with no short forms, ambiguity or cues.
+    pub fn new(arabic: &str, english: &str, kind: Kind, variants: Vec<String>, note: &str, origin: Origin) -> Self {
+        Self {
+            arabic: arabic.to_string(),
+            english: english.to_string(),
+            kind,
+            variants,
+            note: note.to_string(),
+            short: Vec::new(),
+            ambiguous: Vec::new(),
+            confirm: Vec::new(),
+            refute: Vec::new(),
+            origin,
+        }
+    }
+
+    /// Every Arabic form: the term, its variants, then its short forms.
     pub fn forms(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.arabic.as_str()).chain(self.variants.iter().map(String::as_str))
+        self.labelled_forms().map(|(_, form)| form)
+    }
+
+    /// Every Arabic form with which form it is.
+    pub fn labelled_forms(&self) -> impl Iterator<Item = (Form, &str)> {
+        std::iter::once((Form::Term, self.arabic.as_str()))
+            .chain(self.variants.iter().enumerate().map(|(i, v)| (Form::Variant(i), v.as_str())))
+            .chain(self.short.iter().enumerate().map(|(i, s)| (Form::Short(i), s.arabic.as_str())))
+    }
+
+    /// The Arabic text of one form.
+    pub fn form_text(&self, form: Form) -> &str {
+        match form {
+            Form::Term => &self.arabic,
+            Form::Variant(i) => &self.variants[i],
+            Form::Short(i) => &self.short[i].arabic,
+        }
+    }
+
+    /// The rendering a form gets: the entry's, or a short form's own.
+    pub fn rendering(&self, form: Form) -> &str {
+        match form {
+            Form::Short(i) => &self.short[i].english,
+            Form::Term | Form::Variant(_) => &self.english,
+        }
+    }
+
+    /// Whether a form is marked ambiguous.
+    pub fn is_ambiguous(&self, form: Form) -> bool {
+        let folded = fold_str(self.form_text(form));
+        self.ambiguous.iter().any(|a| fold_str(a) == folded)
+    }
+
+    /// Whether the entry uses any column beyond the first five.
+    pub fn has_senses(&self) -> bool {
+        !(self.short.is_empty() && self.ambiguous.is_empty() && self.confirm.is_empty() && self.refute.is_empty())
     }
 }
 
@@ -294,8 +378,8 @@ pub fn dedup(entries: &[Entry]) -> Result<(Vec<Entry>, Vec<Warning>), GlossaryEr
 #[derive(Debug, Clone, Default)]
 pub struct Glossary {
     entries: Vec<Entry>,
-    /// Folded form → index into `entries`.
-    forms: HashMap<String, usize>,
+    /// Folded form → index into `entries` and which of its forms.
+    forms: HashMap<String, (usize, Form)>,
 }
 
 impl Glossary {
@@ -328,9 +412,9 @@ impl Glossary {
         warnings.extend(duplicates);
         for entry in keep {
             let index = self.entries.len();
-            for form in entry.forms() {
+            for (label, form) in entry.labelled_forms() {
                 let key = fold_str(form);
-                if let Some(&old) = self.forms.get(&key) {
+                if let Some(&(old, _)) = self.forms.get(&key) {
                     let old = &self.entries[old];
                     if old.english != entry.english {
                         warnings.push(Warning::Override {
@@ -342,7 +426,7 @@ impl Glossary {
                         });
                     }
                 }
-                self.forms.insert(key, index);
+                self.forms.insert(key, (index, label));
             }
             self.entries.push(entry);
         }
@@ -357,14 +441,22 @@ impl Glossary {
     /// The entry that owns each folded form: `(folded form, entry)`, sorted by form.
     pub fn active(&self) -> Vec<(&str, &Entry)> {
         let mut forms: Vec<(&str, &Entry)> =
-            self.forms.iter().map(|(form, &index)| (form.as_str(), &self.entries[index])).collect();
+            self.forms.iter().map(|(form, &(index, _))| (form.as_str(), &self.entries[index])).collect();
         forms.sort_by(|a, b| a.0.cmp(b.0));
         forms
     }
 
     /// The entry for an Arabic form (folded before lookup).
     pub fn lookup(&self, arabic: &str) -> Option<&Entry> {
-        self.forms.get(&fold_str(arabic)).map(|&i| &self.entries[i])
+        self.forms.get(&fold_str(arabic)).map(|&(i, _)| &self.entries[i])
+    }
+
+    /// Every owned folded form with its entry's index and which form it is, sorted by form.
+    pub fn owned_forms(&self) -> Vec<(&str, usize, Form)> {
+        let mut forms: Vec<(&str, usize, Form)> =
+            self.forms.iter().map(|(form, &(index, label))| (form.as_str(), index, label)).collect();
+        forms.sort_by(|a, b| a.0.cmp(b.0));
+        forms
     }
 
     /// Number of distinct folded forms.

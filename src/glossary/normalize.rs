@@ -3,7 +3,8 @@
 //! The model reads raw Arabic (OPUS-MT's preprocessing does not fold letters), so
 //! folding is used only to find terms: diacritics, Quranic marks, tatweel and
 //! invisible format characters are removed; alef forms (أ إ آ ٱ) become ا, ى and
-//! Persian ی become ي, ة and ۀ become ه, Persian ک becomes ك; presentation forms
+//! Persian ی become ي, ۀ becomes ه, Persian ک becomes ك (ة stays: it is
+//! not the suffix ه); presentation forms
 //! (ligatures such as ﻻ) are decomposed to their letters; whitespace runs become
 //! one space. Every folded character remembers the byte range of the original
 //! character it came from.
@@ -55,7 +56,7 @@ fn fold_letter(c: char) -> char {
     match c {
         'أ' | 'إ' | 'آ' | 'ٱ' | '\u{0672}' | '\u{0673}' => 'ا',
         'ى' | 'ی' | 'ې' => 'ي',
-        'ة' | 'ۀ' | 'ە' => 'ه',
+        'ۀ' | 'ە' => 'ه',
         'ک' | 'ڪ' => 'ك',
         'ٸ' => 'ي',
         'ٶ' => 'ؤ',
@@ -130,7 +131,8 @@ mod tests {
         assert_eq!(fold_str("آمرلي"), "امرلي");
         assert_eq!(fold_str("ٱلله"), "الله");
         assert_eq!(fold_str("مصطفى"), "مصطفي");
-        assert_eq!(fold_str("الحكومة"), "الحكومه");
+        assert_eq!(fold_str("الحكومة"), "الحكومة");
+        assert_eq!(fold_str("جده"), "جده");
         assert_eq!(fold_str("پزشکیان"), "پزشكيان");
         assert_eq!(fold_str("حـــزب"), "حزب");
         assert_eq!(fold_str("حزب\u{200C}الله"), "حزبالله");

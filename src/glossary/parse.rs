@@ -1,17 +1,58 @@
 //! Reading and writing glossary files: UTF-8 TSV with the header row `arabic`, `english`,
-//! `kind`, `variants`, `note` (tab-separated).
+//! `kind`, `variants`, `note` (tab-separated), or that row followed by the sense
+//! columns `short`, `ambiguous`, `confirm`, `refute` ([`HEADER_SENSES`]):
+//!
+//! * `short`: parts of the name used alone, `ARABIC=English` separated by `|`
+//!   (`ترامب=Trump`);
+//! * `ambiguous`: forms of the entry (term, variants or short forms) that are
+//!   also common words, separated by `|`;
+//! * `confirm`, `refute`: context cues separated by `|` (see [`super::sense`]).
 //!
 //! Empty lines and lines starting with `#` are skipped. A byte-order mark and
 //! CRLF line endings are accepted with a warning. Every error names the file,
 //! the line and the (1-based, in characters) column where the problem starts.
 
 use super::normalize::fold_str;
-use super::{Entry, GlossaryError, Kind, Origin, Warning};
+use super::{Cue, Entry, GlossaryError, Kind, Origin, ShortForm, Warning};
 
-/// The header every glossary file starts with.
+/// The header of a glossary file without sense columns.
 pub const HEADER: &str = "arabic\tenglish\tkind\tvariants\tnote";
+/// The header of a glossary file with sense columns.
+pub const HEADER_SENSES: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute";
 
-const COLUMNS: usize = 5;
+/// The column names of [`HEADER_SENSES`].
+const NAMES: [&str; 9] = ["arabic", "english", "kind", "variants", "note", "short", "ambiguous", "confirm", "refute"];
+
+/// How many columns a file has: 5 ([`HEADER`]) or 9 ([`HEADER_SENSES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// The five basic columns.
+    Basic,
+    /// The basic columns and the sense columns.
+    Senses,
+}
+
+impl Columns {
+    /// The header row.
+    pub fn header(self) -> &'static str {
+        match self {
+            Columns::Basic => HEADER,
+            Columns::Senses => HEADER_SENSES,
+        }
+    }
+
+    fn count(self) -> usize {
+        match self {
+            Columns::Basic => 5,
+            Columns::Senses => 9,
+        }
+    }
+
+    /// The columns that `entries` need.
+    pub fn for_entries<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Self {
+        if entries.into_iter().any(Entry::has_senses) { Columns::Senses } else { Columns::Basic }
+    }
+}
 
 fn error(file: &str, line: usize, column: usize, message: impl Into<String>) -> GlossaryError {
     GlossaryError::Parse { file: file.to_string(), line, column, message: message.into() }
@@ -31,6 +72,8 @@ pub struct Parsed {
     pub warnings: Vec<Warning>,
     /// Errors in file order.
     pub errors: Vec<GlossaryError>,
+    /// The columns the header names (`None` without a valid header).
+    pub columns: Option<Columns>,
 }
 
 /// Parses one glossary file's bytes; `file` names it in errors and origins.
@@ -54,7 +97,7 @@ pub fn parse_all(bytes: &[u8], file: &str) -> Parsed {
         }
         None => bytes,
     };
-    let mut saw_header = false;
+    let mut columns: Option<Columns> = None;
     let mut crlf_reported = false;
     for (index, raw) in body.split(|&b| b == b'\n').enumerate() {
         let number = index + 1;
@@ -73,7 +116,7 @@ pub fn parse_all(bytes: &[u8], file: &str) -> Parsed {
             Err(err) => {
                 let column = String::from_utf8_lossy(&raw[..err.valid_up_to()]).chars().count() + 1;
                 parsed.errors.push(error(file, number, column, "invalid UTF-8"));
-                if saw_header {
+                if columns.is_some() {
                     continue;
                 }
                 return parsed;
@@ -82,104 +125,139 @@ pub fn parse_all(bytes: &[u8], file: &str) -> Parsed {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        if !saw_header {
-            if line != HEADER {
-                parsed.errors.push(error(
-                    file,
-                    number,
-                    1,
-                    format!("expected the header `{}`", HEADER.replace('\t', "\\t")),
-                ));
-                return parsed;
-            }
-            saw_header = true;
+        let Some(columns) = columns else {
+            columns = match line {
+                HEADER => Some(Columns::Basic),
+                HEADER_SENSES => Some(Columns::Senses),
+                _ => {
+                    parsed.errors.push(error(
+                        file,
+                        number,
+                        1,
+                        format!("expected the header `{}`", HEADER.replace('\t', "\\t")),
+                    ));
+                    return parsed;
+                }
+            };
             continue;
-        }
-        match parse_row(line, file, number, &mut parsed.warnings) {
+        };
+        match parse_row(line, columns, file, number, &mut parsed.warnings) {
             Ok(entry) => parsed.entries.push(entry),
             Err(err) => parsed.errors.push(err),
         }
     }
-    if !saw_header {
+    if columns.is_none() {
         parsed.errors.push(error(file, 1, 1, "empty glossary: no header"));
     }
+    parsed.columns = columns;
     parsed
 }
 
-/// Makes an entry of a row's five fields read from elsewhere (another file format,
-/// the command line): whitespace is collapsed as the reader collapses it, and the
-/// fields are checked as a row's are. An error is a bare message for the caller to
+/// Makes an entry of a row's fields read from elsewhere (another file format,
+/// the command line): the five basic columns, then optionally the four sense
+/// columns. Whitespace is collapsed as the reader collapses it, and the fields
+/// are checked as a row's are. An error is a bare message for the caller to
 /// place; the warnings name `origin`.
-pub(crate) fn entry_from_fields(fields: [&str; 5], origin: &Origin) -> Result<(Entry, Vec<Warning>), String> {
+pub(crate) fn entry_from_fields(fields: &[&str], origin: &Origin) -> Result<(Entry, Vec<Warning>), String> {
     let collapse = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let [arabic, english, kind, variants, note] = fields;
-    let note = note.trim();
-    if note.contains(['\t', '\n', '\r']) {
-        return Err("the note holds a tab or a line break, which a glossary row cannot hold".into());
+    let columns = match fields.len() {
+        5 => Columns::Basic,
+        9 => Columns::Senses,
+        n => return Err(format!("{n} fields, expected 5 or 9")),
+    };
+    if fields.iter().any(|f| f.contains(['\t', '\n', '\r'])) {
+        let what = if fields[4].contains(['\t', '\n', '\r']) { "the note" } else { "a field" };
+        return Err(format!("{what} holds a tab or a line break, which a glossary row cannot hold"));
     }
-    let arabic = collapse(arabic);
+    let arabic = collapse(fields[0]);
     if arabic.starts_with('#') {
         return Err(format!("Arabic term `{arabic}` starts with `#`, which marks a comment line"));
     }
-    let line = [arabic.as_str(), &collapse(english), kind.trim(), &collapse(variants), note].join("\t");
+    let mut cells = vec![arabic, collapse(fields[1]), fields[2].trim().to_string(), collapse(fields[3])];
+    cells.push(fields[4].trim().to_string());
+    cells.extend(fields[5..].iter().map(|f| collapse(f)));
+    let line = cells.join("\t");
     let mut warnings = Vec::new();
-    match parse_row(&line, &origin.file, origin.line, &mut warnings) {
+    match parse_row(&line, columns, &origin.file, origin.line, &mut warnings) {
         Ok(entry) => Ok((entry, warnings)),
         Err(GlossaryError::Parse { message, .. }) => Err(message),
         Err(other) => Err(other.to_string()),
     }
 }
 
-/// The canonical file of `entries`: the header, then one row per entry sorted by
-/// the Arabic column (then by the English), `\n` line endings.
+/// The canonical file of `entries`: the header (with the sense columns when an
+/// entry uses them), then one row per entry sorted by the Arabic column (then by
+/// the English), `\n` line endings.
 pub fn write_tsv(entries: &[Entry]) -> Result<String, GlossaryError> {
+    let columns = Columns::for_entries(entries);
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.arabic.cmp(&b.arabic).then_with(|| a.english.cmp(&b.english)));
-    let mut out = format!("{HEADER}\n");
+    let mut out = format!("{}\n", columns.header());
     for entry in sorted {
-        out.push_str(&row(entry)?);
+        out.push_str(&row(entry, columns)?);
         out.push('\n');
     }
     Ok(out)
 }
 
-/// An entry's row, without a line ending.
-pub(crate) fn row(entry: &Entry) -> Result<String, GlossaryError> {
+/// An entry's row in a file with `columns`, without a line ending.
+pub(crate) fn row(entry: &Entry, columns: Columns) -> Result<String, GlossaryError> {
     let unwritable =
         |message: &str| GlossaryError::Unwritable { arabic: entry.arabic.clone(), message: message.into() };
-    let fields = [&entry.arabic, &entry.english, &entry.note];
-    if fields.into_iter().chain(&entry.variants).any(|f| f.contains(['\t', '\n', '\r'])) {
+    let cues = entry.confirm.iter().chain(&entry.refute).map(|c| c.text());
+    let shorts = entry.short.iter().flat_map(|s| [s.arabic.as_str(), s.english.as_str()]);
+    let fields = [entry.arabic.as_str(), &entry.english, &entry.note];
+    let listed = || entry.variants.iter().chain(&entry.ambiguous).map(String::as_str).chain(shorts.clone());
+    if fields.into_iter().chain(listed()).chain(cues.clone()).any(|f| f.contains(['\t', '\n', '\r'])) {
         return Err(unwritable("a field holds a tab or a line break"));
     }
     if entry.arabic.trim().is_empty() || entry.english.trim().is_empty() || entry.arabic.starts_with('#') {
         return Err(unwritable("the Arabic term or the English rendering is empty, or the term starts with `#`"));
     }
-    if entry.variants.iter().any(|v| v.trim().is_empty() || v.contains('|')) {
-        return Err(unwritable("a variant is empty or holds `|`"));
+    if listed().chain(cues).any(|v| v.trim().is_empty() || v.contains('|')) {
+        return Err(unwritable("a variant, short form, ambiguous form or cue is empty or holds `|`"));
+    }
+    if entry.short.iter().any(|s| s.arabic.contains('=')) {
+        return Err(unwritable("a short form holds `=`"));
+    }
+    if columns == Columns::Basic && entry.has_senses() {
+        return Err(unwritable("the file has no sense columns (short, ambiguous, confirm, refute)"));
     }
     let kind = entry.kind.to_string();
     let variants = entry.variants.join("|");
-    Ok([entry.arabic.as_str(), &entry.english, &kind, &variants, &entry.note].join("\t"))
+    let mut cells = vec![entry.arabic.clone(), entry.english.clone(), kind, variants, entry.note.clone()];
+    if columns == Columns::Senses {
+        cells.push(entry.short.iter().map(|s| format!("{}={}", s.arabic, s.english)).collect::<Vec<_>>().join("|"));
+        cells.push(entry.ambiguous.join("|"));
+        for cues in [&entry.confirm, &entry.refute] {
+            cells.push(cues.iter().map(|c| c.text()).collect::<Vec<_>>().join("|"));
+        }
+    }
+    Ok(cells.join("\t"))
 }
 
-fn parse_row(line: &str, file: &str, number: usize, warnings: &mut Vec<Warning>) -> Result<Entry, GlossaryError> {
+fn parse_row(
+    line: &str,
+    columns: Columns,
+    file: &str,
+    number: usize,
+    warnings: &mut Vec<Warning>,
+) -> Result<Entry, GlossaryError> {
+    let count = columns.count();
     // Fields with the character column each starts at.
-    let mut fields: Vec<(usize, &str)> = Vec::with_capacity(COLUMNS);
+    let mut fields: Vec<(usize, &str)> = Vec::with_capacity(count);
     let mut column = 1;
     for field in line.split('\t') {
         fields.push((column, field));
         column += field.chars().count() + 1;
     }
-    if fields.len() != COLUMNS {
-        let at = if fields.len() > COLUMNS { fields[COLUMNS].0 } else { column - 1 };
+    if fields.len() != count {
+        let at = if fields.len() > count { fields[count].0 } else { column - 1 };
         return Err(error(
             file,
             number,
             at,
-            format!(
-                "expected {COLUMNS} tab-separated columns (arabic, english, kind, variants, note), found {}",
-                fields.len()
-            ),
+            format!("expected {count} tab-separated columns ({}), found {}", NAMES[..count].join(", "), fields.len()),
         ));
     }
     let trimmed = |(column, field): (usize, &str), name: &str, warnings: &mut Vec<Warning>| {
@@ -220,26 +298,80 @@ fn parse_row(line: &str, file: &str, number: usize, warnings: &mut Vec<Warning>)
         }
     };
     let mut variants = Vec::new();
-    let mut variant_column = fields[3].0;
-    for variant in fields[3].1.split('|') {
-        let value = variant.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !fields[3].1.trim().is_empty() {
-            if value.is_empty() {
-                return Err(error(file, number, variant_column, "empty variant between `|` separators"));
-            }
-            if !has_arabic_letter(&value) {
-                return Err(error(file, number, variant_column, format!("variant `{value}` has no Arabic letter")));
-            }
-            if fold_str(&value) == fold_str(&arabic) {
-                warnings.push(Warning::RedundantVariant { file: file.to_string(), line: number, variant: value });
-            } else {
-                variants.push(value);
-            }
+    for (variant_column, value) in items(fields[3]) {
+        if value.is_empty() {
+            return Err(error(file, number, variant_column, "empty variant between `|` separators"));
         }
-        variant_column += variant.chars().count() + 1;
+        if !has_arabic_letter(&value) {
+            return Err(error(file, number, variant_column, format!("variant `{value}` has no Arabic letter")));
+        }
+        if fold_str(&value) == fold_str(&arabic) {
+            warnings.push(Warning::RedundantVariant { file: file.to_string(), line: number, variant: value });
+        } else {
+            variants.push(value);
+        }
     }
     let note = fields[4].1.trim().to_string();
-    Ok(Entry { arabic, english, kind, variants, note, origin: Origin { file: file.to_string(), line: number } })
+    let origin = Origin { file: file.to_string(), line: number };
+    let mut entry = Entry::new(&arabic, &english, kind, variants, &note, origin);
+    if columns == Columns::Senses {
+        read_senses(&mut entry, &fields[5..], file, number)?;
+    }
+    Ok(entry)
+}
+
+/// The `|`-separated items of a field, each whitespace-collapsed, with the
+/// character column it starts at; none for an empty field.
+fn items((column, field): (usize, &str)) -> Vec<(usize, String)> {
+    if field.trim().is_empty() {
+        return Vec::new();
+    }
+    let mut at = column;
+    let mut out = Vec::new();
+    for item in field.split('|') {
+        out.push((at, item.split_whitespace().collect::<Vec<_>>().join(" ")));
+        at += item.chars().count() + 1;
+    }
+    out
+}
+
+/// Reads the sense columns (short, ambiguous, confirm, refute) into `entry`.
+fn read_senses(entry: &mut Entry, fields: &[(usize, &str)], file: &str, number: usize) -> Result<(), GlossaryError> {
+    for (column, item) in items(fields[0]) {
+        let Some((arabic, english)) = item.split_once('=') else {
+            return Err(error(file, number, column, format!("short form `{item}` is not `ARABIC=English`")));
+        };
+        let (arabic, english) = (arabic.trim().to_string(), english.trim().to_string());
+        if !has_arabic_letter(&arabic) || has_arabic_letter(&english) || english.is_empty() {
+            return Err(error(
+                file,
+                number,
+                column,
+                format!("short form `{item}` is not `ARABIC=English` (Arabic letters left of `=`, none right of it)"),
+            ));
+        }
+        if entry.forms().any(|f| fold_str(f) == fold_str(&arabic)) {
+            return Err(error(file, number, column, format!("short form `{arabic}` repeats a form of the entry")));
+        }
+        entry.short.push(ShortForm { arabic, english });
+    }
+    for (column, item) in items(fields[1]) {
+        if !entry.forms().any(|f| fold_str(f) == fold_str(&item)) {
+            return Err(error(
+                file,
+                number,
+                column,
+                format!("ambiguous form `{item}` is not the term, a variant or a short form of the entry"),
+            ));
+        }
+        entry.ambiguous.push(item);
+    }
+    for (field, cues) in [(fields[2], &mut entry.confirm), (fields[3], &mut entry.refute)] {
+        for (column, item) in items(field) {
+            cues.push(Cue::parse(&item).map_err(|message| error(file, number, column, message))?);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use super::corpus::Pair;
 use super::names::{
     ArWord, English, MAX_SPAN_WORDS, Stem, arabic_words, is_content_word, lowercase_words, sounds_alike, stem,
 };
-use super::parse::{HEADER, has_arabic_letter, row};
+use super::parse::{Columns, HEADER, has_arabic_letter, row};
 use super::{Entry, GlossaryError, Kind, Matcher, Origin};
 
 /// Longest n-gram mined, in words.
@@ -445,15 +445,10 @@ pub fn suggest(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> (Evidence
 pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, GlossaryError> {
     let mut out = format!("{HEADER}\n");
     for (i, s) in suggestions.iter().enumerate() {
-        let entry = Entry {
-            arabic: s.arabic.clone(),
-            english: s.english.clone(),
-            kind: Kind::Other,
-            variants: Vec::new(),
-            note: format!("count {}, consistency {}%", s.count, s.consistency_percent()),
-            origin: Origin { file: "suggestions".into(), line: i + 2 },
-        };
-        out.push_str(&row(&entry)?);
+        let note = format!("count {}, consistency {}%", s.count, s.consistency_percent());
+        let origin = Origin { file: "suggestions".into(), line: i + 2 };
+        let entry = Entry::new(&s.arabic, &s.english, Kind::Other, Vec::new(), &note, origin);
+        out.push_str(&row(&entry, Columns::Basic)?);
         out.push('\n');
     }
     Ok(out)
