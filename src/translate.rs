@@ -5,6 +5,7 @@
 //! cannot be translated (too long for the model, or a failed batch) gets its own
 //! error; the others are unaffected. Progress is reported through [`Event`]s.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use candle_core::Device;
 
 use crate::align::{Alignment, Word};
 use crate::decoding::{Constraint, DecodeError, GenerationConfig, generate, generate_constrained};
-use crate::glossary::{Glossary, Kind, Matcher};
+use crate::glossary::{Decision, Glossary, Kind, Senses};
 use crate::model::{MarianConfig, MarianMTModel, ModelError, Precision, load_model_as};
 use crate::tokenizer::{MarianTokenizer, TokenizerError};
 
@@ -60,8 +61,10 @@ pub struct Translation {
     pub score: f32,
     /// This line's share of its batch's wall time.
     pub time: Duration,
-    /// Glossary terms found in the line, in order.
+    /// Glossary terms found in the line and enforced, in order.
     pub terms: Vec<TermUse>,
+    /// Glossary forms found in the line but not enforced, in order.
+    pub skipped: Vec<SkippedTerm>,
 }
 
 impl Translation {
@@ -105,6 +108,9 @@ pub struct TermUse {
     pub kind: Kind,
     /// Character range of the term in the source line (proclitics excluded).
     pub source_span: Range<usize>,
+    /// How an ambiguous form was confirmed as the name (`None` for a form that
+    /// is not ambiguous).
+    pub confirmed: Option<String>,
     /// Character range of its rendering in the translation, when present.
     pub target_span: Option<Range<usize>>,
     /// Why the rendering is missing, when it is.
@@ -114,6 +120,22 @@ pub struct TermUse {
     /// [`Translation::check_alignment`]); `None` until checked, and for a term not
     /// placed.
     pub aligned: Option<bool>,
+}
+
+/// A glossary form found in a source line but not enforced: an ambiguous form
+/// nothing confirmed, or a form a cue refuted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedTerm {
+    /// The glossary entry's Arabic term.
+    pub term: String,
+    /// The rendering it would have got.
+    pub english: String,
+    /// What the entry names.
+    pub kind: Kind,
+    /// Character range of the form in the source line (proclitics excluded).
+    pub source_span: Range<usize>,
+    /// Why it is not enforced.
+    pub why: String,
 }
 
 /// How glossary terms are used.
@@ -129,15 +151,47 @@ pub enum GlossaryMode {
 #[derive(Debug, Clone)]
 pub struct Terms {
     glossary: Glossary,
-    matcher: Matcher,
+    senses: Senses,
     mode: GlossaryMode,
 }
 
 impl Terms {
     /// Prepares `glossary` for matching.
     pub fn new(glossary: Glossary, mode: GlossaryMode) -> Self {
-        let matcher = Matcher::new(&glossary);
-        Self { glossary, matcher, mode }
+        let senses = Senses::new(&glossary);
+        Self { glossary, senses, mode }
+    }
+
+    /// The terms of each line of one document (lines in reading order): the
+    /// mentions enforced and those skipped, decided as [`Senses::document`] does.
+    pub fn find(&self, lines: &[&str]) -> Vec<(Vec<TermUse>, Vec<SkippedTerm>)> {
+        self.senses
+            .document(&self.glossary, lines)
+            .into_iter()
+            .zip(lines)
+            .map(|(mentions, line)| {
+                let (mut uses, mut skipped) = (Vec::new(), Vec::new());
+                for m in mentions {
+                    let entry = &self.glossary.entries()[m.entry];
+                    let source_span = char_offset(line, m.span.start)..char_offset(line, m.span.end);
+                    let (term, english, kind) = (entry.arabic.clone(), entry.rendering(m.form).to_string(), entry.kind);
+                    match m.decision {
+                        Decision::Enforce { confirmed } => uses.push(TermUse {
+                            term,
+                            english,
+                            kind,
+                            source_span,
+                            confirmed,
+                            target_span: None,
+                            problem: None,
+                            aligned: None,
+                        }),
+                        Decision::Skip { why } => skipped.push(SkippedTerm { term, english, kind, source_span, why }),
+                    }
+                }
+                (uses, skipped)
+            })
+            .collect()
     }
 }
 
@@ -167,7 +221,11 @@ pub struct Translator {
 /// A line's terms before decoding: what was found and the constraints built.
 struct Planned {
     uses: Vec<TermUse>,
+    skipped: Vec<SkippedTerm>,
     constraints: Vec<Constraint>,
+    /// Per use, the renderings that show it in a translation: its own, and for
+    /// a short form the full name's (the model may say more than the source).
+    accepted: Vec<Vec<String>>,
 }
 
 /// The first letter upper-cased (for a term that opens the sentence).
@@ -208,57 +266,63 @@ impl Translator {
         self.terms = terms;
     }
 
-    /// Finds the glossary terms of a line and builds their constraints.
-    fn plan(&self, line: &str) -> Planned {
-        let mut planned = Planned { uses: Vec::new(), constraints: Vec::new() };
-        let Some(terms) = &self.terms else { return planned };
-        for m in terms.matcher.find(line) {
-            let entry = &terms.glossary.entries()[m.entry];
-            let upper = capitalized(&entry.english);
-            let writable = |text: &str| self.tokenizer.encode_target(text).filter(|ids| !ids.is_empty());
-            let alternatives: Vec<Vec<u32>> = writable(&entry.english).into_iter().collect();
-            let sentence_start: Vec<Vec<u32>> =
-                if upper == entry.english { Vec::new() } else { writable(&upper).into_iter().collect() };
-            let mut problem = None;
-            if terms.mode == GlossaryMode::Constrain {
-                if alternatives.is_empty() && sentence_start.is_empty() {
-                    problem = Some("the target vocabulary cannot write the rendering".to_string());
-                } else {
-                    planned.constraints.push(Constraint { alternatives, sentence_start });
+    /// Finds the glossary terms of each line of one document and builds their
+    /// constraints.
+    fn plan(&self, lines: &[&str]) -> Vec<Planned> {
+        let Some(terms) = &self.terms else {
+            return lines.iter().map(|_| Planned::empty()).collect();
+        };
+        terms
+            .find(lines)
+            .into_iter()
+            .map(|(mut uses, skipped)| {
+                let mut constraints = Vec::new();
+                let mut accepted = Vec::new();
+                for term in &mut uses {
+                    let full = terms.glossary.lookup(&term.term).map(|e| e.english.clone());
+                    accepted.push(std::iter::once(term.english.clone()).chain(full).collect());
+                    if terms.mode != GlossaryMode::Constrain {
+                        continue;
+                    }
+                    let writable = |text: &str| self.tokenizer.encode_target(text).filter(|ids| !ids.is_empty());
+                    let upper = capitalized(&term.english);
+                    let alternatives: Vec<Vec<u32>> = writable(&term.english).into_iter().collect();
+                    let sentence_start: Vec<Vec<u32>> =
+                        if upper == term.english { Vec::new() } else { writable(&upper).into_iter().collect() };
+                    if alternatives.is_empty() && sentence_start.is_empty() {
+                        term.problem = Some("the target vocabulary cannot write the rendering".to_string());
+                    } else {
+                        constraints.push(Constraint { alternatives, sentence_start });
+                    }
                 }
-            }
-            planned.uses.push(TermUse {
-                term: entry.arabic.clone(),
-                english: entry.english.clone(),
-                kind: entry.kind,
-                source_span: char_offset(line, m.span.start)..char_offset(line, m.span.end),
-                target_span: None,
-                problem,
-                aligned: None,
-            });
-        }
-        planned
+                Planned { uses, skipped, constraints, accepted }
+            })
+            .collect()
     }
 
-    /// Locates each term's rendering in `text`, the k-th use of a rendering at its
-    /// k-th occurrence; marks the others missed with `why`.
-    fn place(uses: &mut [TermUse], text: &str, why: &str) {
+    /// Locates each term's rendering in `text` (any of its accepted renderings,
+    /// capitalized or not; as whole words when `whole_words`, which a
+    /// translation decoded without constraints must show), the k-th use of a
+    /// rendering at its k-th occurrence; marks the others missed with `why`.
+    /// Returns whether every term was placed.
+    fn place(uses: &mut [TermUse], accepted: &[Vec<String>], text: &str, why: &str, whole_words: bool) -> bool {
         let mut taken: Vec<Range<usize>> = Vec::new();
-        for term in uses.iter_mut() {
+        let mut all = true;
+        for (term, renderings) in uses.iter_mut().zip(accepted) {
             let mut found = None;
-            for rendering in [term.english.clone(), capitalized(&term.english)] {
+            'renderings: for rendering in renderings.iter().flat_map(|r| [r.clone(), capitalized(r)]) {
                 let mut from = 0;
                 while let Some(at) = text[from..].find(&rendering) {
                     let start = from + at;
-                    let span = char_offset(text, start)..char_offset(text, start + rendering.len());
-                    if !taken.iter().any(|t| t.start < span.end && span.start < t.end) {
+                    let end = start + rendering.len();
+                    let span = char_offset(text, start)..char_offset(text, end);
+                    let whole = !text[..start].chars().next_back().is_some_and(char::is_alphanumeric)
+                        && !text[end..].chars().next().is_some_and(char::is_alphanumeric);
+                    if (whole || !whole_words) && !taken.iter().any(|t| t.start < span.end && span.start < t.end) {
                         found = Some(span);
-                        break;
+                        break 'renderings;
                     }
                     from = start + rendering.len().max(1);
-                }
-                if found.is_some() {
-                    break;
                 }
             }
             match found {
@@ -268,10 +332,12 @@ impl Translator {
                     term.problem = None;
                 }
                 None => {
+                    all = false;
                     term.problem.get_or_insert_with(|| why.to_string());
                 }
             }
         }
+        all
     }
 
     /// The model's config.
@@ -299,11 +365,31 @@ impl Translator {
         &mut self.generation
     }
 
-    /// Translates `lines`, at most `batch_size` per model call, reporting each
-    /// finished batch to `on_event`. Results come back in input order.
+    /// Translates `lines`, each its own document, at most `batch_size` per
+    /// model call, reporting each finished batch to `on_event`. Results come
+    /// back in input order.
     pub fn translate(
         &self,
         lines: &[&str],
+        batch_size: usize,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Vec<Result<Translation, LineError>> {
+        let documents: Vec<usize> = (0..lines.len()).collect();
+        self.translate_documents(lines, &documents, batch_size, on_event)
+    }
+
+    /// Translates `lines`, where `documents[i]` names the document line `i`
+    /// belongs to (lines of one document in reading order): glossary senses are
+    /// decided per document, so a name confirmed in one line confirms its short
+    /// and ambiguous forms in the others. Results come back in input order.
+    ///
+    /// In `constrain` mode a line with terms is first decoded like any other;
+    /// only when that translation lacks one of its renderings is it decoded
+    /// again under constraints.
+    pub fn translate_documents(
+        &self,
+        lines: &[&str],
+        documents: &[usize],
         batch_size: usize,
         on_event: &mut dyn FnMut(Event),
     ) -> Vec<Result<Translation, LineError>> {
@@ -320,62 +406,117 @@ impl Translator {
         }
         // Longest first: similar lengths share a batch and padding stays small.
         order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].len()));
-        let plans: Vec<Planned> = lines.iter().map(|line| self.plan(line)).collect();
-        // Lines with constraints are decoded apart from the others, whose output
-        // then stays exactly the reference beam search's.
-        let (constrained, plain): (Vec<usize>, Vec<usize>) =
-            order.into_iter().partition(|&i| !plans[i].constraints.is_empty());
-        let mut plans: Vec<Option<Planned>> = plans.into_iter().map(Some).collect();
-        for (group, with_constraints) in [(plain, false), (constrained, true)] {
-            for chunk in group.chunks(batch_size.max(1)) {
-                let start = Instant::now();
-                let sources: Vec<Vec<u32>> = chunk.iter().map(|&i| encoded[i].clone()).collect();
-                let outcome = if with_constraints {
-                    let constraints: Vec<Vec<Constraint>> = chunk
-                        .iter()
-                        .map(|&i| plans[i].as_ref().map(|p| p.constraints.clone()).unwrap_or_default())
-                        .collect();
-                    generate_constrained(&self.model, &sources, &constraints, &self.generation)
-                        .map(|hyps| hyps.into_iter().map(|h| (h.tokens, h.score, Some(h.met))).collect::<Vec<_>>())
-                } else {
-                    generate(&self.model, &sources, &self.generation)
-                        .map(|hyps| hyps.into_iter().map(|h| (h.tokens, h.score, None)).collect::<Vec<_>>())
-                };
-                let time = start.elapsed();
-                let share = time / chunk.len() as u32;
-                match outcome {
-                    Ok(hypotheses) => {
-                        let target_tokens = hypotheses.iter().map(|h| h.0.len()).sum();
-                        for ((&i, source_ids), (tokens, score, met)) in chunk.iter().zip(sources).zip(hypotheses) {
-                            let text = self.tokenizer.decode(&tokens);
-                            let plan = plans[i].take().expect("each line is decoded once");
-                            let mut uses = plan.uses;
-                            let why = match (self.terms.as_ref().map(|t| t.mode), &met) {
-                                (Some(GlossaryMode::Report), _) => "not constrained (glossary mode report)",
-                                (_, Some(met)) if met.iter().any(|m| !m) => {
-                                    "no hypothesis within max_length contains it"
-                                }
-                                _ => "the rendering is not in the detokenized output",
-                            };
-                            Self::place(&mut uses, &text, why);
-                            results[i] = Some(Ok(Translation {
-                                text,
-                                source_ids,
-                                target_ids: tokens,
-                                score,
-                                time: share,
-                                terms: uses,
-                            }));
+        let mut plans: Vec<Option<Planned>> = (0..lines.len()).map(|_| None).collect();
+        let mut by_document: Vec<Vec<usize>> = Vec::new();
+        let mut slot: HashMap<usize, usize> = HashMap::new();
+        for (i, &document) in documents.iter().enumerate().take(lines.len()) {
+            let at = *slot.entry(document).or_insert_with(|| {
+                by_document.push(Vec::new());
+                by_document.len() - 1
+            });
+            by_document[at].push(i);
+        }
+        // A line without a document stands alone.
+        for i in documents.len()..lines.len() {
+            by_document.push(vec![i]);
+        }
+        for members in &by_document {
+            let texts: Vec<&str> = members.iter().map(|&i| lines[i]).collect();
+            for (&i, plan) in members.iter().zip(self.plan(&texts)) {
+                plans[i] = Some(plan);
+            }
+        }
+        let mode = self.terms.as_ref().map(|t| t.mode);
+        let mut spent: Vec<Duration> = vec![Duration::ZERO; lines.len()];
+        // Every line first: lines without constraints keep the reference beam
+        // search's output, and lines whose translation already holds their terms
+        // need nothing forced.
+        let mut constrained = Vec::new();
+        for chunk in order.chunks(batch_size.max(1)) {
+            let start = Instant::now();
+            let sources: Vec<Vec<u32>> = chunk.iter().map(|&i| encoded[i].clone()).collect();
+            let outcome = generate(&self.model, &sources, &self.generation);
+            let time = start.elapsed();
+            let share = time / chunk.len() as u32;
+            match outcome {
+                Ok(hypotheses) => {
+                    let target_tokens = hypotheses.iter().map(|h| h.tokens.len()).sum();
+                    for ((&i, source_ids), hypothesis) in chunk.iter().zip(sources).zip(hypotheses) {
+                        spent[i] += share;
+                        let text = self.tokenizer.decode(&hypothesis.tokens);
+                        let Some(plan) = plans[i].as_mut() else { continue };
+                        let why = match mode {
+                            Some(GlossaryMode::Report) => "not constrained (glossary mode report)",
+                            _ => "the rendering is not in the detokenized output",
+                        };
+                        let mut uses = plan.uses.clone();
+                        let placed = Self::place(&mut uses, &plan.accepted, &text, why, true);
+                        if !placed && !plan.constraints.is_empty() {
+                            constrained.push(i);
+                            continue;
                         }
-                        on_event(Event::Batch { lines: chunk.len(), target_tokens, time });
+                        let plan = plans[i].take().unwrap_or_else(Planned::empty);
+                        results[i] = Some(Ok(Translation {
+                            text,
+                            source_ids,
+                            target_ids: hypothesis.tokens,
+                            score: hypothesis.score,
+                            time: spent[i],
+                            terms: uses,
+                            skipped: plan.skipped,
+                        }));
                     }
-                    Err(err) => {
-                        let err = LineError::Decode(err.to_string());
-                        for &i in chunk {
-                            results[i] = Some(Err(err.clone()));
-                        }
-                        on_event(Event::Batch { lines: chunk.len(), target_tokens: 0, time });
+                    on_event(Event::Batch { lines: chunk.len() - constrained_in(chunk, &constrained), target_tokens, time });
+                }
+                Err(err) => {
+                    let err = LineError::Decode(err.to_string());
+                    for &i in chunk {
+                        results[i] = Some(Err(err.clone()));
                     }
+                    on_event(Event::Batch { lines: chunk.len(), target_tokens: 0, time });
+                }
+            }
+        }
+        // The lines whose translation lacks a term, under constraints.
+        for chunk in constrained.chunks(batch_size.max(1)) {
+            let start = Instant::now();
+            let sources: Vec<Vec<u32>> = chunk.iter().map(|&i| encoded[i].clone()).collect();
+            let constraints: Vec<Vec<Constraint>> =
+                chunk.iter().map(|&i| plans[i].as_ref().map(|p| p.constraints.clone()).unwrap_or_default()).collect();
+            let outcome = generate_constrained(&self.model, &sources, &constraints, &self.generation);
+            let time = start.elapsed();
+            let share = time / chunk.len() as u32;
+            match outcome {
+                Ok(hypotheses) => {
+                    let target_tokens = hypotheses.iter().map(|h| h.tokens.len()).sum();
+                    for ((&i, source_ids), hypothesis) in chunk.iter().zip(sources).zip(hypotheses) {
+                        let text = self.tokenizer.decode(&hypothesis.tokens);
+                        let plan = plans[i].take().unwrap_or_else(Planned::empty);
+                        let mut uses = plan.uses;
+                        let why = if hypothesis.met.iter().any(|m| !m) {
+                            "no hypothesis within max_length contains it"
+                        } else {
+                            "the rendering is not in the detokenized output"
+                        };
+                        Self::place(&mut uses, &plan.accepted, &text, why, false);
+                        results[i] = Some(Ok(Translation {
+                            text,
+                            source_ids,
+                            target_ids: hypothesis.tokens,
+                            score: hypothesis.score,
+                            time: spent[i] + share,
+                            terms: uses,
+                            skipped: plan.skipped,
+                        }));
+                    }
+                    on_event(Event::Batch { lines: chunk.len(), target_tokens, time });
+                }
+                Err(err) => {
+                    let err = LineError::Decode(err.to_string());
+                    for &i in chunk {
+                        results[i] = Some(Err(err.clone()));
+                    }
+                    on_event(Event::Batch { lines: chunk.len(), target_tokens: 0, time });
                 }
             }
         }
@@ -383,6 +524,18 @@ impl Translator {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(LineError::Decode("line was not scheduled".into()))))
             .collect()
+    }
+}
+
+/// How many of `chunk`'s lines are waiting for a constrained decode.
+fn constrained_in(chunk: &[usize], constrained: &[usize]) -> usize {
+    chunk.iter().filter(|i| constrained.contains(i)).count()
+}
+
+impl Planned {
+    /// A line with no terms.
+    fn empty() -> Self {
+        Self { uses: Vec::new(), skipped: Vec::new(), constraints: Vec::new(), accepted: Vec::new() }
     }
 }
 
@@ -400,6 +553,7 @@ mod tests {
             english: String::new(),
             kind: Kind::Org,
             source_span,
+            confirmed: None,
             target_span,
             problem: None,
             aligned: None,
@@ -426,6 +580,7 @@ mod tests {
             score: 0.0,
             time: Duration::ZERO,
             terms: vec![term(4..12, Some(0..16)), term(4..12, Some(7..16)), term(0..3, Some(22..24)), term(0..3, None)],
+            skipped: Vec::new(),
         };
         // Kataib → حزب, Hezbollah → الله, said → قال, so → الله.
         translation.check_alignment(&alignment, &[(0, 2), (1, 0), (2, 1), (2, 3)]);

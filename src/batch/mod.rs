@@ -397,11 +397,18 @@ impl Job {
         summary: &mut Summary,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), BatchError> {
-        let sentences: Vec<&str> = pool
-            .iter()
-            .flat_map(|p| p.article.paragraphs.iter().flat_map(|para| para.sentences.iter().map(String::as_str)))
-            .collect();
-        let mut results = translator.translate(&sentences, self.batch_size, &mut |_| {}).into_iter();
+        let mut sentences: Vec<&str> = Vec::new();
+        let mut documents: Vec<usize> = Vec::new();
+        for (document, pending) in pool.iter().enumerate() {
+            for sentence in pending.article.paragraphs.iter().flat_map(|para| para.sentences.iter()) {
+                sentences.push(sentence);
+                documents.push(document);
+            }
+        }
+        // Glossary senses are decided per document: a name confirmed once in an
+        // article confirms its short forms elsewhere in it.
+        let mut results =
+            translator.translate_documents(&sentences, &documents, self.batch_size, &mut |_| {}).into_iter();
         for pending in pool {
             let n = pending.article.sentence_count();
             let outcome: Vec<Result<Translation, String>> =

@@ -92,9 +92,15 @@ struct TranslateArgs {
     format: Format,
     #[command(flatten)]
     glossary: GlossaryOptions,
-    /// Write a JSON-lines report of the terms of each line to FILE.
+    /// Write a JSON-lines report of the terms of each line to FILE: the terms
+    /// enforced and the glossary forms found but not enforced, with why.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Treat each input file (or stdin) as one article: a name confirmed in one
+    /// line (by its full form or a cue) confirms its short and ambiguous forms in
+    /// the others. Without it each line stands alone.
+    #[arg(long)]
+    document: bool,
     /// Add each line's word alignment to the jsonl output (forced decoding of the
     /// translation, last decoder layer's head 0), and check that placed glossary
     /// terms align to their source span.
@@ -369,15 +375,20 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for input in &inputs {
-        for (chunk_index, chunk) in input.lines.chunks(CHUNK_LINES).enumerate() {
-            let first_line = chunk_index * CHUNK_LINES + 1;
+        // A document is decided whole, so it goes to the translator in one piece.
+        let chunk_lines = if args.document { input.lines.len().max(1) } else { CHUNK_LINES };
+        for (chunk_index, chunk) in input.lines.chunks(chunk_lines).enumerate() {
+            let first_line = chunk_index * chunk_lines + 1;
             // Lines with text go to the model; empty and invalid lines keep their place.
             let texts: Vec<&str> =
                 chunk.iter().filter_map(|l| l.as_deref().ok()).filter(|t| !t.trim().is_empty()).collect();
             let mut on_event = |event: Event| match event {
                 Event::Batch { lines, .. } => progress.inc(lines as u64),
             };
-            let mut results = translator.translate(&texts, args.decode.batch_size, &mut on_event);
+            let documents: Vec<usize> =
+                if args.document { vec![0; texts.len()] } else { (0..texts.len()).collect() };
+            let mut results =
+                translator.translate_documents(&texts, &documents, args.decode.batch_size, &mut on_event);
             let alignments = match &aligner {
                 Some(aligner) => align_results(aligner, &texts, &mut results, args.decode.batch_size),
                 None => vec![None; results.len()],
@@ -459,15 +470,29 @@ fn write_report(
             json!({
                 "term": t.term, "english": t.english, "kind": t.kind.to_string(),
                 "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text,
+                "confirmed": t.confirmed,
                 "target_span": t.target_span.as_ref().map(|s| [s.start, s.end]),
                 "placed": t.target_span.is_some(), "problem": t.problem, "aligned": t.aligned,
+            })
+        })
+        .collect();
+    let skipped: Vec<serde_json::Value> = translation
+        .skipped
+        .iter()
+        .map(|t| {
+            let source_text: String = source.chars().skip(t.source_span.start).take(t.source_span.len()).collect();
+            json!({
+                "term": t.term, "english": t.english, "kind": t.kind.to_string(),
+                "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text,
+                "why": t.why,
             })
         })
         .collect();
     writeln!(
         out,
         "{}",
-        json!({"file": file, "line": number, "source": source, "translation": translation.text, "terms": terms})
+        json!({"file": file, "line": number, "source": source, "translation": translation.text, "terms": terms,
+               "skipped": skipped})
     )
 }
 
@@ -499,7 +524,8 @@ fn write_translation(
     let mut value = json!({"file": file, "line": number, "source": source, "translation": t.text,
                            "source_tokens": t.source_ids.len(), "target_tokens": t.target_ids.len(),
                            "score": t.score, "time_ms": (t.time.as_secs_f64() * 1e4).round() / 10.0,
-                           "terms": t.terms.len(), "terms_missed": t.missed_terms()});
+                           "terms": t.terms.len(), "terms_missed": t.missed_terms(),
+                           "terms_skipped": t.skipped.len()});
     if let Some(a) = alignment {
         value["alignment"] = json!(pharaoh(&a.pairs(Method::Argmax)));
         value["alignment_words"] =

@@ -169,6 +169,24 @@ impl<'a> Sentence<'a> {
         self.joined.get(i).copied().unwrap_or(false)
     }
 
+    /// The folded text between word `i` and word `i + 1`.
+    pub(crate) fn gap(&self, i: usize) -> String {
+        match (self.words.get(i), self.words.get(i + 1)) {
+            (Some(a), Some(b)) => self.folded.text.chars().skip(a.chars.end).take(b.chars.start - a.chars.end).collect(),
+            _ => String::new(),
+        }
+    }
+
+    /// The original text of a byte range.
+    pub(crate) fn text_of(&self, range: Range<usize>) -> &str {
+        self.text.get(range).unwrap_or_default()
+    }
+
+    /// The original text of a byte range, folded.
+    pub(crate) fn folded_slice(&self, range: Range<usize>) -> String {
+        self.text.get(range).map(super::normalize::fold_str).unwrap_or_default()
+    }
+
     /// The diacritics of each letter of word `i`, from character `from` of it on.
     fn marks(&self, i: usize, from: usize) -> impl Iterator<Item = Marks> + '_ {
         let chars = self.words[i].chars.clone();
@@ -463,6 +481,53 @@ mod tests {
         assert_eq!(found("قال السوداني"), vec![t("", "السوداني", "Mohammed Shia al-Sudani")]);
         assert_eq!(found("الرئيس بزشكيان"), vec![t("", "بزشكيان", "Masoud Pezeshkian")]);
         assert_eq!(found("إلى بغداد، ثم"), vec![t("", "بغداد", "Baghdad")]);
+    }
+
+    fn morphology_glossary() -> Glossary {
+        let rows = [
+            "جدة\tJeddah\tplace\t\t",
+            "وفا\tWAFA\torg\t\t",
+            "حديثة\tHaditha\tplace\t\t",
+            "دوما\tDouma\tplace\t\t",
+            "تَدْمُر\tPalmyra\tplace\t\t",
+            "حكومة\tgovernment\tother\t\t",
+        ];
+        let mut g = Glossary::new();
+        g.add(format!("{HEADER}\n{}\n", rows.join("\n")).as_bytes(), "m.tsv").unwrap();
+        g
+    }
+
+    fn found_in(g: &Glossary, text: &str) -> Vec<String> {
+        Matcher::new(g).find(text).into_iter().map(|m| text[m.span].to_string()).collect()
+    }
+
+    #[test]
+    fn taa_marbuta_is_not_the_suffix_ha() {
+        let g = morphology_glossary();
+        // جده is جد + ه "his grandfather", not جدة; وفاة "death" is not وفا + ه.
+        assert!(found_in(&g, "زار جده في القرية").is_empty());
+        assert!(found_in(&g, "أعلن وفاة والدته").is_empty());
+        assert!(found_in(&g, "في حديثه للصحفيين").is_empty());
+        assert_eq!(found_in(&g, "وصل إلى جدة"), ["جدة"]);
+        assert_eq!(found_in(&g, "ذكرت وفا"), ["وفا"]);
+        // Before a suffix ة is written ت, and ه stays a suffix where it is one.
+        assert_eq!(found_in(&g, "حكومته وحكومتها"), ["حكومته", "حكومتها"]);
+        assert_eq!(found_in(&g, "وفاه"), ["وفاه"]);
+    }
+
+    #[test]
+    fn tanween_and_contradicting_diacritics_rule_a_match_out() {
+        let g = morphology_glossary();
+        assert!(found_in(&g, "كان دومًا يقول").is_empty());
+        assert!(found_in(&g, "كان دوماً يقول").is_empty());
+        assert_eq!(found_in(&g, "في دوما"), ["دوما"]);
+        // تَدْمُر has no shadda: تدمّر "destroys" is not Palmyra; ت with damma neither.
+        assert!(found_in(&g, "الغارات تدمّر المنازل").is_empty());
+        assert!(found_in(&g, "الغارات تُدمر المنازل").is_empty());
+        assert_eq!(found_in(&g, "آثار تدمر"), ["تدمر"]);
+        assert_eq!(found_in(&g, "آثار تَدمُر"), ["تَدمُر"]);
+        // A term written without diacritics accepts any: مُحَمَّد, السّوداني.
+        assert_eq!(found(&"مُحَمَّد شياع السّوداني".to_string()).len(), 1);
     }
 
     #[test]

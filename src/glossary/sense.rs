@@ -187,10 +187,12 @@ impl Senses {
         let mut out: Vec<Vec<Mention>> = Vec::with_capacity(sentences.len());
         for text in sentences {
             let sentence = Sentence::new(text);
-            let mentions = self.matcher.find_in(&sentence).into_iter().map(|m| {
-                let entry = &glossary.entries()[m.entry];
-                let decision = decide(entry, &sentence, &m);
-                if let Decision::Enforce { .. } = decision {
+            let matches = self.matcher.find_in(&sentence);
+            let mut decisions: Vec<Decision> =
+                matches.iter().map(|m| decide(&glossary.entries()[m.entry], &sentence, m)).collect();
+            confirm_lists(glossary, &sentence, &matches, &mut decisions);
+            let mentions = matches.into_iter().zip(decisions).map(|(m, decision)| {
+                if decision.is_enforced() {
                     confirmed.insert(m.entry);
                 }
                 Mention { entry: m.entry, form: m.form, span: m.span, prefix: m.prefix, decision }
@@ -213,6 +215,42 @@ impl Senses {
 pub const UNCONFIRMED: &str = "ambiguous form without a confirming cue";
 /// How an ambiguous form confirmed by another mention is enforced.
 pub const CONFIRMED_IN_DOCUMENT: &str = "the name is confirmed elsewhere in the document";
+
+/// Confirms unconfirmed ambiguous mentions listed with an enforced name of the
+/// same kind (الفلوجة والرمادي, "Falluja and Ramadi"; الكوت، العمارة): the next
+/// mention follows with nothing between but و on it or a comma. Repeats until
+/// nothing changes, so a confirmed mention confirms the next in its list.
+fn confirm_lists(glossary: &Glossary, sentence: &Sentence, matches: &[Match], decisions: &mut [Decision]) {
+    let listed = |a: &Match, b: &Match| {
+        if b.words.start != a.words.end || a.words.end == 0 {
+            return false;
+        }
+        let gap = sentence.gap(a.words.end - 1);
+        let prefix = sentence.folded_slice(b.prefix.clone());
+        let same_kind = glossary.entries()[a.entry].kind == glossary.entries()[b.entry].kind;
+        same_kind
+            && ((gap == " " && prefix == "و") || (matches!(gap.trim(), "،" | ",") && (prefix.is_empty() || prefix == "و")))
+    };
+    loop {
+        let mut changed = false;
+        for i in 0..matches.len() {
+            if !matches!(&decisions[i], Decision::Skip { why } if why == UNCONFIRMED) {
+                continue;
+            }
+            let before = i.checked_sub(1).filter(|&p| listed(&matches[p], &matches[i]));
+            let after = Some(i + 1).filter(|&n| n < matches.len() && listed(&matches[i], &matches[n]));
+            let by = before.into_iter().chain(after).find(|&j| decisions[j].is_enforced());
+            if let Some(j) = by {
+                let name = sentence.text_of(matches[j].span.clone());
+                decisions[i] = Decision::Enforce { confirmed: Some(format!("listed with the name `{name}`")) };
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
 
 /// The decision on one mention from its own sentence alone.
 fn decide(entry: &super::Entry, sentence: &Sentence, m: &Match) -> Decision {

@@ -9,6 +9,7 @@ use tarjim::glossary::normalize::fold_str;
 use tarjim::glossary::{BUILTIN, Glossary, Kind, parse};
 use tarjim::model::load_model;
 use tarjim::tokenizer::MarianTokenizer;
+use tarjim::translate::{GlossaryMode, Terms};
 
 use crate::util::repo;
 
@@ -137,4 +138,53 @@ fn matcher_finds_every_term_of_the_term_set() {
     }
     assert!(rows >= 150 && expected_terms >= 300, "{rows} rows, {expected_terms} terms");
     assert!(wrong.is_empty(), "{} of {rows} rows differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+
+/// Every document of the labelled context set (`tests/data/senses.tsv`) gets
+/// exactly its labels: each mention enforced with its rendering (`FORM=English`)
+/// or skipped with why (`FORM!unconfirmed`, `FORM!refuted`), in text order.
+#[test]
+fn labelled_contexts_are_enforced_and_skipped_exactly() {
+    let (glossary, _) = Glossary::builtin().unwrap();
+    let terms = Terms::new(glossary, GlossaryMode::Report);
+    let set = std::fs::read_to_string(repo("tests/data/senses.tsv")).unwrap();
+    let mut lines = set.lines().enumerate().filter(|(_, l)| !l.starts_with('#'));
+    assert_eq!(lines.next().map(|(_, l)| l), Some("document\tsentence\tmentions"));
+    // (file line, sentence, labels) per document, in order.
+    let mut documents: Vec<(String, Vec<(usize, &str, &str)>)> = Vec::new();
+    for (i, line) in lines {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), 3, "line {}: three tab-separated fields", i + 1);
+        match documents.last_mut() {
+            Some((id, rows)) if id == fields[0] => rows.push((i + 1, fields[1], fields[2])),
+            _ => documents.push((fields[0].to_string(), vec![(i + 1, fields[1], fields[2])])),
+        }
+    }
+    let (mut sentences, mut enforced, mut skipped, mut wrong) = (0, 0, 0, Vec::new());
+    for (id, rows) in &documents {
+        let texts: Vec<&str> = rows.iter().map(|r| r.1).collect();
+        for ((number, sentence, want), (uses, skips)) in rows.iter().zip(terms.find(&texts)) {
+            sentences += 1;
+            let text = |span: &std::ops::Range<usize>| -> String {
+                sentence.chars().skip(span.start).take(span.len()).collect()
+            };
+            let mut got: Vec<(usize, String)> =
+                uses.iter().map(|u| (u.source_span.start, format!("{}={}", text(&u.source_span), u.english))).collect();
+            got.extend(skips.iter().map(|s| {
+                let why = if s.why.starts_with("refuted") { "refuted" } else { "unconfirmed" };
+                (s.source_span.start, format!("{}!{why}", text(&s.source_span)))
+            }));
+            got.sort();
+            let got: Vec<String> = got.into_iter().map(|(_, label)| label).collect();
+            let want: Vec<&str> = want.split('|').filter(|l| !l.is_empty()).collect();
+            enforced += want.iter().filter(|l| l.contains('=')).count();
+            skipped += want.iter().filter(|l| l.contains('!')).count();
+            if got != want {
+                wrong.push(format!("line {number} ({id}): {sentence}\n  want {want:?}\n  got  {got:?}"));
+            }
+        }
+    }
+    assert!(sentences >= 150 && enforced >= 100 && skipped >= 50, "{sentences} sentences, {enforced} enforced, {skipped} skipped");
+    assert!(wrong.is_empty(), "{} of {sentences} sentences differ:\n{}", wrong.len(), wrong.join("\n"));
 }
