@@ -62,9 +62,8 @@ fn precision(root: &Path, glossary: &Glossary) {
     for (number, (source, reference)) in flores_ar.lines().zip(flores_en.lines()).enumerate() {
         let reference = comparable(reference);
         let Some((uses, skips)) = terms.find(&[source]).into_iter().next() else { continue };
-        let text = |span: &std::ops::Range<usize>| -> String {
-            source.chars().skip(span.start).take(span.len()).collect()
-        };
+        let text =
+            |span: &std::ops::Range<usize>| -> String { source.chars().skip(span.start).take(span.len()).collect() };
         for term in uses {
             enforced += 1;
             let entry = glossary.lookup(&term.term).expect("an enforced term is a glossary entry");
@@ -78,7 +77,13 @@ fn precision(root: &Path, glossary: &Glossary) {
             }
         }
         for skip in skips {
-            skipped.push(format!("  line {}: {} ({}): {}", number + 1, text(&skip.source_span), skip.english, skip.why));
+            skipped.push(format!(
+                "  line {}: {} ({}): {}",
+                number + 1,
+                text(&skip.source_span),
+                skip.english,
+                skip.why
+            ));
         }
     }
     println!(

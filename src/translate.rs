@@ -466,7 +466,11 @@ impl Translator {
                             skipped: plan.skipped,
                         }));
                     }
-                    on_event(Event::Batch { lines: chunk.len() - constrained_in(chunk, &constrained), target_tokens, time });
+                    on_event(Event::Batch {
+                        lines: chunk.len() - constrained_in(chunk, &constrained),
+                        target_tokens,
+                        time,
+                    });
                 }
                 Err(err) => {
                     let err = LineError::Decode(err.to_string());

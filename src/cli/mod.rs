@@ -385,10 +385,8 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
             let mut on_event = |event: Event| match event {
                 Event::Batch { lines, .. } => progress.inc(lines as u64),
             };
-            let documents: Vec<usize> =
-                if args.document { vec![0; texts.len()] } else { (0..texts.len()).collect() };
-            let mut results =
-                translator.translate_documents(&texts, &documents, args.decode.batch_size, &mut on_event);
+            let documents: Vec<usize> = if args.document { vec![0; texts.len()] } else { (0..texts.len()).collect() };
+            let mut results = translator.translate_documents(&texts, &documents, args.decode.batch_size, &mut on_event);
             let alignments = match &aligner {
                 Some(aligner) => align_results(aligner, &texts, &mut results, args.decode.batch_size),
                 None => vec![None; results.len()],

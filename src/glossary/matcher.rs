@@ -172,7 +172,9 @@ impl<'a> Sentence<'a> {
     /// The folded text between word `i` and word `i + 1`.
     pub(crate) fn gap(&self, i: usize) -> String {
         match (self.words.get(i), self.words.get(i + 1)) {
-            (Some(a), Some(b)) => self.folded.text.chars().skip(a.chars.end).take(b.chars.start - a.chars.end).collect(),
+            (Some(a), Some(b)) => {
+                self.folded.text.chars().skip(a.chars.end).take(b.chars.start - a.chars.end).collect()
+            }
             _ => String::new(),
         }
     }

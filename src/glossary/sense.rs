@@ -229,7 +229,8 @@ fn confirm_lists(glossary: &Glossary, sentence: &Sentence, matches: &[Match], de
         let prefix = sentence.folded_slice(b.prefix.clone());
         let same_kind = glossary.entries()[a.entry].kind == glossary.entries()[b.entry].kind;
         same_kind
-            && ((gap == " " && prefix == "و") || (matches!(gap.trim(), "،" | ",") && (prefix.is_empty() || prefix == "و")))
+            && ((gap == " " && prefix == "و")
+                || (matches!(gap.trim(), "،" | ",") && (prefix.is_empty() || prefix == "و")))
     };
     loop {
         let mut changed = false;

@@ -309,3 +309,105 @@ fn int8_translations_do_not_depend_on_the_batch_and_stay_near_f32() {
     eprintln!("int8 equal to f32 on {same} of {} lines", lines.len());
     assert!(same * 2 >= lines.len(), "int8 equals f32 on only {same} of {} lines", lines.len());
 }
+
+const SENSE_GLOSSARY: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute
+الجزيرة\tAl Jazeera\torg\t\t\t\tالجزيرة\tقناة ~\tشبه ~
+بشار الأسد\tBashar al-Assad\tperson\t\t\tالأسد=Assad\tالأسد\tنظام ~\t
+";
+
+/// `(source_text, english, confirmed)` of the enforced terms and `(source_text, why)`
+/// of the skipped ones, per report line.
+fn decisions(report: &std::path::Path) -> Vec<(Vec<(String, String, Value)>, Vec<(String, String)>)> {
+    std::fs::read_to_string(report)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let row: Value = serde_json::from_str(l).unwrap();
+            let terms = row["terms"].as_array().unwrap().iter().map(|t| {
+                (
+                    t["source_text"].as_str().unwrap().to_string(),
+                    t["english"].as_str().unwrap().to_string(),
+                    t["confirmed"].clone(),
+                )
+            });
+            let skipped = row["skipped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| (t["source_text"].as_str().unwrap().to_string(), t["why"].as_str().unwrap().to_string()));
+            (terms.collect(), skipped.collect())
+        })
+        .collect()
+}
+
+#[test]
+fn translate_document_confirms_short_forms_across_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let glossary = dir.path().join("senses.tsv");
+    std::fs::write(&glossary, SENSE_GLOSSARY).unwrap();
+    let input = "التقى بشار الأسد وفدا.\nوقال الأسد إن شبه الجزيرة هادئة.\n";
+    let report = dir.path().join("report.jsonl");
+    let model = tiny();
+    let run = |document: bool| {
+        let mut args = vec!["translate", "--model", &model, "--no-builtin-glossary", "--glossary-mode", "report"];
+        args.extend(["--glossary", glossary.to_str().unwrap(), "--report", report.to_str().unwrap()]);
+        if document {
+            args.push("--document");
+        }
+        let out = tarjim(&args, input.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        decisions(&report)
+    };
+    let full = ("بشار الأسد".to_string(), "Bashar al-Assad".to_string(), Value::Null);
+    let refuted = ("الجزيرة".to_string(), "refuted by the cue `شبه ~`".to_string());
+    // Each line alone: nothing in the second line confirms the bare surname.
+    assert_eq!(
+        run(false),
+        vec![
+            (vec![full.clone()], vec![]),
+            (vec![], vec![("الأسد".into(), "ambiguous form without a confirming cue".into()), refuted.clone()]),
+        ]
+    );
+    // One article: the full name in the first line confirms it, rendered short.
+    let confirmed = Value::from("the name is confirmed elsewhere in the document");
+    assert_eq!(
+        run(true),
+        vec![(vec![full], vec![]), (vec![("الأسد".into(), "Assad".into(), confirmed)], vec![refuted])]
+    );
+}
+
+#[test]
+fn skipped_mentions_never_set_exit_code_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let glossary = dir.path().join("senses.tsv");
+    std::fs::write(&glossary, SENSE_GLOSSARY).unwrap();
+    let args = ["translate", "--model", &tiny(), "--no-builtin-glossary", "--glossary", glossary.to_str().unwrap()];
+    let out = tarjim(&args, "زأر الأسد في شبه الجزيرة\n".as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    let plain =
+        tarjim(&["translate", "--model", &tiny(), "--glossary-mode", "off"], "زأر الأسد في شبه الجزيرة\n".as_bytes());
+    assert_eq!(text(&out.stdout), text(&plain.stdout), "nothing enforced, nothing forced");
+}
+
+#[test]
+fn a_translation_that_already_holds_its_term_is_not_forced() {
+    let line = "وصل وزير الخارجية إلى القاهرة في زيارة رسمية تستمر يومين.";
+    let plain = tarjim(&["translate", "--model", &tiny(), "--glossary-mode", "off"], format!("{line}\n").as_bytes());
+    let plain = text(&plain.stdout).trim_end().to_string();
+    // A word the model writes anyway, as the rendering of the line's first word.
+    let word = plain
+        .split(' ')
+        .find(|w| w.chars().count() >= 3 && w.chars().all(char::is_alphabetic))
+        .expect("the tiny model writes some plain word")
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let glossary = dir.path().join("g.tsv");
+    std::fs::write(&glossary, format!("arabic\tenglish\tkind\tvariants\tnote\nوصل\t{word}\tother\t\t\n")).unwrap();
+    let args = ["translate", "--model", &tiny(), "--no-builtin-glossary", "--glossary", glossary.to_str().unwrap()];
+    let out = tarjim(&[&args[..], &["--format", "jsonl"]].concat(), format!("{line}\n").as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let row: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row["translation"], plain.as_str(), "the plain beam search's output is kept");
+    assert_eq!((row["terms"].clone(), row["terms_missed"].clone()), (Value::from(1), Value::from(0)));
+}

@@ -140,7 +140,6 @@ fn matcher_finds_every_term_of_the_term_set() {
     assert!(wrong.is_empty(), "{} of {rows} rows differ:\n{}", wrong.len(), wrong.join("\n"));
 }
 
-
 /// Every document of the labelled context set (`tests/data/senses.tsv`) gets
 /// exactly its labels: each mention enforced with its rendering (`FORM=English`)
 /// or skipped with why (`FORM!unconfirmed`, `FORM!refuted`), in text order.
@@ -185,6 +184,9 @@ fn labelled_contexts_are_enforced_and_skipped_exactly() {
             }
         }
     }
-    assert!(sentences >= 150 && enforced >= 100 && skipped >= 50, "{sentences} sentences, {enforced} enforced, {skipped} skipped");
+    assert!(
+        sentences >= 150 && enforced >= 100 && skipped >= 50,
+        "{sentences} sentences, {enforced} enforced, {skipped} skipped"
+    );
     assert!(wrong.is_empty(), "{} of {sentences} sentences differ:\n{}", wrong.len(), wrong.join("\n"));
 }
