@@ -179,9 +179,10 @@ impl<'a> Sentence<'a> {
         }
     }
 
-    /// The original text of a byte range.
+    /// The original text of a byte range (clamped to the text).
     pub(crate) fn text_of(&self, range: Range<usize>) -> &str {
-        self.text.get(range).unwrap_or_default()
+        let end = range.end.min(self.text.len());
+        self.text.get(range.start.min(end)..end).unwrap_or_default()
     }
 
     /// The original text of a byte range, folded.

@@ -93,12 +93,13 @@ impl Cue {
     }
 
     /// Whether the cue holds around a mention of `sentence` covering `words`
-    /// (indices into its words), written with a proclitic when `prefixed`.
-    fn holds(&self, sentence: &Sentence, words: &Range<usize>, prefixed: bool) -> bool {
+    /// (indices into its words); `conjoined` when a conjunction (و ف) is written
+    /// on the mention, which separates it from the words before.
+    fn holds(&self, sentence: &Sentence, words: &Range<usize>, conjoined: bool) -> bool {
         match &self.place {
             Place::Around { before, after } => {
                 let before_ok = before.is_empty()
-                    || (!prefixed
+                    || (!conjoined
                         && words.start >= before.len()
                         && phrase_at(sentence, before, words.start - before.len())
                         && sentence.joined(words.start - 1));
@@ -120,7 +121,10 @@ fn phrase_at(sentence: &Sentence, phrase: &[String], at: usize) -> bool {
     phrase.iter().enumerate().all(|(k, cue)| {
         let word = &sentence.words[at + k].text;
         (k == 0 || sentence.joined(at + k - 1))
-            && proclitic_readings(word).iter().any(|(_, stem)| stem == cue || with_suffix(cue, stem))
+            && proclitic_readings(word).iter().any(|(_, stem)| {
+                let bare = stem.strip_prefix("ال").unwrap_or(stem);
+                stem == cue || bare == cue || with_suffix(cue, stem)
+            })
     })
 }
 
@@ -255,17 +259,31 @@ fn confirm_lists(glossary: &Glossary, sentence: &Sentence, matches: &[Match], de
 
 /// The decision on one mention from its own sentence alone.
 fn decide(entry: &super::Entry, sentence: &Sentence, m: &Match) -> Decision {
-    let prefixed = !m.prefix.is_empty();
-    if let Some(cue) = entry.refute.iter().find(|c| c.holds(sentence, &m.words, prefixed)) {
+    let conjoined = sentence.folded_slice(m.prefix.clone()).starts_with(['و', 'ف']);
+    if let Some(cue) = entry.refute.iter().find(|c| c.holds(sentence, &m.words, conjoined)) {
         return Decision::Skip { why: format!("refuted by the cue `{cue}`") };
     }
     if !entry.is_ambiguous(m.form) {
         return Decision::Enforce { confirmed: None };
     }
-    match entry.confirm.iter().find(|c| c.holds(sentence, &m.words, prefixed)) {
-        Some(cue) => Decision::Enforce { confirmed: Some(format!("confirmed by the cue `{cue}`")) },
-        None => Decision::Skip { why: UNCONFIRMED.to_string() },
+    if let Some(cue) = entry.confirm.iter().find(|c| c.holds(sentence, &m.words, conjoined)) {
+        return Decision::Enforce { confirmed: Some(format!("confirmed by the cue `{cue}`")) };
     }
+    if quoted(sentence.text_of(0..m.prefix.start), sentence.text_of(m.span.end..usize::MAX)) {
+        return Decision::Enforce { confirmed: Some(QUOTED.to_string()) };
+    }
+    Decision::Skip { why: UNCONFIRMED.to_string() }
+}
+
+/// How an ambiguous form written between quotation marks is enforced.
+pub const QUOTED: &str = "quoted as a name";
+
+/// Whether a mention with `before` and `after` it stands between quotation
+/// marks («الجزيرة», "الجزيرة"), as news quotes the names of outlets and works.
+fn quoted(before: &str, after: &str) -> bool {
+    let opening = before.trim_end_matches(['ـ', ' ']).chars().next_back();
+    let closing = after.trim_start_matches(['ـ', ' ']).chars().next();
+    matches!((opening, closing), (Some('«'), Some('»')) | (Some('"'), Some('"')) | (Some('“'), Some('”')))
 }
 
 #[cfg(test)]
