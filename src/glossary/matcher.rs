@@ -5,10 +5,11 @@
 //!
 //! * the first word may carry proclitics: a conjunction (و ف), then a
 //!   preposition (ب ل ك), and ل + ال is written لل (للحشد → ل + الحشد);
-//! * the last word may be inflected: a sound plural's ون/ين alternate
-//!   (الحوثيون, الحوثيين), and for organizations and other terms without the
-//!   article a possessive suffix may follow (ه ها هم هما هن ك كم نا), with ة
-//!   written ت before it (حكومة → حكومته);
+//! * the last word may be inflected: a sound plural's ون/ين alternate after
+//!   three letters or more (الحوثيون, الحوثيين; عون is not عين), and for
+//!   organizations and other terms without the article a possessive suffix may
+//!   follow (ه ها هم هما هن ك كم نا), with ة written ت before it (حكومة →
+//!   حكومته);
 //! * every other word is equal.
 //!
 //! Morphology rules a reading out where the letters alone would allow it: ة and
@@ -32,6 +33,10 @@ const PREPOSITIONS: [&str; 3] = ["ب", "ل", "ك"];
 const SUFFIXES: [&str; 9] = ["ه", "ها", "هم", "هما", "هن", "ك", "كم", "كما", "نا"];
 /// Shortest stem left after removing proclitics.
 const MIN_STEM_CHARS: usize = 2;
+/// Shortest word before a sound plural's ون/ين: a singular has three letters
+/// at least, so عون (Aoun) is not read as a plural of ع, and عين ("eye",
+/// "appointed") does not match it, nor جنون ("madness") جنين (Jenin).
+const MIN_PLURAL_BASE_CHARS: usize = 3;
 
 /// Diacritics on one letter, as bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -242,6 +247,7 @@ impl Term {
         }
         for (a, b) in [("ون", "ين"), ("ين", "ون")] {
             if let Some(base) = word.strip_suffix(a)
+                && base.chars().count() >= MIN_PLURAL_BASE_CHARS
                 && text.strip_prefix(base) == Some(b)
             {
                 return true;
@@ -402,7 +408,9 @@ impl Matcher {
     fn single_word_candidates<'a>(&'a self, stem: &str) -> impl Iterator<Item = (usize, &'a Term)> + 'a {
         let mut keys = vec![stem.to_string()];
         for (a, b) in [("ون", "ين"), ("ين", "ون")] {
-            if let Some(base) = stem.strip_suffix(a) {
+            if let Some(base) = stem.strip_suffix(a)
+                && base.chars().count() >= MIN_PLURAL_BASE_CHARS
+            {
                 keys.push(format!("{base}{b}"));
             }
         }
@@ -441,6 +449,8 @@ mod tests {
             "بغداد\tBaghdad\tplace\t\t",
             "محمد شياع السوداني\tMohammed Shia al-Sudani\tperson\tالسوداني\t",
             "مسعود بازشكيان\tMasoud Pezeshkian\tperson\tبزشكيان\t",
+            "جوزيف عون\tJoseph Aoun\tperson\tعون\t",
+            "جنين\tJenin\tplace\t\t",
         ];
         let mut g = Glossary::new();
         g.add(format!("{HEADER}\n{}\n", rows.join("\n")).as_bytes(), "t.tsv").unwrap();
@@ -538,6 +548,10 @@ mod tests {
         assert!(found("بغدادي").is_empty());
         assert!(found("حزب، الله").is_empty());
         assert!(found("السودانيين").is_empty());
+        // A sound plural's ending needs a singular of three letters or more.
+        assert!(found("وعين وزيرا").is_empty());
+        assert!(found("جنون").is_empty());
+        assert_eq!(found("قال عون"), vec![t("", "عون", "Joseph Aoun")]);
         // Places and people take no possessive suffix.
         assert!(found("بغدادنا").is_empty());
         assert_eq!(found("حزب الله وحزب الله").len(), 2);
