@@ -4,12 +4,15 @@
 //! Some forms of a name are also common words (الجزيرة is Al Jazeera and "the
 //! island", الأسد is Assad and "the lion"). A glossary marks such forms
 //! ambiguous and gives cues: short phrases around a mention, written with `~` for
-//! the mention (`قناة ~`, `~ بالأعمال`, `شبه ~`), or without `~` for words
-//! anywhere in the same sentence. Each mention gets a [`Decision`]:
+//! the mention (`قناة ~`, `~ بالأعمال`, `شبه ~`; letters written against it
+//! name the proclitic on the mention: `ل~` for لصالح "in favour of"), or without
+//! `~` for words anywhere in the same sentence. Each mention gets a [`Decision`]:
 //!
 //! 1. a refuting cue around it skips it, whatever the form;
 //! 2. an unambiguous form is enforced, and confirms its entry for the document;
-//! 3. an ambiguous form with a confirming cue is enforced, and confirms its entry;
+//! 3. an ambiguous form with a confirming cue, written between quotation marks,
+//!    or listed with a name of its kind (الفلوجة والرمادي) is enforced, and
+//!    confirms its entry;
 //! 4. any other ambiguous form is enforced only when its entry is confirmed
 //!    somewhere in the same document (one sense per discourse: Gale, Church &
 //!    Yarowsky 1992), and skipped otherwise.
@@ -30,8 +33,9 @@ use super::{Form, Glossary, Matcher};
 /// Where a cue's words stand: around the mention, or anywhere in its sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Place {
-    /// Words right before and right after the mention.
-    Around { before: Vec<String>, after: Vec<String> },
+    /// Words right before and right after the mention, and the proclitic
+    /// written on it (`ل~`: the mention as لصالح), if the cue names one.
+    Around { before: Vec<String>, proclitic: Option<String>, after: Vec<String> },
     /// A phrase anywhere in the sentence, outside the mention.
     Anywhere(Vec<String>),
 }
@@ -70,11 +74,20 @@ impl Cue {
                 if after.contains('~') {
                     return Err(format!("cue `{text}` has more than one `~`"));
                 }
+                // Letters written against `~` are the mention's proclitic.
+                let (before, proclitic) = match before.rsplit_once(' ') {
+                    Some((words, attached)) => (words, attached),
+                    None => ("", before),
+                };
+                let proclitic = fold_str(proclitic);
+                if !proclitic.is_empty() && !is_proclitic(&proclitic) {
+                    return Err(format!("cue `{text}`: `{proclitic}` is not a proclitic (و ف ب ل ك)"));
+                }
                 let (before, after) = (cue_words(before, &text)?, cue_words(after, &text)?);
-                if before.is_empty() && after.is_empty() {
+                if before.is_empty() && after.is_empty() && proclitic.is_empty() {
                     return Err(format!("cue `{text}` has no word besides `~`"));
                 }
-                Place::Around { before, after }
+                Place::Around { before, proclitic: (!proclitic.is_empty()).then_some(proclitic), after }
             }
             None => {
                 let words = cue_words(&text, &text)?;
@@ -93,11 +106,16 @@ impl Cue {
     }
 
     /// Whether the cue holds around a mention of `sentence` covering `words`
-    /// (indices into its words); `conjoined` when a conjunction (و ف) is written
-    /// on the mention, which separates it from the words before.
-    fn holds(&self, sentence: &Sentence, words: &Range<usize>, conjoined: bool) -> bool {
+    /// (indices into its words) with the folded proclitic `prefix` on it; a
+    /// conjunction (و ف) on the mention separates it from the words before.
+    fn holds(&self, sentence: &Sentence, words: &Range<usize>, prefix: &str) -> bool {
+        let conjoined = prefix.starts_with(['و', 'ف']);
         match &self.place {
-            Place::Around { before, after } => {
+            Place::Around { before, proclitic, after } => {
+                let preposition = prefix.trim_start_matches(['و', 'ف']);
+                if proclitic.as_ref().is_some_and(|p| p.as_str() != preposition && p.as_str() != prefix) {
+                    return false;
+                }
                 let before_ok = before.is_empty()
                     || (!conjoined
                         && words.start >= before.len()
@@ -114,6 +132,13 @@ impl Cue {
                 .any(|at| phrase_at(sentence, phrase, at)),
         }
     }
+}
+
+/// Whether `text` is proclitics the matcher reads: a conjunction (و ف), a
+/// preposition (ب ل ك), or both.
+fn is_proclitic(text: &str) -> bool {
+    let rest = text.strip_prefix(['و', 'ف']).unwrap_or(text);
+    rest.is_empty() && text != rest || matches!(rest, "ب" | "ل" | "ك")
 }
 
 /// Whether the cue words `phrase` stand at word `at` of `sentence`, adjacent.
@@ -259,14 +284,14 @@ fn confirm_lists(glossary: &Glossary, sentence: &Sentence, matches: &[Match], de
 
 /// The decision on one mention from its own sentence alone.
 fn decide(entry: &super::Entry, sentence: &Sentence, m: &Match) -> Decision {
-    let conjoined = sentence.folded_slice(m.prefix.clone()).starts_with(['و', 'ف']);
-    if let Some(cue) = entry.refute.iter().find(|c| c.holds(sentence, &m.words, conjoined)) {
+    let prefix = sentence.folded_slice(m.prefix.clone());
+    if let Some(cue) = entry.refute.iter().find(|c| c.holds(sentence, &m.words, &prefix)) {
         return Decision::Skip { why: format!("refuted by the cue `{cue}`") };
     }
     if !entry.is_ambiguous(m.form) {
         return Decision::Enforce { confirmed: None };
     }
-    if let Some(cue) = entry.confirm.iter().find(|c| c.holds(sentence, &m.words, conjoined)) {
+    if let Some(cue) = entry.confirm.iter().find(|c| c.holds(sentence, &m.words, &prefix)) {
         return Decision::Enforce { confirmed: Some(format!("confirmed by the cue `{cue}`")) };
     }
     if quoted(sentence.text_of(0..m.prefix.start), sentence.text_of(m.span.end..usize::MAX)) {
@@ -382,7 +407,35 @@ mod tests {
     }
 
     #[test]
+    fn a_cue_may_name_the_proclitic_on_the_mention() {
+        let rows = ["برهم صالح\tBarham Salih\tperson\t\t\tصالح=Salih\tصالح\t\tل~"];
+        let mut g = Glossary::new();
+        g.add(format!("{HEADER_SENSES}\n{}\n", rows.join("\n")).as_bytes(), "p.tsv").unwrap();
+        let decided: Vec<Vec<Decision>> = Senses::new(&g)
+            .document(&g, &["زار برهم صالح بغداد", "صوت البرلمان لصالح القرار", "وقال صالح إن"])
+            .into_iter()
+            .map(|mentions| mentions.into_iter().map(|m| m.decision).collect())
+            .collect();
+        let enforced = |confirmed: Option<&str>| Decision::Enforce { confirmed: confirmed.map(str::to_string) };
+        assert_eq!(
+            decided,
+            vec![
+                vec![enforced(None)],
+                vec![Decision::Skip { why: "refuted by the cue `ل~`".into() }],
+                vec![enforced(Some(CONFIRMED_IN_DOCUMENT))],
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_ambiguous_forms_are_names() {
+        assert_eq!(decided(&["قالت مصادر لـ«الجزيرة» إن"])[0][0].2, QUOTED);
+        assert_eq!(decided(&["نشر \"الجزيرة\" تقريرا"])[0][0].2, QUOTED);
+    }
+
+    #[test]
     fn malformed_cues_are_refused() {
+        assert_eq!(Cue::parse("قناة س~").unwrap_err(), "cue `قناة س~`: `س` is not a proclitic (و ف ب ل ك)");
         assert_eq!(Cue::parse("~").unwrap_err(), "cue `~` has no word besides `~`");
         assert_eq!(Cue::parse("~ a ~").unwrap_err(), "cue `~ a ~` has more than one `~`");
         assert_eq!(Cue::parse("قناة Al").unwrap_err(), "cue `قناة Al`: `Al` is not an Arabic word");
