@@ -111,9 +111,9 @@ fn unplaceable_constraints_are_refused() {
 }
 
 #[test]
-fn matcher_finds_every_term_of_the_term_set() {
+fn every_term_of_the_term_set_is_found_and_enforced() {
     let (glossary, _) = Glossary::builtin().unwrap();
-    let matcher = tarjim::glossary::Matcher::new(&glossary);
+    let decide = Terms::new(glossary.clone(), GlossaryMode::Report);
     let set = std::fs::read_to_string(repo("tests/data/terms.tsv")).unwrap();
     let mut lines = set.lines();
     assert_eq!(lines.next(), Some("sentence\tterms"));
@@ -128,12 +128,15 @@ fn matcher_finds_every_term_of_the_term_set() {
                 i + 2
             );
         }
-        let got: Vec<&str> =
-            matcher.find(sentence).iter().map(|m| glossary.entries()[m.entry].arabic.as_str()).collect();
+        // Each row is a document of its own; every name it lists must be
+        // enforced, none skipped.
+        let (uses, skipped) = decide.find(&[sentence]).remove(0);
+        let got: Vec<&str> = uses.iter().map(|u| u.term.as_str()).collect();
+        let skipped: Vec<(&str, &str)> = skipped.iter().map(|s| (s.term.as_str(), s.why.as_str())).collect();
         rows += 1;
         expected_terms += want.len();
-        if got != want {
-            wrong.push(format!("line {}: {sentence}\n  want {want:?}\n  got  {got:?}", i + 2));
+        if got != want || !skipped.is_empty() {
+            wrong.push(format!("line {}: {sentence}\n  want {want:?}\n  got  {got:?}\n  skipped {skipped:?}", i + 2));
         }
     }
     assert!(rows >= 150 && expected_terms >= 300, "{rows} rows, {expected_terms} terms");
