@@ -20,15 +20,24 @@
 //! * `invisible` (warning): a zero-width, bidi or other invisible character.
 //! * `redundant-variant` (warning): a variant folds to its own term.
 //! * `bom`, `crlf` (warning): a byte-order mark, CRLF line endings.
+//! * `ambiguous-form` (warning): a one-word form (term, variant or short form)
+//!   that is also a common word (see [`common_word`]) and is not marked
+//!   ambiguous.
+//! * `unconfirmed` (warning): forms marked ambiguous in an entry without a
+//!   confirm cue: they are enforced only where another form of the entry
+//!   confirms the name in the same document, and never when every form is
+//!   ambiguous.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::LazyLock;
 
 use serde::Serialize;
 
+use super::matcher::{CONJUNCTIONS, PREPOSITIONS};
 use super::normalize::fold_str;
 use super::parse::parse_all;
-use super::{Entry, GlossaryError, Warning};
+use super::{Entry, Form as FormId, GlossaryError, Warning};
 use crate::tokenizer::MarianTokenizer;
 
 /// How bad a finding is.
@@ -94,6 +103,129 @@ fn is_latin_letter(c: char) -> bool {
 fn is_arabic_letter(c: char) -> bool {
     c.is_alphabetic()
         && matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{08A0}'..='\u{08FF}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFC}')
+}
+
+/// Arabic common words and their Zipf frequencies (log10 per billion words),
+/// folded and sorted by word: the wordfreq list (CC BY-SA 4.0) that
+/// `scripts/make_common_words.py` makes.
+const COMMON_WORDS: &str = include_str!("../../glossaries/common-ar.tsv");
+
+/// [`COMMON_WORDS`] read: `(word, occurrences per billion words)`, sorted by word.
+static COMMON: LazyLock<Vec<(&'static str, f64)>> = LazyLock::new(|| read_common_words(COMMON_WORDS));
+
+/// The `word<TAB>zipf` lines of a common-word list (`#` lines are comments), as
+/// `(word, occurrences per billion words)`; a malformed line is skipped.
+fn read_common_words(text: &str) -> Vec<(&str, f64)> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (word, zipf) = line.split_once('\t')?;
+            Some((word, 10f64.powf(zipf.parse().ok()?)))
+        })
+        .collect()
+}
+
+/// The least Zipf frequency that a form's related forms reach together when it
+/// is a common word: 3.5, about 3 occurrences per million words.
+const COMMON_MIN_ZIPF: f64 = 3.5;
+/// How many times as often as its related forms a common word may occur: a form
+/// used more than this is mostly a name (the common word makes under a fifth of
+/// its uses).
+const FORM_PER_RELATED_MAX: f64 = 5.0;
+/// The possessive suffixes of the third person. The others (ك, كم, نا) end
+/// many unrelated words (تنفك is not التنف + ك).
+const THIRD_PERSON_SUFFIXES: [&str; 5] = ["ه", "ها", "هم", "هما", "هن"];
+
+/// How often a folded word occurs, per billion words.
+fn per_billion(word: &str) -> f64 {
+    COMMON.binary_search_by(|(w, _)| w.cmp(&word)).map_or(0.0, |i| COMMON[i].1)
+}
+
+/// How often a folded word occurs alone or with proclitics (و ف, then ب ل ك,
+/// with لل for ل + ال), per billion words.
+fn with_proclitics(word: &str) -> f64 {
+    let mut total = 0.0;
+    for conj in std::iter::once("").chain(CONJUNCTIONS) {
+        total += per_billion(&format!("{conj}{word}"));
+        for prep in PREPOSITIONS {
+            total += match word.strip_prefix("ال") {
+                Some(rest) if prep == "ل" => per_billion(&format!("{conj}لل{rest}")),
+                _ => per_billion(&format!("{conj}{prep}{word}")),
+            };
+        }
+    }
+    total
+}
+
+/// The forms a common word takes that a name seldom does, for a folded
+/// one-word form: without the article, the form with it; with the article, the
+/// form without it; either way that form with a possessive suffix (ة written ت
+/// before it). For a word without the article of four letters or more, also:
+/// ending in ا not after ي, the word without that ا (درعا: درع with tanween,
+/// while سوريا is no سوري), and starting with ت or ي, the other (تدمر "it
+/// destroys", يدمر).
+fn related_forms(form: &str) -> Vec<String> {
+    let suffixed = |word: &str| -> Vec<String> {
+        let stem = word.strip_suffix('ة').map_or_else(|| word.to_string(), |base| format!("{base}ت"));
+        THIRD_PERSON_SUFFIXES.iter().map(|suffix| format!("{stem}{suffix}")).collect()
+    };
+    if let Some(rest) = form.strip_prefix("ال")
+        && rest.chars().count() >= 3
+    {
+        let mut out = vec![rest.to_string()];
+        out.extend(suffixed(rest));
+        return out;
+    }
+    let mut out = vec![format!("ال{form}")];
+    out.extend(suffixed(form));
+    if form.chars().count() >= 4 {
+        if let Some(stem) = form.strip_suffix('ا')
+            && !stem.ends_with('ي')
+        {
+            out.extend([stem.to_string(), format!("ال{stem}")]);
+        }
+        if let Some(rest) = form.strip_prefix('ت') {
+            out.push(format!("ي{rest}"));
+        } else if let Some(rest) = form.strip_prefix('ي') {
+            out.push(format!("ت{rest}"));
+        }
+    }
+    out
+}
+
+/// Whether a glossary form is also a common word, and if so its most frequent
+/// related form (folded), for messages. Names do not take the article, a
+/// possessive suffix or tanween, so a form whose related forms ([`related_forms`],
+/// each with its proclitics) are frequent is a common word: they must reach a
+/// Zipf frequency of [`COMMON_MIN_ZIPF`] together, and the form itself, with its
+/// proclitics, may occur at most [`FORM_PER_RELATED_MAX`] times as often as they
+/// do. Forms of more than one word are not checked.
+pub fn common_word(form: &str) -> Option<String> {
+    let form = fold_str(form);
+    if form.is_empty() || form.contains(' ') {
+        return None;
+    }
+    let related: Vec<(String, f64)> = related_forms(&form)
+        .into_iter()
+        .map(|word| {
+            let freq = with_proclitics(&word);
+            (word, freq)
+        })
+        .collect();
+    let total: f64 = related.iter().map(|(_, freq)| freq).sum();
+    if total <= 0.0 || total.log10() < COMMON_MIN_ZIPF || with_proclitics(&form) > total * FORM_PER_RELATED_MAX {
+        return None;
+    }
+    related.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(word, _)| word)
+}
+
+/// What a form of an entry is, for messages.
+fn form_name(form: FormId) -> &'static str {
+    match form {
+        FormId::Term => "term",
+        FormId::Variant(_) => "variant",
+        FormId::Short(_) => "short form",
+    }
 }
 
 /// A form of an entry, for messages.
@@ -203,6 +335,40 @@ impl Lint {
             column += field.chars().count() + 1;
         }
     }
+
+    /// Sense checks on an entry: common-word forms not marked ambiguous, and
+    /// ambiguous forms without a confirm cue.
+    fn senses(&mut self, file: &str, entry: &Entry) {
+        let warn = Severity::Warning;
+        let mut seen = HashSet::new();
+        for (form, text) in entry.labelled_forms() {
+            if !seen.insert(fold_str(text)) || entry.is_ambiguous(form) {
+                continue;
+            }
+            if let Some(related) = common_word(text) {
+                let message = format!(
+                    "{} `{text}` is also a common word (related forms such as `{related}` are frequent): mark it \
+                     ambiguous and give confirm cues",
+                    form_name(form)
+                );
+                self.push(file, entry.origin.line, None, warn, "ambiguous-form", message);
+            }
+        }
+        if entry.ambiguous.is_empty() || !entry.confirm.is_empty() {
+            return;
+        }
+        let forms = entry.ambiguous.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+        let forms = if entry.ambiguous.len() == 1 { format!("form {forms}") } else { format!("forms {forms}") };
+        let message = if entry.labelled_forms().all(|(form, _)| entry.is_ambiguous(form)) {
+            format!("ambiguous {forms} without a confirm cue, and no unambiguous form: the entry is never enforced")
+        } else {
+            format!(
+                "ambiguous {forms} without a confirm cue: enforced only where another form of the entry confirms \
+                 the name in the same document"
+            )
+        };
+        self.push(file, entry.origin.line, None, warn, "unconfirmed", message);
+    }
 }
 
 /// Checks glossary files, given as `(name, bytes)`, on their own and against each
@@ -225,6 +391,7 @@ pub fn lint(files: &[(&str, &[u8])], tokenizer: Option<&MarianTokenizer>) -> Vec
         let body = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(bytes);
         let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
         for entry in &parsed.entries {
+            lint.senses(name, entry);
             let raw = lines.get(entry.origin.line - 1).copied().unwrap_or_default();
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
             if let Ok(raw) = std::str::from_utf8(raw) {
@@ -315,7 +482,7 @@ pub fn lint(files: &[(&str, &[u8])], tokenizer: Option<&MarianTokenizer>) -> Vec
 mod tests {
     use super::*;
     use crate::glossary::normalize::is_removed;
-    use crate::glossary::parse::HEADER;
+    use crate::glossary::parse::{HEADER, HEADER_SENSES};
 
     fn run(files: &[(&str, &str)]) -> Vec<String> {
         let files: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
@@ -355,6 +522,8 @@ mod tests {
             run(&[("a.tsv", &a), ("b.tsv", &b)]),
             vec![
                 "a.tsv:4: warning: repeats the entry at line 3",
+                "a.tsv:5: warning: variant `صنعا` is also a common word (related forms such as `صنع` are frequent): \
+                 mark it ambiguous and give confirm cues",
                 "a.tsv:5: warning: variant `صنعأ` folds like variant `صنعا` of the same entry",
                 "b.tsv:2: error: `حزب الله` is rendered `Hizbullah` here but `Hezbollah` at a.tsv:2",
                 "b.tsv:3: error: variant `حماس` folds like term `حماس` of the entry at a.tsv:3",
@@ -382,5 +551,120 @@ mod tests {
         for c in ['\u{200B}', '\u{200F}', '\u{202B}', '\u{2066}', '\u{FEFF}', '\u{00AD}'] {
             assert!(is_invisible(c) && is_removed(c), "U+{:04X}", u32::from(c));
         }
+    }
+
+    #[test]
+    fn common_word_forms_need_an_ambiguous_mark_and_a_confirm_cue() {
+        let rows = [
+            "الجزيرة\tAl Jazeera\torg\t\t\t\t\t\t",
+            "القائم\tAl-Qaim\tplace\t\t\t\tالقائم\tمدينة ~\t",
+            "بشار الأسد\tBashar al-Assad\tperson\t\t\tالأسد=Assad\t\t\t",
+            "مدينة تدمر\tPalmyra\tplace\tتدمر\t\t\t\t\t",
+            "مقتدى الصدر\tMuqtada al-Sadr\tperson\t\t\tالصدر=Sadr\tالصدر\t\t",
+            "دوما\tDouma\tplace\t\t\t\tدوما\t\t~ رأسه",
+            "بغداد\tBaghdad\tplace\t\t\t\t\t\t",
+            "حماس\tHamas\torg\tحركة حماس\t\t\t\t\t",
+            "سوريا\tSyria\tplace\t\t\t\t\t\t",
+        ];
+        let text = format!("{HEADER_SENSES}\n{}\n", rows.join("\n"));
+        let advice = "are frequent): mark it ambiguous and give confirm cues";
+        assert_eq!(
+            run(&[("s.tsv", &text)]),
+            vec![
+                format!(
+                    "s.tsv:2: warning: term `الجزيرة` is also a common word (related forms such as `جزيرة` {advice}"
+                ),
+                format!(
+                    "s.tsv:4: warning: short form `الأسد` is also a common word (related forms such as `اسد` {advice}"
+                ),
+                format!(
+                    "s.tsv:5: warning: variant `تدمر` is also a common word (related forms such as `يدمر` {advice}"
+                ),
+                "s.tsv:6: warning: ambiguous form `الصدر` without a confirm cue: enforced only where another form of \
+                 the entry confirms the name in the same document"
+                    .to_string(),
+                "s.tsv:7: warning: ambiguous form `دوما` without a confirm cue, and no unambiguous form: the entry is \
+                 never enforced"
+                    .to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_common_word_test_separates_common_words_from_names() {
+        let found = |forms: &str| -> Vec<(String, String)> {
+            forms.split(' ').filter_map(|f| Some((f.to_string(), common_word(f)?))).collect()
+        };
+        let pairs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(f, r)| (f.to_string(), r.to_string())).collect()
+        };
+        // Names that are also common words, with the related form that shows it,
+        // but for three: the related forms of مخمور (drunk) and حماة (protectors)
+        // are rarer than the list's floor (Zipf 3.06), and صالح (good) is more
+        // than five times as frequent as its related forms.
+        let words = "الجزيرة القائم حديثة دوما تدمر مخمور جدة الرمادي العمارة جنين درعا حماة الأسد السوداني الصدر \
+                     صالح عون الشرع المعلم خطاب الضيف";
+        assert_eq!(words.split(' ').count(), 21);
+        assert_eq!(
+            found(words),
+            pairs(&[
+                ("الجزيرة", "جزيرة"),
+                ("القائم", "قائم"),
+                ("حديثة", "الحديثة"),
+                ("دوما", "دوم"),
+                ("تدمر", "يدمر"),
+                ("جدة", "جدتها"),
+                ("الرمادي", "رمادي"),
+                ("العمارة", "عمارة"),
+                ("جنين", "الجنين"),
+                ("درعا", "درع"),
+                ("الأسد", "اسد"),
+                ("السوداني", "سوداني"),
+                ("الصدر", "صدر"),
+                ("عون", "العون"),
+                ("الشرع", "شرع"),
+                ("المعلم", "معلم"),
+                ("خطاب", "الخطاب"),
+                ("الضيف", "ضيف"),
+            ])
+        );
+        // Names that are not: their related forms are rare (سوري does not count
+        // for سوريا), or the name is over five times as frequent as they are
+        // (حماس: الحماس, "the enthusiasm").
+        let names = "سوريا العراق بغداد دمشق طهران الأنبار كركوك أربيل إدلب حماس نتنياهو ترامب أردوغان بايدن لبنان \
+                     إيران الحوثيون";
+        assert_eq!(names.split(' ').count(), 17);
+        assert_eq!(found(names), []);
+        // Forms of more than one word are not checked; diacritics and alef forms fold.
+        assert_eq!(common_word("حزب الله"), None);
+        assert_eq!(common_word("الجزيرة العربية"), None);
+        assert_eq!(common_word("الأَسَد"), Some("اسد".to_string()));
+        assert_eq!(common_word(""), None);
+    }
+
+    #[test]
+    fn the_common_word_list_is_sorted_well_formed_and_licensed() {
+        let (header, body): (Vec<&str>, Vec<&str>) = COMMON_WORDS.lines().partition(|l| l.starts_with('#'));
+        let header = header.join("\n");
+        for needed in ["wordfreq 3.1.1", "CC BY-SA 4.0", "Apache-2.0", "scripts/make_common_words.py"] {
+            assert!(header.contains(needed), "the header names {needed}");
+        }
+        assert!(header.contains(&format!("the {} most frequent", body.len())), "the header counts the words");
+        let leading = COMMON_WORDS.lines().take_while(|l| l.starts_with('#')).count();
+        assert_eq!(leading + body.len(), COMMON_WORDS.lines().count(), "comments only at the top");
+        let mut previous = "";
+        for &line in &body {
+            let (word, zipf) = line.split_once('\t').unwrap_or_else(|| panic!("no tab: {line}"));
+            assert!(!word.is_empty() && word.chars().all(|c| matches!(c, '\u{0621}'..='\u{064A}')), "{line}");
+            assert_eq!(fold_str(word), word, "folded: {line}");
+            let (units, hundredths) = zipf.split_once('.').unwrap_or_else(|| panic!("no decimals: {line}"));
+            assert!(units.len() == 1 && hundredths.len() == 2, "{line}");
+            assert!(zipf.parse::<f64>().is_ok_and(|z| (0.0..9.0).contains(&z)), "{line}");
+            assert!(previous < word, "sorted and unique: `{previous}` before `{word}`");
+            previous = word;
+        }
+        assert_eq!(read_common_words(COMMON_WORDS).len(), body.len());
+        assert_eq!(per_billion("جزيرة"), 10f64.powf(4.89));
+        assert_eq!(per_billion("جزيره"), 0.0);
     }
 }

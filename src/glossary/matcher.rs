@@ -28,8 +28,8 @@ use std::ops::Range;
 use super::normalize::{Folded, fold};
 use super::{Form, Glossary, Kind};
 
-const CONJUNCTIONS: [&str; 2] = ["و", "ف"];
-const PREPOSITIONS: [&str; 3] = ["ب", "ل", "ك"];
+pub(crate) const CONJUNCTIONS: [&str; 2] = ["و", "ف"];
+pub(crate) const PREPOSITIONS: [&str; 3] = ["ب", "ل", "ك"];
 const SUFFIXES: [&str; 9] = ["ه", "ها", "هم", "هما", "هن", "ك", "كم", "كما", "نا"];
 /// Shortest stem left after removing proclitics.
 const MIN_STEM_CHARS: usize = 2;

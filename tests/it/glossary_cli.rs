@@ -99,6 +99,8 @@ fn glossary_lint_reports_each_finding_and_sets_the_exit_code() {
             "{a}:3:15: error: expected 5 tab-separated columns (arabic, english, kind, variants, note), found 3\n\
              {a}:4:5: warning: Latin letter `X` in the arabic column\n\
              {a}:4:13: error: Arabic letter `ح` in the english column\n\
+             {a}:5: warning: variant `صنعا` is also a common word (related forms such as `صنع` are frequent): mark it \
+             ambiguous and give confirm cues\n\
              {a}:5: warning: variant `صنعأ` folds like variant `صنعا` of the same entry\n\
              {a}:5:7: warning: leading, trailing or repeated whitespace in the english column\n\
              {b}:2: error: `حزب الله` is rendered `Hizbullah` here but `Hezbollah` at {a}:2\n"
