@@ -179,8 +179,11 @@ fn related_forms(form: &str) -> Vec<String> {
     let mut out = vec![format!("ال{form}")];
     out.extend(suffixed(form));
     if form.chars().count() >= 4 {
+        // A common noun with tanween takes the article too (درع, الدرع); a
+        // stem only a name's other spellings share does not (ارن for إرنا).
         if let Some(stem) = form.strip_suffix('ا')
             && !stem.ends_with('ي')
+            && with_proclitics(&format!("ال{stem}")) > 0.0
         {
             out.extend([stem.to_string(), format!("ال{stem}")]);
         }
@@ -199,14 +202,18 @@ fn related_forms(form: &str) -> Vec<String> {
 /// each with its proclitics) are frequent is a common word: they must reach a
 /// Zipf frequency of [`COMMON_MIN_ZIPF`] together, and the form itself, with its
 /// proclitics, may occur at most [`FORM_PER_RELATED_MAX`] times as often as they
-/// do. Forms of more than one word are not checked.
-pub fn common_word(form: &str) -> Option<String> {
+/// do. Related forms in `same_name` (the other forms of the entry: خامنئي beside
+/// الخامنئي) are the name itself and do not count. Forms of more than one word
+/// are not checked.
+pub fn common_word(form: &str, same_name: &[&str]) -> Option<String> {
     let form = fold_str(form);
     if form.is_empty() || form.contains(' ') {
         return None;
     }
+    let same_name: Vec<String> = same_name.iter().map(|f| fold_str(f)).collect();
     let related: Vec<(String, f64)> = related_forms(&form)
         .into_iter()
+        .filter(|word| !same_name.contains(word))
         .map(|word| {
             let freq = with_proclitics(&word);
             (word, freq)
@@ -342,10 +349,12 @@ impl Lint {
         let warn = Severity::Warning;
         let mut seen = HashSet::new();
         for (form, text) in entry.labelled_forms() {
-            if !seen.insert(fold_str(text)) || entry.is_ambiguous(form) {
+            // A refuting cue says the keeper has weighed the common word.
+            if !seen.insert(fold_str(text)) || entry.is_ambiguous(form) || !entry.refute.is_empty() {
                 continue;
             }
-            if let Some(related) = common_word(text) {
+            let others: Vec<&str> = entry.forms().filter(|f| *f != text).collect();
+            if let Some(related) = common_word(text, &others) {
                 let message = format!(
                     "{} `{text}` is also a common word (related forms such as `{related}` are frequent): mark it \
                      ambiguous and give confirm cues",
@@ -593,7 +602,7 @@ mod tests {
     #[test]
     fn the_common_word_test_separates_common_words_from_names() {
         let found = |forms: &str| -> Vec<(String, String)> {
-            forms.split(' ').filter_map(|f| Some((f.to_string(), common_word(f)?))).collect()
+            forms.split(' ').filter_map(|f| Some((f.to_string(), common_word(f, &[])?))).collect()
         };
         let pairs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
             pairs.iter().map(|(f, r)| (f.to_string(), r.to_string())).collect()
@@ -636,10 +645,10 @@ mod tests {
         assert_eq!(names.split(' ').count(), 17);
         assert_eq!(found(names), []);
         // Forms of more than one word are not checked; diacritics and alef forms fold.
-        assert_eq!(common_word("حزب الله"), None);
-        assert_eq!(common_word("الجزيرة العربية"), None);
-        assert_eq!(common_word("الأَسَد"), Some("اسد".to_string()));
-        assert_eq!(common_word(""), None);
+        assert_eq!(common_word("حزب الله", &[]), None);
+        assert_eq!(common_word("الجزيرة العربية", &[]), None);
+        assert_eq!(common_word("الأَسَد", &[]), Some("اسد".to_string()));
+        assert_eq!(common_word("", &[]), None);
     }
 
     #[test]
