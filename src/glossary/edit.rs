@@ -30,8 +30,9 @@ pub enum Added {
     Inserted {
         /// The file's new text.
         text: String,
-        /// The entry, its origin the line it now has.
-        entry: Entry,
+        /// The entry, its origin the line it now has (boxed: it is the bulk of
+        /// the variant).
+        entry: Box<Entry>,
         /// Warnings about the entry (a variant that folds to the term).
         warnings: Vec<Warning>,
     },
@@ -113,7 +114,7 @@ pub fn add(bytes: Option<&[u8]>, file: &str, new: &NewEntry) -> Result<Added, Gl
             *line = at + 1;
         }
     }
-    Ok(Added::Inserted { text: lines.concat(), entry, warnings })
+    Ok(Added::Inserted { text: lines.concat(), entry: Box::new(entry), warnings })
 }
 
 /// 0-based index of the header line (the first that is neither blank nor a comment).
