@@ -11,7 +11,7 @@ use tarjim::glossary::corpus::{self, Pair, WordLinks};
 use tarjim::glossary::edit::{self, Added, NewEntry};
 use tarjim::glossary::formats::{self, Format};
 use tarjim::glossary::lint::{self, Severity};
-use tarjim::glossary::parse::{parse, write_tsv};
+use tarjim::glossary::parse::{parse_with_columns, write_tsv};
 use tarjim::glossary::{Glossary, GlossaryError, Kind, Matcher, audit, dedup, suggest};
 use tarjim::model::AttentionHead;
 use tarjim::tokenizer::MarianTokenizer;
@@ -63,7 +63,7 @@ enum LintFormat {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
-    /// The five TSV columns as CSV, with a header row.
+    /// The TSV columns as CSV, with a header row.
     Csv,
     /// TBX-Basic XML.
     Tbx,
@@ -306,9 +306,9 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let name = args.file.display().to_string();
-    let (entries, _) = parse(&read(&args.file)?, &name)?;
+    let (entries, _, columns) = parse_with_columns(&read(&args.file)?, &name)?;
     let (entries, _) = dedup(&entries)?;
-    let exported = formats::export(&entries, args.to.into())?;
+    let exported = formats::export(&entries, columns, args.to.into())?;
     for loss in &exported.losses {
         eprintln!("tarjim: warning: {loss}");
     }
@@ -322,7 +322,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     for warning in &imported.warnings {
         eprintln!("tarjim: warning: {warning}");
     }
-    emit(args.output.as_deref(), &write_tsv(&imported.entries)?)?;
+    emit(args.output.as_deref(), &write_tsv(&imported.entries, imported.columns)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
