@@ -7,6 +7,7 @@ use crate::cli::{tarjim, text, tiny};
 use crate::util::repo;
 
 const HEADER: &str = "arabic\tenglish\tkind\tvariants\tnote\n";
+const HEADER_SENSES: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute\n";
 
 /// A glossary with the sense columns, each of them used.
 const SENSES: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute\n\
@@ -488,4 +489,66 @@ fn glossary_deepl_export_writes_short_forms_and_leaves_ambiguous_forms_out() {
                 .to_string()
         )
     );
+}
+
+#[test]
+fn glossary_add_sense_columns_upgrade_a_basic_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("user.tsv");
+    let file = write(dir.path(), "user.tsv", glossary(&["صنعاء\tSanaa\tplace\t\t"]));
+    let add = |args: &[&str]| {
+        let mut all = vec!["glossary", "add", &file];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+    let trump = [
+        "--arabic",
+        "دونالد ترامب",
+        "--english",
+        "Donald Trump",
+        "--kind",
+        "person",
+        "--short",
+        "ترامب=Trump",
+        "--short",
+        "دونالد=Donald",
+        "--ambiguous",
+        "دونالد",
+        "--confirm",
+        "الرئيس ~|البيت الأبيض",
+        "--refute",
+        "~ البطة",
+    ];
+    assert_eq!(
+        add(&trump),
+        (
+            0,
+            String::new(),
+            format!(
+                "tarjim: {file}: added the sense columns short, ambiguous, confirm and refute to the header \
+                 and empty cells for them to every row\n\
+                 tarjim: {file}:3: added `دونالد ترامب` → `Donald Trump`\n"
+            )
+        )
+    );
+    let trump_row =
+        "دونالد ترامب\tDonald Trump\tperson\t\t\tترامب=Trump|دونالد=Donald\tدونالد\tالرئيس ~|البيت الأبيض\t~ البطة";
+    let want = format!("# user names\n{HEADER_SENSES}{trump_row}\nصنعاء\tSanaa\tplace\t\t\t\t\t\t\n");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+    assert_eq!(
+        add(&trump),
+        (0, String::new(), format!("tarjim: {file}:3: the entry is already there; nothing to do\n"))
+    );
+
+    // A file with the sense columns gets rows with them.
+    assert_eq!(
+        add(&["--arabic", "غزة", "--english", "Gaza", "--kind", "place"]),
+        (0, String::new(), format!("tarjim: {file}:5: added `غزة` → `Gaza`\n"))
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{want}غزة\tGaza\tplace\t\t\t\t\t\t\n"));
+    assert_eq!(
+        add(&["--arabic", "حماس", "--english", "Hamas", "--kind", "org", "--confirm", "Hamas ~"]),
+        (2, String::new(), "tarjim: new entry: cue `Hamas ~`: `Hamas` is not an Arabic word\n".to_string())
+    );
+    assert_eq!(listing(dir.path()), vec!["user.tsv"]);
 }
