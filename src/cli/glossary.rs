@@ -11,7 +11,7 @@ use tarjim::glossary::corpus::{self, Pair, WordLinks};
 use tarjim::glossary::edit::{self, Added, NewEntry};
 use tarjim::glossary::formats::{self, Format};
 use tarjim::glossary::lint::{self, Severity};
-use tarjim::glossary::parse::{parse, write_tsv};
+use tarjim::glossary::parse::{parse_with_columns, write_tsv};
 use tarjim::glossary::{Glossary, GlossaryError, Kind, Matcher, audit, dedup, suggest};
 use tarjim::model::AttentionHead;
 use tarjim::tokenizer::MarianTokenizer;
@@ -63,7 +63,7 @@ enum LintFormat {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
-    /// The five TSV columns as CSV, with a header row.
+    /// The TSV columns as CSV, with a header row.
     Csv,
     /// TBX-Basic XML.
     Tbx,
@@ -153,6 +153,21 @@ struct AddArgs {
     /// A note.
     #[arg(long, default_value = "")]
     note: String,
+    /// A part of the name used alone, with its own rendering; repeatable, or
+    /// separated by `|`.
+    #[arg(long, value_name = "ARABIC=English")]
+    short: Vec<String>,
+    /// A form of the entry (the term, a variant or a short form) that is also a
+    /// common word; repeatable, or separated by `|`.
+    #[arg(long, value_name = "FORM")]
+    ambiguous: Vec<String>,
+    /// Context that confirms the name sense of an ambiguous form: Arabic words,
+    /// `~` for the mention; repeatable, or separated by `|`.
+    #[arg(long, value_name = "CUE")]
+    confirm: Vec<String>,
+    /// Context that refutes the name sense of any form; repeatable, or separated by `|`.
+    #[arg(long, value_name = "CUE")]
+    refute: Vec<String>,
 }
 
 /// Translated sentence pairs, the glossary, and how to align them: the inputs of
@@ -306,9 +321,9 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let name = args.file.display().to_string();
-    let (entries, _) = parse(&read(&args.file)?, &name)?;
+    let (entries, _, columns) = parse_with_columns(&read(&args.file)?, &name)?;
     let (entries, _) = dedup(&entries)?;
-    let exported = formats::export(&entries, args.to.into())?;
+    let exported = formats::export(&entries, columns, args.to.into())?;
     for loss in &exported.losses {
         eprintln!("tarjim: warning: {loss}");
     }
@@ -322,7 +337,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     for warning in &imported.warnings {
         eprintln!("tarjim: warning: {warning}");
     }
-    emit(args.output.as_deref(), &write_tsv(&imported.entries)?)?;
+    emit(args.output.as_deref(), &write_tsv(&imported.entries, imported.columns)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -333,19 +348,31 @@ fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
         Err(err) => return Err(err).with_context(|| format!("{name}: cannot read")),
     };
+    let [short, ambiguous, confirm, refute] =
+        [&args.short, &args.ambiguous, &args.confirm, &args.refute].map(|v| v.join("|"));
     let new = NewEntry {
         arabic: &args.arabic,
         english: &args.english,
         kind: args.kind.into(),
         variants: &args.variants,
         note: &args.note,
+        short: &short,
+        ambiguous: &ambiguous,
+        confirm: &confirm,
+        refute: &refute,
     };
     match edit::add(bytes.as_deref(), &name, &new) {
-        Ok(Added::Inserted { text, entry, warnings }) => {
+        Ok(Added::Inserted { text, entry, warnings, upgraded }) => {
             for warning in &warnings {
                 eprintln!("tarjim: warning: {warning}");
             }
             write_atomic(&args.file, text.as_bytes())?;
+            if upgraded {
+                eprintln!(
+                    "tarjim: {name}: added the sense columns short, ambiguous, confirm and refute to the header \
+                     and empty cells for them to every row"
+                );
+            }
             eprintln!("tarjim: {}: added `{}` → `{}`", entry.origin, entry.arabic, entry.english);
             Ok(ExitCode::SUCCESS)
         }

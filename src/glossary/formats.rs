@@ -1,40 +1,66 @@
 //! Glossaries in other formats: plain CSV, TBX, and the CSV glossaries of DeepL,
 //! Google Cloud Translation and Amazon Translate.
 //!
-//! * `csv`: the five TSV columns as RFC 4180 CSV, with the header
-//!   `arabic,english,kind,variants,note`. Lossless.
+//! * `csv`: the TSV columns as RFC 4180 CSV, cell for cell, with the header
+//!   `arabic,english,kind,variants,note`, or with the sense columns
+//!   `…,note,short,ambiguous,confirm,refute` when the file has them or an entry
+//!   uses them. Import takes either header. Lossless.
 //! * `tbx`: TBX-Basic (ISO 30042:2019, the DCA style): one `conceptEntry` per
-//!   entry, the kind as `<descrip type="subjectField">`, the note as `<note>`, an
-//!   `ar` `langSec` whose first `termSec` is the term (administrative status
-//!   `preferredTerm-admn-sts`) and whose further ones are the variants
-//!   (`admittedTerm-admn-sts`), and an `en` `langSec` with the rendering. Lossless.
-//!   Import also reads TBX 2008 (`martif`, `termEntry`, `langSet`, `tig`, `ntig`).
-//! * `deepl`: two columns (source, target), no header, one row per Arabic form.
+//!   entry, with
+//!   - the kind as `<descrip type="subjectField">`, the note as `<note>`;
+//!   - each context cue as a `<note>` of its own, `confirm: CUE` or `refute: CUE`
+//!     (`confirm: قناة ~`); a note of the entry that starts with `confirm:` or
+//!     `refute:` cannot be written;
+//!   - an `ar` `langSec` whose first `termSec` is the term (administrative status
+//!     `preferredTerm-admn-sts`) and whose further ones are the variants, then the
+//!     short forms (`admittedTerm-admn-sts`); a short form's `termSec` has
+//!     `<termNote type="termType">shortForm</termNote>`, and an ambiguous form's
+//!     `<termNote type="usageNote">ambiguous</termNote>`;
+//!   - an `en` `langSec` with the rendering, then the short forms' renderings,
+//!     each `termType` `shortForm`: the Arabic and English short forms pair in
+//!     order, and import refuses unequal counts.
+//!
+//!   A file with the sense columns is recorded by the processing instruction
+//!   `<?tarjim columns="9"?>` after the XML declaration, so that import writes
+//!   them even when no entry fills them. Lossless, except that the ambiguous
+//!   forms are read back in the order of the forms and spelled as the forms are
+//!   (export reports entries that list them otherwise). Import also reads TBX
+//!   2008 (`martif`, `termEntry`, `langSet`, `tig`, `ntig`).
+//! * `deepl`: two columns (source, target), no header, one row per Arabic form,
+//!   a short form with its own rendering.
 //! * `google`: the same two columns (Cloud Translation's unidirectional glossary
 //!   CSV); import skips a header row `ar,en`.
 //! * `amazon`: Amazon Translate's custom terminology CSV: the header `ar,en`, then
 //!   one row per Arabic form.
 //!
-//! The two-column formats have no kind, note or variants: export reports what it
-//! leaves out, and import makes every row an entry of its own with the kind it is
-//! given and an empty note.
+//! The two-column formats have no kind, note, variants, short forms or cues, and
+//! would force a rendering wherever a form appears: export leaves ambiguous forms
+//! out and reports what it leaves out or flattens, and import makes every row an
+//! entry of its own with the kind it is given and an empty note.
 
 use std::fmt;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-use super::parse::{HEADER, entry_from_fields};
-use super::{Entry, GlossaryError, Kind, Origin, Warning, dedup};
+use super::parse::{Columns, cells, entry_from_fields};
+use super::{Entry, Form, GlossaryError, Kind, Origin, Warning, dedup};
 
-/// The CSV header of the `csv` format.
-const CSV_HEADER: [&str; 5] = ["arabic", "english", "kind", "variants", "note"];
 /// The language codes of the two-column formats' header.
 const LANGUAGES: [&str; 2] = ["ar", "en"];
 /// DeepL's limit on each source or target phrase, in UTF-8 bytes.
 const DEEPL_MAX_PHRASE_BYTES: usize = 1024;
 const PREFERRED: &str = "preferredTerm-admn-sts";
 const ADMITTED: &str = "admittedTerm-admn-sts";
+/// The `termType` of a short form.
+const SHORT_FORM: &str = "shortForm";
+/// The `usageNote` of an ambiguous form.
+const AMBIGUOUS: &str = "ambiguous";
+/// The prefixes of the notes that hold confirming and refuting cues.
+const CONFIRM: &str = "confirm:";
+const REFUTE: &str = "refute:";
+/// The processing instruction that records the sense columns: target, content.
+const INSTRUCTION: (&str, &str) = ("tarjim", "columns=\"9\"");
 
 /// A glossary format other than tarjim's TSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +148,7 @@ pub struct Loss {
     /// The format.
     pub format: Format,
     /// What is left out.
-    pub what: &'static str,
+    pub what: String,
     /// How many entries lose it.
     pub entries: usize,
 }
@@ -149,59 +175,97 @@ pub struct Imported {
     pub entries: Vec<Entry>,
     /// Warnings: variants that fold to their term, repeated entries.
     pub warnings: Vec<Warning>,
+    /// The columns the file declares (a `csv` header, the `tbx` instruction),
+    /// [`Columns::Basic`] where it declares none: [`super::parse::write_tsv`]
+    /// with them writes the file that was exported.
+    pub columns: Columns,
 }
 
-/// Writes `entries` (in their order) in `format`.
-pub fn export(entries: &[Entry], format: Format) -> Result<Exported, FormatError> {
+/// Writes `entries` (in their order) in `format`. `columns` are those of the
+/// file they come from: `csv` writes them and `tbx` records the sense columns
+/// (both do as well when an entry uses the sense columns), so that import gives
+/// the same file back.
+pub fn export(entries: &[Entry], columns: Columns, format: Format) -> Result<Exported, FormatError> {
+    let columns = columns.max(Columns::for_entries(entries));
     match format {
         Format::Csv => {
-            let mut rows = vec![CSV_HEADER.map(String::from).to_vec()];
-            rows.extend(entries.iter().map(|e| {
-                vec![e.arabic.clone(), e.english.clone(), e.kind.to_string(), e.variants.join("|"), e.note.clone()]
-            }));
+            let mut rows = vec![columns.names().iter().map(|name| name.to_string()).collect()];
+            for entry in entries {
+                rows.push(cells(entry, columns)?);
+            }
             Ok(Exported { text: write_csv(&rows)?, losses: Vec::new() })
         }
-        Format::Tbx => Ok(Exported { text: write_tbx(entries)?, losses: Vec::new() }),
-        Format::Deepl | Format::Google | Format::Amazon => {
-            let mut rows = Vec::new();
-            if format == Format::Amazon {
-                rows.push(LANGUAGES.map(String::from).to_vec());
+        Format::Tbx => write_tbx(entries, columns),
+        Format::Deepl | Format::Google | Format::Amazon => export_pairs(entries, format),
+    }
+}
+
+/// Writes `entries` in a two-column format: one row per form and its rendering,
+/// ambiguous forms left out.
+fn export_pairs(entries: &[Entry], format: Format) -> Result<Exported, FormatError> {
+    let mut rows = Vec::new();
+    if format == Format::Amazon {
+        rows.push(LANGUAGES.map(String::from).to_vec());
+    }
+    let mut left_out = Vec::new();
+    let mut with_ambiguous = 0;
+    for entry in entries {
+        let before = left_out.len();
+        for (label, form) in entry.labelled_forms() {
+            if entry.is_ambiguous(label) {
+                left_out.push(format!("`{form}`"));
+                continue;
             }
-            for entry in entries {
-                for form in entry.forms() {
-                    if format == Format::Deepl {
-                        for phrase in [form, &entry.english] {
-                            if phrase.len() > DEEPL_MAX_PHRASE_BYTES {
-                                return Err(FormatError::Unwritable {
-                                    format,
-                                    arabic: entry.arabic.clone(),
-                                    message: format!(
-                                        "`{phrase}` is {} bytes long; DeepL takes at most {DEEPL_MAX_PHRASE_BYTES}",
-                                        phrase.len()
-                                    ),
-                                });
-                            }
-                        }
+            let rendering = entry.rendering(label);
+            if format == Format::Deepl {
+                for phrase in [form, rendering] {
+                    if phrase.len() > DEEPL_MAX_PHRASE_BYTES {
+                        return Err(FormatError::Unwritable {
+                            format,
+                            arabic: entry.arabic.clone(),
+                            message: format!(
+                                "`{phrase}` is {} bytes long; DeepL takes at most {DEEPL_MAX_PHRASE_BYTES}",
+                                phrase.len()
+                            ),
+                        });
                     }
-                    rows.push(vec![form.to_string(), entry.english.clone()]);
                 }
             }
-            let mut losses = Vec::new();
-            let described = entries.iter().filter(|e| e.kind != Kind::Other || !e.note.is_empty()).count();
-            if described > 0 {
-                losses.push(Loss { format, what: "kind and note columns are not representable", entries: described });
-            }
-            let with_variants = entries.iter().filter(|e| !e.variants.is_empty()).count();
-            if with_variants > 0 {
-                losses.push(Loss {
-                    format,
-                    what: "variants become rows of their own and are read back as entries of their own",
-                    entries: with_variants,
-                });
-            }
-            Ok(Exported { text: write_csv(&rows)?, losses })
+            rows.push(vec![form.to_string(), rendering.to_string()]);
+        }
+        if left_out.len() > before {
+            with_ambiguous += 1;
         }
     }
+    let count = |has: fn(&Entry) -> bool| entries.iter().filter(|e| has(e)).count();
+    let losses = [
+        (
+            "kind and note columns are not representable".to_string(),
+            count(|e| e.kind != Kind::Other || !e.note.is_empty()),
+        ),
+        (
+            "variants become rows of their own and are read back as entries of their own".to_string(),
+            count(|e| !e.variants.is_empty()),
+        ),
+        (
+            "short forms become rows of their own with their own rendering and are read back as entries of their own"
+                .to_string(),
+            count(|e| !e.short.is_empty()),
+        ),
+        (
+            format!(
+                "ambiguous forms are left out, as the rendering would be forced wherever the common word appears: {}",
+                left_out.join(", ")
+            ),
+            with_ambiguous,
+        ),
+        (
+            "context cues (confirm, refute) are not representable".to_string(),
+            count(|e| !e.confirm.is_empty() || !e.refute.is_empty()),
+        ),
+    ];
+    let losses = losses.into_iter().filter(|&(_, n)| n > 0).map(|(what, entries)| Loss { format, what, entries });
+    Ok(Exported { text: write_csv(&rows)?, losses: losses.collect() })
 }
 
 /// Reads a glossary in `format` from `bytes`; `file` names it in errors. Rows of
@@ -210,16 +274,16 @@ pub fn export(entries: &[Entry], format: Format) -> Result<Exported, FormatError
 /// error, a repeated entry is left out with a warning).
 pub fn import(bytes: &[u8], file: &str, format: Format, kind: Kind) -> Result<Imported, FormatError> {
     let text = decode(bytes, file)?;
-    let rows = match format {
+    let (columns, rows) = match format {
         Format::Csv => read_csv(text, file)?,
         Format::Tbx => read_tbx(text, file, kind)?,
-        Format::Deepl | Format::Google | Format::Amazon => read_pairs(text, file, format, kind)?,
+        Format::Deepl | Format::Google | Format::Amazon => (Columns::Basic, read_pairs(text, file, format, kind)?),
     };
     let mut entries = Vec::with_capacity(rows.len());
     let mut warnings = Vec::new();
     for Row { line, fields } in rows {
         let origin = Origin { file: file.to_string(), line };
-        let fields = [&fields[0], &fields[1], &fields[2], &fields[3], &fields[4]].map(String::as_str);
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         let (entry, entry_warnings) = entry_from_fields(&fields, &origin).map_err(|message| FormatError::Row {
             file: file.into(),
             line,
@@ -230,13 +294,14 @@ pub fn import(bytes: &[u8], file: &str, format: Format, kind: Kind) -> Result<Im
     }
     let (entries, duplicates) = dedup(&entries)?;
     warnings.extend(duplicates);
-    Ok(Imported { entries, warnings })
+    Ok(Imported { entries, warnings, columns })
 }
 
-/// One entry read from another format: its line and its five TSV fields.
+/// One entry read from another format: its line and its TSV fields (the five
+/// basic columns, or all nine).
 struct Row {
     line: usize,
-    fields: [String; 5],
+    fields: Vec<String>,
 }
 
 /// The file's text, without a byte-order mark.
@@ -278,28 +343,32 @@ fn csv_records(text: &str, file: &str) -> Result<Vec<(usize, csv::StringRecord)>
     Ok(records)
 }
 
-fn read_csv(text: &str, file: &str) -> Result<Vec<Row>, FormatError> {
+fn read_csv(text: &str, file: &str) -> Result<(Columns, Vec<Row>), FormatError> {
     let row_error = |line: usize, message: String| FormatError::Row { file: file.to_string(), line, message };
+    let headers = [Columns::Basic, Columns::Senses].map(|columns| format!("`{}`", columns.names().join(",")));
+    let expected = format!("the header {} or {}", headers[0], headers[1]);
     let mut records = csv_records(text, file)?.into_iter();
-    match records.next() {
-        Some((_, header)) if header.iter().eq(CSV_HEADER) => {}
-        Some((line, _)) => return Err(row_error(line, format!("expected the header `{}`", CSV_HEADER.join(",")))),
-        None => return Err(row_error(1, format!("empty file: expected the header `{}`", CSV_HEADER.join(",")))),
-    }
-    records
-        .map(|(line, record)| match <[&str; 5]>::try_from(record.iter().collect::<Vec<_>>()) {
-            Ok(fields) => Ok(Row { line, fields: fields.map(String::from) }),
-            Err(found) => Err(row_error(
-                line,
-                format!(
-                    "expected {} columns ({}), found {}",
-                    CSV_HEADER.len(),
-                    HEADER.replace('\t', ", "),
-                    found.len()
-                ),
-            )),
+    let columns = match records.next() {
+        Some((line, header)) => [Columns::Basic, Columns::Senses]
+            .into_iter()
+            .find(|columns| header.iter().eq(columns.names().iter().copied()))
+            .ok_or_else(|| row_error(line, format!("expected {expected}")))?,
+        None => return Err(row_error(1, format!("empty file: expected {expected}"))),
+    };
+    let names = columns.names();
+    let rows = records
+        .map(|(line, record)| {
+            if record.len() == names.len() {
+                Ok(Row { line, fields: record.iter().map(String::from).collect() })
+            } else {
+                Err(row_error(
+                    line,
+                    format!("expected {} columns ({}), found {}", names.len(), names.join(", "), record.len()),
+                ))
+            }
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((columns, rows))
 }
 
 fn read_pairs(text: &str, file: &str, format: Format, kind: Kind) -> Result<Vec<Row>, FormatError> {
@@ -323,9 +392,10 @@ fn read_pairs(text: &str, file: &str, format: Format, kind: Kind) -> Result<Vec<
     let kind = kind.to_string();
     records
         .map(|(line, record)| match <[&str; 2]>::try_from(record.iter().collect::<Vec<_>>()) {
-            Ok([arabic, english]) => {
-                Ok(Row { line, fields: [arabic.into(), english.into(), kind.clone(), String::new(), String::new()] })
-            }
+            Ok([arabic, english]) => Ok(Row {
+                line,
+                fields: vec![arabic.into(), english.into(), kind.clone(), String::new(), String::new()],
+            }),
             Err(found) => Err(row_error(line, format!("expected 2 columns (Arabic, English), found {}", found.len()))),
         })
         .collect()
@@ -345,9 +415,22 @@ fn xml_text(text: &str, entry: &Entry) -> Result<String, FormatError> {
     }
 }
 
-fn write_tbx(entries: &[Entry]) -> Result<String, FormatError> {
-    let mut out = String::from(concat!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
+/// Appends a `termSec` with `term` (escaped) and its `termNote`s (type, value).
+fn term_sec(out: &mut String, term: &str, notes: &[(&str, &str)]) {
+    out.push_str(&format!("          <termSec>\n            <term>{term}</term>\n"));
+    for (kind, value) in notes {
+        out.push_str(&format!("            <termNote type=\"{kind}\">{value}</termNote>\n"));
+    }
+    out.push_str("          </termSec>\n");
+}
+
+fn write_tbx(entries: &[Entry], columns: Columns) -> Result<Exported, FormatError> {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    if columns == Columns::Senses {
+        let (target, content) = INSTRUCTION;
+        out.push_str(&format!("<?{target} {content}?>\n"));
+    }
+    out.push_str(concat!(
         "<tbx type=\"TBX-Basic\" style=\"dca\" xml:lang=\"en\" xmlns=\"urn:iso:std:iso:30042:ed-2\">\n",
         "  <tbxHeader>\n",
         "    <fileDesc>\n",
@@ -359,41 +442,59 @@ fn write_tbx(entries: &[Entry]) -> Result<String, FormatError> {
         "  <text>\n",
         "    <body>\n",
     ));
+    let mut reordered = 0;
     for (index, entry) in entries.iter().enumerate() {
+        let xml = |text: &str| xml_text(text, entry);
         out.push_str(&format!("      <conceptEntry id=\"c{}\">\n", index + 1));
         out.push_str(&format!("        <descrip type=\"subjectField\">{}</descrip>\n", entry.kind));
         if !entry.note.is_empty() {
-            out.push_str(&format!("        <note>{}</note>\n", xml_text(&entry.note, entry)?));
+            if entry.note.starts_with(CONFIRM) || entry.note.starts_with(REFUTE) {
+                return Err(FormatError::Unwritable {
+                    format: Format::Tbx,
+                    arabic: entry.arabic.clone(),
+                    message: format!(
+                        "the note starts with `{CONFIRM}` or `{REFUTE}`, which marks a context cue in TBX"
+                    ),
+                });
+            }
+            out.push_str(&format!("        <note>{}</note>\n", xml(&entry.note)?));
+        }
+        for (prefix, cues) in [(CONFIRM, &entry.confirm), (REFUTE, &entry.refute)] {
+            for cue in cues {
+                out.push_str(&format!("        <note>{prefix} {}</note>\n", xml(cue.text())?));
+            }
         }
         out.push_str("        <langSec xml:lang=\"ar\">\n");
-        for (i, form) in entry.forms().enumerate() {
-            let status = if i == 0 { PREFERRED } else { ADMITTED };
-            out.push_str(&format!(
-                concat!(
-                    "          <termSec>\n",
-                    "            <term>{}</term>\n",
-                    "            <termNote type=\"administrativeStatus\">{}</termNote>\n",
-                    "          </termSec>\n",
-                ),
-                xml_text(form, entry)?,
-                status
-            ));
+        let mut marked = Vec::new();
+        for (label, form) in entry.labelled_forms() {
+            let status = if label == Form::Term { PREFERRED } else { ADMITTED };
+            let mut notes = vec![("administrativeStatus", status)];
+            if let Form::Short(_) = label {
+                notes.push(("termType", SHORT_FORM));
+            }
+            if entry.is_ambiguous(label) {
+                notes.push(("usageNote", AMBIGUOUS));
+                marked.push(form);
+            }
+            term_sec(&mut out, &xml(form)?, &notes);
         }
-        out.push_str("        </langSec>\n");
-        out.push_str(&format!(
-            concat!(
-                "        <langSec xml:lang=\"en\">\n",
-                "          <termSec>\n",
-                "            <term>{}</term>\n",
-                "          </termSec>\n",
-                "        </langSec>\n",
-            ),
-            xml_text(&entry.english, entry)?
-        ));
-        out.push_str("      </conceptEntry>\n");
+        if !marked.iter().copied().eq(entry.ambiguous.iter().map(String::as_str)) {
+            reordered += 1;
+        }
+        out.push_str("        </langSec>\n        <langSec xml:lang=\"en\">\n");
+        term_sec(&mut out, &xml(&entry.english)?, &[]);
+        for short in &entry.short {
+            term_sec(&mut out, &xml(&short.english)?, &[("termType", SHORT_FORM)]);
+        }
+        out.push_str("        </langSec>\n      </conceptEntry>\n");
     }
     out.push_str("    </body>\n  </text>\n</tbx>\n");
-    Ok(out)
+    let losses = (reordered > 0).then(|| Loss {
+        format: Format::Tbx,
+        what: "ambiguous forms are read back in the order of the forms and spelled as the forms are".to_string(),
+        entries: reordered,
+    });
+    Ok(Exported { text: out, losses: losses.into_iter().collect() })
 }
 
 /// Which language a TBX language section holds.
@@ -409,6 +510,8 @@ enum Lang {
 enum Field {
     Term,
     Status,
+    TermType,
+    Usage,
     Kind,
     Note,
 }
@@ -417,14 +520,21 @@ enum Field {
 struct TbxTerm {
     text: String,
     preferred: bool,
+    /// `termType` `shortForm`.
+    short: bool,
+    /// `usageNote` `ambiguous`.
+    ambiguous: bool,
 }
 
 /// A concept entry being read.
+#[derive(Default)]
 struct TbxEntry {
     /// Byte offset of its start tag.
     at: usize,
     kind: Option<String>,
     notes: Vec<String>,
+    confirm: Vec<String>,
+    refute: Vec<String>,
     arabic: Vec<TbxTerm>,
     english: Vec<TbxTerm>,
 }
@@ -443,6 +553,8 @@ struct TbxReader<'a> {
     capture: Option<(Field, usize, String)>,
     rows: Vec<Row>,
     seen_root: bool,
+    /// The columns the file declares.
+    columns: Columns,
 }
 
 impl TbxReader<'_> {
@@ -483,8 +595,7 @@ impl TbxReader<'_> {
                 if self.entry.is_some() {
                     return Err(self.error(at, format!("`{name}` inside another entry")));
                 }
-                self.entry =
-                    Some(TbxEntry { at, kind: None, notes: Vec::new(), arabic: Vec::new(), english: Vec::new() });
+                self.entry = Some(TbxEntry { at, ..TbxEntry::default() });
             }
             "langSec" | "langSet" if self.entry.is_some() => {
                 let code = self.attribute(element, "xml:lang", at)?.unwrap_or_default();
@@ -497,8 +608,16 @@ impl TbxReader<'_> {
             }
             "termSec" | "tig" | "ntig" if self.lang.is_some() => self.term = Some(TbxTerm::default()),
             "term" if self.term.is_some() => self.capture = Some((Field::Term, depth, String::new())),
-            "termNote" if self.term.is_some() && type_is(self, "administrativeStatus")? => {
-                self.capture = Some((Field::Status, depth, String::new()));
+            "termNote" if self.term.is_some() => {
+                let field = match self.attribute(element, "type", at)?.as_deref() {
+                    Some("administrativeStatus") => Some(Field::Status),
+                    Some("termType") => Some(Field::TermType),
+                    Some("usageNote") => Some(Field::Usage),
+                    _ => None,
+                };
+                if let Some(field) = field {
+                    self.capture = Some((field, depth, String::new()));
+                }
             }
             "descrip" if self.entry.is_some() && self.lang.is_none() && type_is(self, "subjectField")? => {
                 self.capture = Some((Field::Kind, depth, String::new()));
@@ -527,6 +646,16 @@ impl TbxReader<'_> {
                         term.preferred = text.trim() == PREFERRED;
                     }
                 }
+                Field::TermType => {
+                    if let Some(term) = self.term.as_mut() {
+                        term.short = text.trim() == SHORT_FORM;
+                    }
+                }
+                Field::Usage => {
+                    if let Some(term) = self.term.as_mut() {
+                        term.ambiguous |= text.trim() == AMBIGUOUS;
+                    }
+                }
                 Field::Kind => {
                     if let Some(entry) = self.entry.as_mut() {
                         entry.kind = Some(text.trim().to_string());
@@ -534,7 +663,14 @@ impl TbxReader<'_> {
                 }
                 Field::Note => {
                     if let Some(entry) = self.entry.as_mut() {
-                        entry.notes.push(text.trim().to_string());
+                        let text = text.trim();
+                        if let Some(cue) = text.strip_prefix(CONFIRM) {
+                            entry.confirm.push(cue.trim().to_string());
+                        } else if let Some(cue) = text.strip_prefix(REFUTE) {
+                            entry.refute.push(cue.trim().to_string());
+                        } else {
+                            entry.notes.push(text.to_string());
+                        }
                     }
                 }
             }
@@ -564,21 +700,58 @@ impl TbxReader<'_> {
     /// The row of a concept entry read to its end.
     fn finish(&self, entry: TbxEntry) -> Result<Row, FormatError> {
         let at = entry.at;
-        let mut arabic = entry.arabic;
+        // Each item of a `|`-separated cell: not empty, without `|`.
+        let item = |what: &str, text: &str| {
+            if text.trim().is_empty() {
+                Err(self.error(at, format!("empty {what}")))
+            } else if text.contains('|') {
+                Err(self.error(at, format!("{what} `{text}` holds `|`, which separates the items of a glossary cell")))
+            } else {
+                Ok(())
+            }
+        };
+        let (short_arabic, mut arabic): (Vec<TbxTerm>, Vec<TbxTerm>) = entry.arabic.into_iter().partition(|t| t.short);
+        let (short_english, english): (Vec<TbxTerm>, Vec<TbxTerm>) = entry.english.into_iter().partition(|t| t.short);
         if arabic.is_empty() {
             return Err(self.error(at, "the entry has no Arabic term (a langSec with xml:lang=\"ar\")"));
         }
-        let first = arabic.iter().position(|t| t.preferred).unwrap_or(0);
-        let term = arabic.remove(first).text;
-        let mut variants = Vec::new();
-        for variant in arabic {
-            if variant.text.contains('|') {
-                return Err(self.error(at, format!("variant `{}` holds `|`, which separates variants", variant.text)));
-            }
-            variants.push(variant.text);
+        if short_arabic.len() != short_english.len() {
+            return Err(self.error(
+                at,
+                format!(
+                    "the entry has {} Arabic and {} English short forms (termType shortForm); they pair in order",
+                    short_arabic.len(),
+                    short_english.len()
+                ),
+            ));
         }
-        let preferred: Vec<&TbxTerm> = entry.english.iter().filter(|t| t.preferred).collect();
-        let english = match (entry.english.as_slice(), preferred.as_slice()) {
+        let first = arabic.iter().position(|t| t.preferred).unwrap_or(0);
+        let term = arabic.remove(first);
+        for variant in &arabic {
+            item("variant", &variant.text)?;
+        }
+        let mut short = Vec::with_capacity(short_arabic.len());
+        for (arabic, english) in short_arabic.iter().zip(&short_english) {
+            item("short form", &arabic.text)?;
+            item("short form", &english.text)?;
+            if arabic.text.contains('=') {
+                return Err(self.error(
+                    at,
+                    format!("short form `{}` holds `=`, which separates it from its rendering", arabic.text),
+                ));
+            }
+            short.push(format!("{}={}", arabic.text, english.text));
+        }
+        let mut ambiguous = Vec::new();
+        for form in std::iter::once(&term).chain(&arabic).chain(&short_arabic).filter(|t| t.ambiguous) {
+            item("ambiguous form", &form.text)?;
+            ambiguous.push(form.text.as_str());
+        }
+        for cue in entry.confirm.iter().chain(&entry.refute) {
+            item("cue", cue)?;
+        }
+        let preferred: Vec<&TbxTerm> = english.iter().filter(|t| t.preferred).collect();
+        let rendering = match (english.as_slice(), preferred.as_slice()) {
             ([], _) => return Err(self.error(at, "the entry has no English term (a langSec with xml:lang=\"en\")")),
             ([only], _) => only.text.clone(),
             (_, [only]) => only.text.clone(),
@@ -590,12 +763,41 @@ impl TbxReader<'_> {
             }
         };
         let kind = entry.kind.unwrap_or_else(|| self.kind.clone());
+        let variants: Vec<&str> = arabic.iter().map(|t| t.text.as_str()).collect();
         let (line, _) = crate::text::line_column(self.text, at);
-        Ok(Row { line, fields: [term, english, kind, variants.join("|"), entry.notes.join("; ")] })
+        let fields = vec![
+            term.text.clone(),
+            rendering,
+            kind,
+            variants.join("|"),
+            entry.notes.join("; "),
+            short.join("|"),
+            ambiguous.join("|"),
+            entry.confirm.join("|"),
+            entry.refute.join("|"),
+        ];
+        Ok(Row { line, fields })
+    }
+
+    /// Reads a processing instruction: `<?tarjim columns="9"?>` declares the
+    /// sense columns; other targets are skipped.
+    fn instruction(&mut self, target: &str, content: &str, at: usize) -> Result<(), FormatError> {
+        let (ours, senses) = INSTRUCTION;
+        if target != ours {
+            return Ok(());
+        }
+        if content.trim() != senses {
+            return Err(self.error(
+                at,
+                format!("unknown instruction `<?{target}{content}?>`; tarjim writes `<?{ours} {senses}?>`"),
+            ));
+        }
+        self.columns = Columns::Senses;
+        Ok(())
     }
 }
 
-fn read_tbx(text: &str, file: &str, kind: Kind) -> Result<Vec<Row>, FormatError> {
+fn read_tbx(text: &str, file: &str, kind: Kind) -> Result<(Columns, Vec<Row>), FormatError> {
     let mut reader = Reader::from_str(text);
     let mut state = TbxReader {
         text,
@@ -608,6 +810,7 @@ fn read_tbx(text: &str, file: &str, kind: Kind) -> Result<Vec<Row>, FormatError>
         capture: None,
         rows: Vec::new(),
         seen_root: false,
+        columns: Columns::Basic,
     };
     loop {
         let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(text.len());
@@ -654,7 +857,8 @@ fn read_tbx(text: &str, file: &str, kind: Kind) -> Result<Vec<Row>, FormatError>
                 }
             }
             Event::Eof => break,
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+            Event::PI(instruction) => state.instruction(instruction.target(), instruction.content(), at)?,
+            Event::Comment(_) | Event::Decl(_) | Event::DocType(_) => {}
         }
     }
     if let Some((name, at)) = state.open.last() {
@@ -663,14 +867,14 @@ fn read_tbx(text: &str, file: &str, kind: Kind) -> Result<Vec<Row>, FormatError>
     if !state.seen_root {
         return Err(state.error(text.len(), "not a TBX file: no root element"));
     }
-    Ok(state.rows)
+    Ok((state.columns, state.rows))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::glossary::BUILTIN;
-    use crate::glossary::parse::{parse, write_tsv};
+    use crate::glossary::parse::{HEADER, HEADER_SENSES, parse, parse_with_columns, write_tsv};
 
     fn entries(tsv: &str) -> Vec<Entry> {
         parse(tsv.as_bytes(), "g.tsv").unwrap().0
@@ -688,7 +892,7 @@ mod tests {
 
     #[test]
     fn csv_quotes_as_rfc_4180_and_reads_back() {
-        let out = export(&sample(), Format::Csv).unwrap();
+        let out = export(&sample(), Columns::Basic, Format::Csv).unwrap();
         assert_eq!(
             out.text,
             "arabic,english,kind,variants,note\n\
@@ -697,12 +901,12 @@ mod tests {
         );
         assert!(out.losses.is_empty());
         let back = import_str(&out.text, Format::Csv).unwrap();
-        assert_eq!(write_tsv(&back).unwrap(), write_tsv(&sample()).unwrap());
+        assert_eq!(write_tsv(&back, Columns::Basic).unwrap(), write_tsv(&sample(), Columns::Basic).unwrap());
     }
 
     #[test]
     fn two_column_formats_write_one_row_per_form_and_report_losses() {
-        let deepl = export(&sample(), Format::Deepl).unwrap();
+        let deepl = export(&sample(), Columns::Basic, Format::Deepl).unwrap();
         assert_eq!(deepl.text, "حزب الله,Hezbollah\nحزب الله اللبناني,Hezbollah\nحزبالله,Hezbollah\nصنعاء,Sanaa\n");
         assert_eq!(
             deepl.losses.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -711,16 +915,16 @@ mod tests {
                 "deepl: variants become rows of their own and are read back as entries of their own; 1 entries affected",
             ]
         );
-        assert_eq!(export(&sample(), Format::Google).unwrap().text, deepl.text);
-        assert_eq!(export(&sample(), Format::Amazon).unwrap().text, format!("ar,en\n{}", deepl.text));
+        assert_eq!(export(&sample(), Columns::Basic, Format::Google).unwrap().text, deepl.text);
+        assert_eq!(export(&sample(), Columns::Basic, Format::Amazon).unwrap().text, format!("ar,en\n{}", deepl.text));
         let back =
             import("ar,en\nحماس,Hamas\n\"حزب, الله\",Hezbollah\n".as_bytes(), "in", Format::Google, Kind::Org).unwrap();
         assert_eq!(
-            write_tsv(&back.entries).unwrap(),
+            write_tsv(&back.entries, Columns::Basic).unwrap(),
             format!("{HEADER}\nحزب, الله\tHezbollah\torg\t\t\nحماس\tHamas\torg\t\t\n")
         );
         let long = format!("{HEADER}\nحماس\t{}\torg\t\t\n", "A".repeat(1025));
-        let err = export(&entries(&long), Format::Deepl).unwrap_err().to_string();
+        let err = export(&entries(&long), Columns::Basic, Format::Deepl).unwrap_err().to_string();
         assert!(err.starts_with("deepl: `حماس`: `AAAA"), "{err}");
         assert!(err.ends_with("` is 1025 bytes long; DeepL takes at most 1024"), "{err}");
     }
@@ -752,11 +956,13 @@ mod tests {
     fn csv_import_errors_name_the_line() {
         assert_eq!(
             import_str("arabic,english\n", Format::Csv).unwrap_err().to_string(),
-            "in:1: expected the header `arabic,english,kind,variants,note`"
+            "in:1: expected the header `arabic,english,kind,variants,note` or \
+             `arabic,english,kind,variants,note,short,ambiguous,confirm,refute`"
         );
         assert_eq!(
             import_str("", Format::Csv).unwrap_err().to_string(),
-            "in:1: empty file: expected the header `arabic,english,kind,variants,note`"
+            "in:1: empty file: expected the header `arabic,english,kind,variants,note` or \
+             `arabic,english,kind,variants,note,short,ambiguous,confirm,refute`"
         );
         assert_eq!(
             import_str("arabic,english,kind,variants,note\n\"حماس\nx\",Hamas,org,,\nحزب,Hezbollah\n", Format::Csv)
@@ -782,7 +988,7 @@ mod tests {
 
     #[test]
     fn tbx_round_trips_and_reads_tbx_2008() {
-        let out = export(&sample(), Format::Tbx).unwrap();
+        let out = export(&sample(), Columns::Basic, Format::Tbx).unwrap();
         assert!(out.losses.is_empty());
         assert!(out.text.contains(concat!(
             "      <conceptEntry id=\"c1\">\n",
@@ -795,7 +1001,7 @@ mod tests {
             "          </termSec>\n",
         )));
         let back = import_str(&out.text, Format::Tbx).unwrap();
-        assert_eq!(write_tsv(&back).unwrap(), write_tsv(&sample()).unwrap());
+        assert_eq!(write_tsv(&back, Columns::Basic).unwrap(), write_tsv(&sample(), Columns::Basic).unwrap());
         assert_eq!(back[1].origin.line, 35);
 
         let old = r#"<?xml version="1.0"?>
@@ -812,7 +1018,7 @@ mod tests {
 </body></text></martif>"#;
         let read = import(old.as_bytes(), "old.tbx", Format::Tbx, Kind::Place).unwrap().entries;
         assert_eq!(
-            write_tsv(&read).unwrap(),
+            write_tsv(&read, Columns::Basic).unwrap(),
             format!("{HEADER}\nآموس هوكستين\tAmos Hochstein\tperson\tهوكستين\t\nصنعاء\tSanaa & Co\tplace\t\t\n")
         );
     }
@@ -848,14 +1054,206 @@ mod tests {
 
     #[test]
     fn builtin_round_trips_through_csv_and_tbx() {
-        let (builtin, _) = parse(BUILTIN.as_bytes(), "builtin.tsv").unwrap();
-        let canonical = write_tsv(&builtin).unwrap();
+        let (builtin, _, columns) = parse_with_columns(BUILTIN.as_bytes(), "builtin.tsv").unwrap();
+        let canonical = write_tsv(&builtin, columns).unwrap();
         assert_eq!(canonical, BUILTIN, "the built-in glossary is canonical");
         for format in [Format::Csv, Format::Tbx] {
-            let out = export(&builtin, format).unwrap();
+            let out = export(&builtin, columns, format).unwrap();
+            assert!(out.losses.is_empty(), "{format}: {:?}", out.losses);
             let back = import(out.text.as_bytes(), "out", format, Kind::Other).unwrap();
             assert!(back.warnings.is_empty(), "{format}: {:?}", back.warnings);
-            assert_eq!(write_tsv(&back.entries).unwrap(), canonical, "{format}");
+            assert_eq!(write_tsv(&back.entries, back.columns).unwrap(), canonical, "{format}");
         }
+    }
+
+    /// A file with the sense columns, each of them used.
+    fn senses_tsv() -> String {
+        format!(
+            "{HEADER_SENSES}\n\
+             الجزيرة\tAl Jazeera\torg\tقناة الجزيرة\tQatari network, \"the island\"\t\tالجزيرة\tقناة ~|~ الإخبارية\tشبه ~|~ العربية\n\
+             بشار الأسد\tBashar al-Assad\tperson\tبشار حافظ الأسد\t\tالأسد=Assad|بشار=Bashar\tالأسد\tالرئيس ~|دمشق\tعرين ~\n\
+             صنعاء\tSanaa\tplace\t\t\t\t\t\t\n"
+        )
+    }
+
+    /// The `tbx` export of the second entry of [`senses_tsv`].
+    const ASSAD_TBX: &str = concat!(
+        "      <conceptEntry id=\"c2\">\n",
+        "        <descrip type=\"subjectField\">person</descrip>\n",
+        "        <note>confirm: الرئيس ~</note>\n",
+        "        <note>confirm: دمشق</note>\n",
+        "        <note>refute: عرين ~</note>\n",
+        "        <langSec xml:lang=\"ar\">\n",
+        "          <termSec>\n",
+        "            <term>بشار الأسد</term>\n",
+        "            <termNote type=\"administrativeStatus\">preferredTerm-admn-sts</termNote>\n",
+        "          </termSec>\n",
+        "          <termSec>\n",
+        "            <term>بشار حافظ الأسد</term>\n",
+        "            <termNote type=\"administrativeStatus\">admittedTerm-admn-sts</termNote>\n",
+        "          </termSec>\n",
+        "          <termSec>\n",
+        "            <term>الأسد</term>\n",
+        "            <termNote type=\"administrativeStatus\">admittedTerm-admn-sts</termNote>\n",
+        "            <termNote type=\"termType\">shortForm</termNote>\n",
+        "            <termNote type=\"usageNote\">ambiguous</termNote>\n",
+        "          </termSec>\n",
+        "          <termSec>\n",
+        "            <term>بشار</term>\n",
+        "            <termNote type=\"administrativeStatus\">admittedTerm-admn-sts</termNote>\n",
+        "            <termNote type=\"termType\">shortForm</termNote>\n",
+        "          </termSec>\n",
+        "        </langSec>\n",
+        "        <langSec xml:lang=\"en\">\n",
+        "          <termSec>\n",
+        "            <term>Bashar al-Assad</term>\n",
+        "          </termSec>\n",
+        "          <termSec>\n",
+        "            <term>Assad</term>\n",
+        "            <termNote type=\"termType\">shortForm</termNote>\n",
+        "          </termSec>\n",
+        "          <termSec>\n",
+        "            <term>Bashar</term>\n",
+        "            <termNote type=\"termType\">shortForm</termNote>\n",
+        "          </termSec>\n",
+        "        </langSec>\n",
+        "      </conceptEntry>\n",
+    );
+
+    #[test]
+    fn sense_columns_round_trip_through_csv_and_tbx() {
+        let tsv = senses_tsv();
+        let (entries, _, columns) = parse_with_columns(tsv.as_bytes(), "g.tsv").unwrap();
+        assert_eq!(write_tsv(&entries, columns).unwrap(), tsv);
+        let csv = export(&entries, columns, Format::Csv).unwrap();
+        assert_eq!(
+            csv.text,
+            "arabic,english,kind,variants,note,short,ambiguous,confirm,refute\n\
+             الجزيرة,Al Jazeera,org,قناة الجزيرة,\"Qatari network, \"\"the island\"\"\",,الجزيرة,قناة ~|~ الإخبارية,شبه ~|~ العربية\n\
+             بشار الأسد,Bashar al-Assad,person,بشار حافظ الأسد,,الأسد=Assad|بشار=Bashar,الأسد,الرئيس ~|دمشق,عرين ~\n\
+             صنعاء,Sanaa,place,,,,,,\n"
+        );
+        let tbx = export(&entries, columns, Format::Tbx).unwrap();
+        assert!(tbx.text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?tarjim columns=\"9\"?>\n<tbx "));
+        assert!(tbx.text.contains(ASSAD_TBX), "{}", tbx.text);
+        assert!(tbx.text.contains(
+            "        <note>Qatari network, &quot;the island&quot;</note>\n        <note>confirm: قناة ~</note>\n"
+        ));
+        for out in [&csv, &tbx] {
+            assert!(out.losses.is_empty());
+        }
+        for (format, out) in [(Format::Csv, csv), (Format::Tbx, tbx)] {
+            let back = import(out.text.as_bytes(), "in", format, Kind::Other).unwrap();
+            assert_eq!(back.columns, Columns::Senses, "{format}");
+            assert_eq!(write_tsv(&back.entries, back.columns).unwrap(), tsv, "{format}");
+        }
+        // A file with the sense columns but no entry using them keeps them.
+        let empty = format!("{HEADER_SENSES}\nصنعاء\tSanaa\tplace\t\t\t\t\t\t\n");
+        let (entries, _, columns) = parse_with_columns(empty.as_bytes(), "g.tsv").unwrap();
+        for format in [Format::Csv, Format::Tbx] {
+            let out = export(&entries, columns, format).unwrap();
+            let back = import(out.text.as_bytes(), "in", format, Kind::Other).unwrap();
+            assert_eq!(write_tsv(&back.entries, back.columns).unwrap(), empty, "{format}");
+        }
+        // A basic file stays basic.
+        let basic = export(&sample(), Columns::Basic, Format::Tbx).unwrap();
+        assert_eq!(import_str(&basic.text, Format::Tbx).map(|e| e.len()).unwrap(), 2);
+        assert_eq!(import(basic.text.as_bytes(), "in", Format::Tbx, Kind::Other).unwrap().columns, Columns::Basic);
+    }
+
+    #[test]
+    fn tbx_reports_ambiguous_forms_it_reorders_and_refuses_cue_like_notes() {
+        let tsv = format!("{HEADER_SENSES}\nبشار الأسد\tBashar al-Assad\tperson\t\t\tالأسد=Assad\tالاسد|بشار الأسد\t\t\n");
+        let out = export(&entries(&tsv), Columns::Senses, Format::Tbx).unwrap();
+        assert_eq!(
+            out.losses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec![
+                "tbx: ambiguous forms are read back in the order of the forms and spelled as the forms are; 1 entries affected"
+            ]
+        );
+        let back = import_str(&out.text, Format::Tbx).unwrap();
+        assert_eq!(back[0].ambiguous, vec!["بشار الأسد", "الأسد"]);
+        let note = format!("{HEADER}\nصنعاء\tSanaa\tplace\t\trefute: not a cue\n");
+        assert_eq!(
+            export(&entries(&note), Columns::Basic, Format::Tbx).unwrap_err().to_string(),
+            "tbx: `صنعاء`: the note starts with `confirm:` or `refute:`, which marks a context cue in TBX"
+        );
+    }
+
+    #[test]
+    fn tbx_sense_errors_name_the_entry() {
+        let entry = |ar: &str, en: &str, notes: &str| {
+            format!(
+                "<tbx>\n<conceptEntry>{notes}<langSec xml:lang=\"ar\"><termSec><term>بشار الأسد</term></termSec>{ar}</langSec>\n\
+                 <langSec xml:lang=\"en\"><termSec><term>Bashar al-Assad</term></termSec>{en}</langSec></conceptEntry></tbx>"
+            )
+        };
+        let short = |term: &str| {
+            format!("<termSec><term>{term}</term><termNote type=\"termType\">shortForm</termNote></termSec>")
+        };
+        let cases = [
+            (
+                entry(&format!("{}{}", short("الأسد"), short("بشار")), &short("Assad"), ""),
+                "in:2:1: the entry has 2 Arabic and 1 English short forms (termType shortForm); they pair in order",
+            ),
+            (
+                entry(&short("الأسد"), &short("As|sad"), ""),
+                "in:2:1: short form `As|sad` holds `|`, which separates the items of a glossary cell",
+            ),
+            (
+                entry(&short("الأسد=x"), &short("Assad"), ""),
+                "in:2:1: short form `الأسد=x` holds `=`, which separates it from its rendering",
+            ),
+            (
+                entry("", "", "<note>confirm: دمشق|حمص</note>"),
+                "in:2:1: cue `دمشق|حمص` holds `|`, which separates the items of a glossary cell",
+            ),
+            (entry("", "", "<note>refute:</note>"), "in:2:1: empty cue"),
+            (entry("", "", "<note>confirm: Damascus</note>"), "in:2: cue `Damascus`: `Damascus` is not an Arabic word"),
+            (
+                "<?tarjim columns=\"5\"?>\n<tbx/>".to_string(),
+                "in:1:1: unknown instruction `<?tarjim columns=\"5\"?>`; tarjim writes `<?tarjim columns=\"9\"?>`",
+            ),
+        ];
+        for (xml, want) in cases {
+            assert_eq!(import_str(&xml, Format::Tbx).unwrap_err().to_string(), want, "{xml}");
+        }
+        // Other processing instructions are skipped.
+        assert!(import_str("<?xml-model href=\"basic.rng\"?><tbx/>", Format::Tbx).unwrap().is_empty());
+    }
+
+    #[test]
+    fn csv_with_sense_columns_checks_its_rows() {
+        let head = "arabic,english,kind,variants,note,short,ambiguous,confirm,refute\n";
+        assert_eq!(
+            import_str(&format!("{head}حماس,Hamas,org,,\n"), Format::Csv).unwrap_err().to_string(),
+            "in:2: expected 9 columns (arabic, english, kind, variants, note, short, ambiguous, confirm, refute), found 5"
+        );
+        assert_eq!(
+            import_str(&format!("{head}حماس,Hamas,org,,,حماس=Hamas,,,\n"), Format::Csv).unwrap_err().to_string(),
+            "in:2: short form `حماس` repeats a form of the entry"
+        );
+    }
+
+    #[test]
+    fn two_column_formats_write_short_forms_and_leave_ambiguous_forms_out() {
+        let (entries, _, columns) = parse_with_columns(senses_tsv().as_bytes(), "g.tsv").unwrap();
+        let deepl = export(&entries, columns, Format::Deepl).unwrap();
+        assert_eq!(
+            deepl.text,
+            "قناة الجزيرة,Al Jazeera\nبشار الأسد,Bashar al-Assad\nبشار حافظ الأسد,Bashar al-Assad\nبشار,Bashar\nصنعاء,Sanaa\n"
+        );
+        assert_eq!(
+            deepl.losses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec![
+                "deepl: kind and note columns are not representable; 3 entries affected",
+                "deepl: variants become rows of their own and are read back as entries of their own; 2 entries affected",
+                "deepl: short forms become rows of their own with their own rendering and are read back as entries of \
+                 their own; 1 entries affected",
+                "deepl: ambiguous forms are left out, as the rendering would be forced wherever the common word \
+                 appears: `الجزيرة`, `الأسد`; 2 entries affected",
+                "deepl: context cues (confirm, refute) are not representable; 2 entries affected",
+            ]
+        );
     }
 }

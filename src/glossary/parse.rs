@@ -24,7 +24,8 @@ pub const HEADER_SENSES: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\ta
 const NAMES: [&str; 9] = ["arabic", "english", "kind", "variants", "note", "short", "ambiguous", "confirm", "refute"];
 
 /// How many columns a file has: 5 ([`HEADER`]) or 9 ([`HEADER_SENSES`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `Basic < Senses`: the larger of two layouts holds what either holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Columns {
     /// The five basic columns.
     Basic,
@@ -41,11 +42,16 @@ impl Columns {
         }
     }
 
-    fn count(self) -> usize {
+    /// The column names, in order.
+    pub fn names(self) -> &'static [&'static str] {
         match self {
-            Columns::Basic => 5,
-            Columns::Senses => 9,
+            Columns::Basic => &NAMES[..5],
+            Columns::Senses => &NAMES,
         }
+    }
+
+    fn count(self) -> usize {
+        self.names().len()
     }
 
     /// The columns that `entries` need.
@@ -79,10 +85,17 @@ pub struct Parsed {
 /// Parses one glossary file's bytes; `file` names it in errors and origins.
 /// Returns its entries in file order and the warnings about it, or the first error.
 pub fn parse(bytes: &[u8], file: &str) -> Result<(Vec<Entry>, Vec<Warning>), GlossaryError> {
+    parse_with_columns(bytes, file).map(|(entries, warnings, _)| (entries, warnings))
+}
+
+/// Parses one glossary file's bytes as [`parse`] does, and also returns the
+/// columns its header names.
+pub fn parse_with_columns(bytes: &[u8], file: &str) -> Result<(Vec<Entry>, Vec<Warning>, Columns), GlossaryError> {
     let parsed = parse_all(bytes, file);
     match parsed.errors.into_iter().next() {
         Some(err) => Err(err),
-        None => Ok((parsed.entries, parsed.warnings)),
+        // Without an error, the header was found.
+        None => Ok((parsed.entries, parsed.warnings, parsed.columns.unwrap_or(Columns::Basic))),
     }
 }
 
@@ -185,11 +198,13 @@ pub(crate) fn entry_from_fields(fields: &[&str], origin: &Origin) -> Result<(Ent
     }
 }
 
-/// The canonical file of `entries`: the header (with the sense columns when an
-/// entry uses them), then one row per entry sorted by the Arabic column (then by
-/// the English), `\n` line endings.
-pub fn write_tsv(entries: &[Entry]) -> Result<String, GlossaryError> {
-    let columns = Columns::for_entries(entries);
+/// The canonical file of `entries` with at least `columns` (the columns of the
+/// file they come from, or [`Columns::Basic`] for as few as they need): the
+/// header, with the sense columns when `columns` has them or an entry uses them,
+/// then one row per entry sorted by the Arabic column (then by the English), `\n`
+/// line endings.
+pub fn write_tsv(entries: &[Entry], columns: Columns) -> Result<String, GlossaryError> {
+    let columns = columns.max(Columns::for_entries(entries));
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.arabic.cmp(&b.arabic).then_with(|| a.english.cmp(&b.english)));
     let mut out = format!("{}\n", columns.header());
@@ -202,6 +217,12 @@ pub fn write_tsv(entries: &[Entry]) -> Result<String, GlossaryError> {
 
 /// An entry's row in a file with `columns`, without a line ending.
 pub(crate) fn row(entry: &Entry, columns: Columns) -> Result<String, GlossaryError> {
+    Ok(cells(entry, columns)?.join("\t"))
+}
+
+/// An entry's cells in a file with `columns`, as a row holds them (`|`-separated
+/// lists, `ARABIC=English` short forms); an entry that no row can hold is refused.
+pub(crate) fn cells(entry: &Entry, columns: Columns) -> Result<Vec<String>, GlossaryError> {
     let unwritable =
         |message: &str| GlossaryError::Unwritable { arabic: entry.arabic.clone(), message: message.into() };
     let cues = entry.confirm.iter().chain(&entry.refute).map(|c| c.text());
@@ -233,7 +254,7 @@ pub(crate) fn row(entry: &Entry, columns: Columns) -> Result<String, GlossaryErr
             cells.push(cues.iter().map(|c| c.text()).collect::<Vec<_>>().join("|"));
         }
     }
-    Ok(cells.join("\t"))
+    Ok(cells)
 }
 
 fn parse_row(

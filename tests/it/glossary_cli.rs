@@ -7,6 +7,12 @@ use crate::cli::{tarjim, text, tiny};
 use crate::util::repo;
 
 const HEADER: &str = "arabic\tenglish\tkind\tvariants\tnote\n";
+const HEADER_SENSES: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute\n";
+
+/// A glossary with the sense columns, each of them used.
+const SENSES: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute\n\
+     الجزيرة\tAl Jazeera\torg\tقناة الجزيرة\tQatar\t\tالجزيرة\tقناة ~|~ الإخبارية\tشبه ~\n\
+     دونالد ترامب\tDonald Trump\tperson\t\t\tترامب=Trump|دونالد=Donald\t\t\t\n";
 
 /// The TBX export of the glossary in `glossary_export_writes_each_format_and_says_what_it_drops`.
 const TBX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -266,7 +272,13 @@ fn glossary_import_bad_files_are_one_line_errors() {
             "arabic,english,kind,variants,note\nحماس,Hamas,org,,\n\nصنعاء,Sanaa\n".into(),
             "4: expected 5 columns (arabic, english, kind, variants, note), found 2",
         ),
-        ("csv", "header.csv", "arabic,english\n".into(), "1: expected the header `arabic,english,kind,variants,note`"),
+        (
+            "csv",
+            "header.csv",
+            "arabic,english\n".into(),
+            "1: expected the header `arabic,english,kind,variants,note` or \
+             `arabic,english,kind,variants,note,short,ambiguous,confirm,refute`",
+        ),
         ("deepl", "columns.csv", "حماس,Hamas,org\n".into(), "1: expected 2 columns (Arabic, English), found 3"),
         ("amazon", "header.csv", "حماس,Hamas\n".into(), "1: expected the header `ar,en` (the languages' codes)"),
         (
@@ -393,4 +405,152 @@ fn glossary_add_keeps_the_file_sorted_and_refuses_conflicts() {
         )
     );
     assert_eq!(std::fs::read_to_string(&bad).unwrap(), format!("{HEADER}حماس\tHamas\torg\n"));
+}
+
+#[test]
+fn glossary_sense_columns_round_trip_through_csv_and_tbx() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "g.tsv", SENSES);
+    let (code, stdout, stderr) = run(&["glossary", "export", &file, "--to", "csv"]);
+    assert_eq!(
+        stdout,
+        "arabic,english,kind,variants,note,short,ambiguous,confirm,refute\n\
+         الجزيرة,Al Jazeera,org,قناة الجزيرة,Qatar,,الجزيرة,قناة ~|~ الإخبارية,شبه ~\n\
+         دونالد ترامب,Donald Trump,person,,,ترامب=Trump|دونالد=Donald,,,\n"
+    );
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    for format in ["csv", "tbx"] {
+        let exported = dir.path().join(format!("g.{format}")).display().to_string();
+        let back = dir.path().join(format!("{format}.tsv")).display().to_string();
+        assert_eq!(
+            run(&["glossary", "export", &file, "--to", format, "-o", &exported]),
+            (0, String::new(), String::new())
+        );
+        assert_eq!(
+            run(&["glossary", "import", &exported, "--from", format, "-o", &back]),
+            (0, String::new(), String::new())
+        );
+        assert_eq!(std::fs::read_to_string(&back).unwrap(), SENSES, "{format}");
+    }
+    let tbx = std::fs::read_to_string(dir.path().join("g.tbx")).unwrap();
+    assert!(tbx.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?tarjim columns=\"9\"?>\n"), "{tbx}");
+    assert!(
+        tbx.contains(concat!(
+            "        <note>Qatar</note>\n",
+            "        <note>confirm: قناة ~</note>\n",
+            "        <note>confirm: ~ الإخبارية</note>\n",
+            "        <note>refute: شبه ~</note>\n",
+            "        <langSec xml:lang=\"ar\">\n",
+            "          <termSec>\n",
+            "            <term>الجزيرة</term>\n",
+            "            <termNote type=\"administrativeStatus\">preferredTerm-admn-sts</termNote>\n",
+            "            <termNote type=\"usageNote\">ambiguous</termNote>\n",
+            "          </termSec>\n",
+        )),
+        "{tbx}"
+    );
+
+    // Short forms pair in order: a TBX with an English one missing is refused.
+    let unpaired = tbx.replacen(
+        "            <term>Donald</term>\n            <termNote type=\"termType\">shortForm</termNote>\n",
+        "            <term>Donald</term>\n",
+        1,
+    );
+    assert_ne!(unpaired, tbx);
+    let unpaired = write(dir.path(), "unpaired.tbx", unpaired);
+    assert_eq!(
+        run(&["glossary", "import", &unpaired, "--from", "tbx"]),
+        (
+            2,
+            String::new(),
+            format!(
+                "tarjim: {unpaired}:36:7: the entry has 2 Arabic and 1 English short forms (termType shortForm); \
+                 they pair in order\n"
+            )
+        )
+    );
+}
+
+#[test]
+fn glossary_deepl_export_writes_short_forms_and_leaves_ambiguous_forms_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "g.tsv", SENSES);
+    assert_eq!(
+        run(&["glossary", "export", &file, "--to", "deepl"]),
+        (
+            0,
+            "قناة الجزيرة,Al Jazeera\nدونالد ترامب,Donald Trump\nترامب,Trump\nدونالد,Donald\n".to_string(),
+            "tarjim: warning: deepl: kind and note columns are not representable; 2 entries affected\n\
+             tarjim: warning: deepl: variants become rows of their own and are read back as entries of their own; \
+             1 entries affected\n\
+             tarjim: warning: deepl: short forms become rows of their own with their own rendering and are read back \
+             as entries of their own; 1 entries affected\n\
+             tarjim: warning: deepl: ambiguous forms are left out, as the rendering would be forced wherever the \
+             common word appears: `الجزيرة`; 1 entries affected\n\
+             tarjim: warning: deepl: context cues (confirm, refute) are not representable; 1 entries affected\n"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn glossary_add_sense_columns_upgrade_a_basic_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("user.tsv");
+    let file = write(dir.path(), "user.tsv", glossary(&["صنعاء\tSanaa\tplace\t\t"]));
+    let add = |args: &[&str]| {
+        let mut all = vec!["glossary", "add", &file];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+    let trump = [
+        "--arabic",
+        "دونالد ترامب",
+        "--english",
+        "Donald Trump",
+        "--kind",
+        "person",
+        "--short",
+        "ترامب=Trump",
+        "--short",
+        "دونالد=Donald",
+        "--ambiguous",
+        "دونالد",
+        "--confirm",
+        "الرئيس ~|البيت الأبيض",
+        "--refute",
+        "~ البطة",
+    ];
+    assert_eq!(
+        add(&trump),
+        (
+            0,
+            String::new(),
+            format!(
+                "tarjim: {file}: added the sense columns short, ambiguous, confirm and refute to the header \
+                 and empty cells for them to every row\n\
+                 tarjim: {file}:3: added `دونالد ترامب` → `Donald Trump`\n"
+            )
+        )
+    );
+    let trump_row =
+        "دونالد ترامب\tDonald Trump\tperson\t\t\tترامب=Trump|دونالد=Donald\tدونالد\tالرئيس ~|البيت الأبيض\t~ البطة";
+    let want = format!("# user names\n{HEADER_SENSES}{trump_row}\nصنعاء\tSanaa\tplace\t\t\t\t\t\t\n");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+    assert_eq!(
+        add(&trump),
+        (0, String::new(), format!("tarjim: {file}:3: the entry is already there; nothing to do\n"))
+    );
+
+    // A file with the sense columns gets rows with them.
+    assert_eq!(
+        add(&["--arabic", "غزة", "--english", "Gaza", "--kind", "place"]),
+        (0, String::new(), format!("tarjim: {file}:5: added `غزة` → `Gaza`\n"))
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{want}غزة\tGaza\tplace\t\t\t\t\t\t\n"));
+    assert_eq!(
+        add(&["--arabic", "حماس", "--english", "Hamas", "--kind", "org", "--confirm", "Hamas ~"]),
+        (2, String::new(), "tarjim: new entry: cue `Hamas ~`: `Hamas` is not an Arabic word\n".to_string())
+    );
+    assert_eq!(listing(dir.path()), vec!["user.tsv"]);
 }
