@@ -315,9 +315,13 @@ const SENSE_GLOSSARY: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambi
 بشار الأسد\tBashar al-Assad\tperson\t\t\tالأسد=Assad\tالأسد\tنظام ~\t
 ";
 
-/// `(source_text, english, confirmed)` of the enforced terms and `(source_text, why)`
-/// of the skipped ones, per report line.
-fn decisions(report: &std::path::Path) -> Vec<(Vec<(String, String, Value)>, Vec<(String, String)>)> {
+/// `(source_text, english, confirmed)` of an enforced term.
+type Enforced = (String, String, Value);
+/// `(source_text, why)` of a skipped mention.
+type Skipped = (String, String);
+
+/// The enforced terms and the skipped mentions of each report line.
+fn decisions(report: &std::path::Path) -> Vec<(Vec<Enforced>, Vec<Skipped>)> {
     std::fs::read_to_string(report)
         .unwrap()
         .lines()

@@ -155,8 +155,9 @@ fn labelled_contexts_are_enforced_and_skipped_exactly() {
     let set = std::fs::read_to_string(repo("tests/data/senses.tsv")).unwrap();
     let mut lines = set.lines().enumerate().filter(|(_, l)| !l.starts_with('#'));
     assert_eq!(lines.next().map(|(_, l)| l), Some("document\tsentence\tmentions"));
-    // (file line, sentence, labels) per document, in order.
-    let mut documents: Vec<(String, Vec<(usize, &str, &str)>)> = Vec::new();
+    // Per document in order: its id, and (file line, sentence, labels) per row.
+    type Row<'a> = (usize, &'a str, &'a str);
+    let mut documents: Vec<(String, Vec<Row>)> = Vec::new();
     for (i, line) in lines {
         let fields: Vec<&str> = line.split('\t').collect();
         assert_eq!(fields.len(), 3, "line {}: three tab-separated fields", i + 1);
