@@ -344,3 +344,33 @@ fn seed_article_loses_its_scraping_artifacts_only() {
         seed.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("[ad_") && *l != "المصدر").collect();
     assert_eq!(kept, original);
 }
+
+/// `batch` decides glossary senses per article: the full name in one sentence
+/// confirms the bare surname in the next, which alone would be skipped.
+#[test]
+fn batch_confirms_a_surname_by_the_full_name_in_the_same_article() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let article = "التقى الرئيس السوري بشار الأسد وفدا عراقيا في دمشق.\nوقال الأسد إن العلاقات جيدة.\n";
+    std::fs::write(input.join("a.txt"), article).unwrap();
+    std::fs::write(input.join("b.txt"), "وقال الأسد إن العلاقات جيدة.\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tarjim"))
+        .args(["batch", input.to_str().unwrap(), "--output", dir.path().join("out").to_str().unwrap()])
+        .args(["--model", &tiny(), "--beam", "1", "--glossary-mode", "report"])
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Report mode forces nothing: every enforced term is counted, placed or missed.
+    let summary = text(&out.stderr);
+    let counts: Vec<usize> = summary
+        .split("sentences; ")
+        .nth(1)
+        .and_then(|rest| rest.split(" s").next())
+        .map(|rest| rest.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).take(2).collect())
+        .unwrap_or_default();
+    // a.txt: بشار الأسد, دمشق, and الأسد confirmed by the article; b.txt: none.
+    assert_eq!(counts.iter().sum::<usize>(), 3, "{summary}");
+}
