@@ -415,3 +415,20 @@ fn a_translation_that_already_holds_its_term_is_not_forced() {
     assert_eq!(row["translation"], plain.as_str(), "the plain beam search's output is kept");
     assert_eq!((row["terms"].clone(), row["terms_missed"].clone()), (Value::from(1), Value::from(0)));
 }
+
+#[test]
+fn lines_without_enforced_terms_stay_hf_exact_under_the_builtin_glossary() {
+    let (sources, translations) = default_case();
+    let input: String = sources.iter().map(|s| format!("{s}\n")).collect();
+    let out = tarjim(&["translate", "--model", &tiny(), "--format", "jsonl"], input.as_bytes());
+    let rows: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), translations.len());
+    let mut plain = 0;
+    for (row, want) in rows.iter().zip(&translations) {
+        if row["terms"] == 0 {
+            plain += 1;
+            assert_eq!(row["translation"], want.as_str(), "{}", row["source"]);
+        }
+    }
+    assert!(plain > 0, "some fixture line has no glossary term");
+}
