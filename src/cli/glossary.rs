@@ -1,8 +1,10 @@
 //! `tarjim glossary`: checking, converting and editing glossary files.
 
-use std::io::Write;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -258,29 +260,159 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, renamed
-/// over it, so that readers see the old file or the new one and never a part.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
+/// The file `path` names: symbolic links followed to the file they point to
+/// (which may not exist yet), with its metadata when it exists.
+fn resolve(path: &Path) -> anyhow::Result<(PathBuf, Option<Metadata>)> {
+    let mut real = path.to_path_buf();
+    // As many links as Linux follows in a path.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&real) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = std::fs::read_link(&real).with_context(|| format!("{}: cannot read", path.display()))?;
+                // A relative target is relative to the link's directory.
+                real = match real.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            Ok(metadata) => return Ok((real, Some(metadata))),
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok((real, None)),
+            Err(err) => return Err(err).with_context(|| format!("{}: cannot read", path.display())),
+        }
+    }
+    anyhow::bail!("{}: cannot read: too many levels of symbolic links", path.display())
+}
+
+/// Refuses to replace `real` (which `path` names) unless it is a regular file
+/// that may be written: its owner's write bit is set (checked on the mode, as
+/// root may write any file) and this process may open it for writing.
+fn check_writable(path: &Path, real: &Path, metadata: &Metadata) -> anyhow::Result<()> {
+    anyhow::ensure!(metadata.is_file(), "{}: cannot write: not a regular file", path.display());
+    if let Some(mode) = read_only(metadata) {
+        anyhow::bail!("{}: cannot write: the file is read-only{mode}", path.display());
+    }
+    // Opening without truncating changes nothing.
+    OpenOptions::new().write(true).open(real).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+/// When the file's owner may not write it: `Some` with the mode to report.
+#[cfg(unix)]
+fn read_only(metadata: &Metadata) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = metadata.permissions().mode();
+    (mode & 0o200 == 0).then(|| format!(" (mode {:04o})", mode & 0o7777))
+}
+
+/// When the file may not be written: `Some` with the mode to report.
+#[cfg(not(unix))]
+fn read_only(metadata: &Metadata) -> Option<String> {
+    metadata.permissions().readonly().then(String::new)
+}
+
+/// Gives `file` the owner and group of `like`, as far as this process may: only
+/// root gives a file to another user, and a member of the group may keep it.
+#[cfg(unix)]
+fn keep_owner(file: &File, like: &Metadata) {
+    use std::os::unix::fs::{MetadataExt, fchown};
+    if fchown(file, Some(like.uid()), Some(like.gid())).is_err() {
+        // Best effort: otherwise the file is the writer's, as any file it writes.
+        let _ = fchown(file, None, Some(like.gid()));
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_: &File, _: &Metadata) {}
+
+/// Whether `path` still names the file `file` has open.
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (open, named) = (file.metadata()?, std::fs::metadata(path)?);
+    Ok((open.dev(), open.ino()) == (named.dev(), named.ino()))
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, _: &Path) -> std::io::Result<bool> {
+    Ok(true)
+}
+
+/// Writes `bytes` to a new temporary file beside `real`, with the permissions
+/// (and, as far as allowed, the owner) of `like`, and syncs it. Its name holds
+/// the process id and a counter, so that concurrent writers never share one;
+/// it is removed when writing fails.
+fn write_temp(real: &Path, like: Option<&Metadata>, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = match real.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let name = path.file_name().with_context(|| format!("{}: not a file name", path.display()))?;
-    let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        file.write_all(bytes)?;
-        if let Ok(metadata) = std::fs::metadata(path) {
-            file.set_permissions(metadata.permissions())?;
+    let name = real.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+    let (temp, mut file) = loop {
+        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}.{count}.tmp", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            Ok(file) => break (temp, file),
+            // Left by an earlier process with the same id.
+            Err(err) if err.kind() == ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
         }
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
+    };
+    let written = (|| {
+        file.write_all(bytes)?;
+        if let Some(like) = like {
+            // The owner first: a change of owner may clear mode bits.
+            keep_owner(&file, like);
+            file.set_permissions(like.permissions())?;
+        }
+        file.sync_all()
     })();
-    if result.is_err() {
-        // Best effort: the temporary file may not exist.
-        let _ = std::fs::remove_file(&temp);
+    match written {
+        Ok(()) => Ok(temp),
+        Err(err) => {
+            remove_temp(&temp);
+            Err(err)
+        }
     }
-    result.with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Removes a temporary file that could not be put in place.
+fn remove_temp(temp: &Path) {
+    // Best effort: the error that left it is the one to report.
+    let _ = std::fs::remove_file(temp);
+}
+
+/// Replaces `real`, whose metadata is `like` (`None`: it does not exist), with
+/// `bytes`, through a temporary file beside it renamed over it: readers see the
+/// old file or the new one, never a part, and the file keeps its permissions.
+fn replace(real: &Path, like: Option<&Metadata>, bytes: &[u8]) -> std::io::Result<()> {
+    let temp = write_temp(real, like, bytes)?;
+    std::fs::rename(&temp, real).inspect_err(|_| remove_temp(&temp))
+}
+
+/// Creates `real` with `bytes` unless a file appeared there meanwhile (then
+/// `false`): the complete file is linked into place, which fails when the name is
+/// taken.
+fn create(real: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let temp = write_temp(real, None, bytes)?;
+    let created = match std::fs::hard_link(&temp, real) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => Ok(false),
+        // A file system without hard links: the temporary file itself goes in place.
+        Err(_) => return std::fs::rename(&temp, real).map(|()| true).inspect_err(|_| remove_temp(&temp)),
+    };
+    remove_temp(&temp);
+    created
+}
+
+/// Writes `bytes` to `path`, through symbolic links, replacing the file atomically
+/// with its permissions kept; a read-only file is refused.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let (real, metadata) = resolve(path)?;
+    if let Some(metadata) = &metadata {
+        check_writable(path, &real, metadata)?;
+    }
+    replace(&real, metadata.as_ref(), bytes).with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// Writes `text` to `output`, or to stdout.
@@ -341,13 +473,12 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Adds the entry to the file that `args.file` names, through symbolic links.
+/// The file is locked while it is read and replaced, so that concurrent adds
+/// each see the others' entries; it keeps its permissions, and a read-only file
+/// is refused (exit code 2).
 fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
     let name = args.file.display().to_string();
-    let bytes = match std::fs::read(&args.file) {
-        Ok(bytes) => Some(bytes),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(err) => return Err(err).with_context(|| format!("{name}: cannot read")),
-    };
     let [short, ambiguous, confirm, refute] =
         [&args.short, &args.ambiguous, &args.confirm, &args.refute].map(|v| v.join("|"));
     let new = NewEntry {
@@ -361,12 +492,40 @@ fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
         confirm: &confirm,
         refute: &refute,
     };
-    match edit::add(bytes.as_deref(), &name, &new) {
-        Ok(Added::Inserted { text, entry, warnings, upgraded }) => {
+    let outcome = loop {
+        let (real, metadata) = resolve(&args.file)?;
+        let Some(metadata) = metadata else {
+            let outcome = edit::add(None, &name, &new);
+            if let Ok(Added::Inserted { text, .. }) = &outcome
+                && !create(&real, text.as_bytes()).with_context(|| format!("{name}: cannot write"))?
+            {
+                // Another process created the file meanwhile: add to that one.
+                continue;
+            }
+            break outcome;
+        };
+        check_writable(&args.file, &real, &metadata)?;
+        let mut file = File::open(&real).with_context(|| format!("{name}: cannot read"))?;
+        file.lock().with_context(|| format!("{name}: cannot lock"))?;
+        if !same_file(&file, &real).with_context(|| format!("{name}: cannot read"))? {
+            // Replaced by another process while this one waited for the lock.
+            continue;
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).with_context(|| format!("{name}: cannot read"))?;
+        let metadata = file.metadata().with_context(|| format!("{name}: cannot read"))?;
+        let outcome = edit::add(Some(&bytes), &name, &new);
+        if let Ok(Added::Inserted { text, .. }) = &outcome {
+            replace(&real, Some(&metadata), text.as_bytes()).with_context(|| format!("{name}: cannot write"))?;
+        }
+        // Unlocked as the file closes, once the new file is in place.
+        break outcome;
+    };
+    match outcome {
+        Ok(Added::Inserted { entry, warnings, upgraded, .. }) => {
             for warning in &warnings {
                 eprintln!("tarjim: warning: {warning}");
             }
-            write_atomic(&args.file, text.as_bytes())?;
             if upgraded {
                 eprintln!(
                     "tarjim: {name}: added the sense columns short, ambiguous, confirm and refute to the header \

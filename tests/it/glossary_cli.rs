@@ -554,3 +554,154 @@ fn glossary_add_sense_columns_upgrade_a_basic_file() {
     );
     assert_eq!(listing(dir.path()), vec!["user.tsv"]);
 }
+
+/// Runs `tarjim glossary add FILE --arabic ARABIC --english ENGLISH --kind place`.
+fn add_place(file: &str, arabic: &str, english: &str) -> (i32, String, String) {
+    run(&["glossary", "add", file, "--arabic", arabic, "--english", english, "--kind", "place"])
+}
+
+#[cfg(unix)]
+#[test]
+fn glossary_add_through_a_symlink_updates_the_target_and_leaves_the_link_a_link() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let real = write(dir.path(), "real.tsv", glossary(&["صنعاء\tSanaa\tplace\t\t"]));
+    std::fs::create_dir(dir.path().join("links")).unwrap();
+    let link = dir.path().join("links").join("user.tsv");
+    symlink("../real.tsv", &link).unwrap();
+    let name = link.display().to_string();
+    assert_eq!(
+        add_place(&name, "غزة", "Gaza"),
+        (0, String::new(), format!("tarjim: {name}:4: added `غزة` → `Gaza`\n"))
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), glossary(&["صنعاء\tSanaa\tplace\t\t", "غزة\tGaza\tplace\t\t"]));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("../real.tsv"));
+    assert_eq!(listing(dir.path()), vec!["links", "real.tsv"], "the temporary file went beside the real file");
+    assert_eq!(listing(&dir.path().join("links")), vec!["user.tsv"]);
+
+    // A dangling link: the file it points to is created.
+    let dangling = dir.path().join("links").join("new.tsv");
+    symlink("../new.tsv", &dangling).unwrap();
+    let name = dangling.display().to_string();
+    assert_eq!(
+        add_place(&name, "غزة", "Gaza"),
+        (0, String::new(), format!("tarjim: {name}:2: added `غزة` → `Gaza`\n"))
+    );
+    assert_eq!(std::fs::read_to_string(dir.path().join("new.tsv")).unwrap(), format!("{HEADER}غزة\tGaza\tplace\t\t\n"));
+    assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+
+    // `-o` writes through a link as well.
+    write(dir.path(), "out.csv", "old");
+    let out = dir.path().join("out-link.csv");
+    symlink("out.csv", &out).unwrap();
+    assert_eq!(
+        run(&["glossary", "export", &real, "--to", "csv", "-o", &out.display().to_string()]),
+        (0, String::new(), String::new())
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
+        "arabic,english,kind,variants,note\nصنعاء,Sanaa,place,,\nغزة,Gaza,place,,\n"
+    );
+    assert!(std::fs::symlink_metadata(&out).unwrap().file_type().is_symlink());
+}
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Sets the permission bits of `path`.
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn glossary_add_keeps_the_file_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("user.tsv");
+    let file = write(dir.path(), "user.tsv", glossary(&["صنعاء\tSanaa\tplace\t\t"]));
+    set_mode(&path, 0o640);
+    assert_eq!(
+        add_place(&file, "غزة", "Gaza"),
+        (0, String::new(), format!("tarjim: {file}:4: added `غزة` → `Gaza`\n"))
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), glossary(&["صنعاء\tSanaa\tplace\t\t", "غزة\tGaza\tplace\t\t"]));
+    assert_eq!(mode(&path), 0o640);
+}
+
+#[cfg(unix)]
+#[test]
+fn glossary_add_refuses_a_read_only_file_and_leaves_it_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("user.tsv");
+    let before = glossary(&["صنعاء\tSanaa\tplace\t\t"]);
+    let file = write(dir.path(), "user.tsv", &before);
+    set_mode(&path, 0o444);
+    // Refused on the mode even where the process could write it (as root).
+    assert_eq!(
+        add_place(&file, "غزة", "Gaza"),
+        (2, String::new(), format!("tarjim: {file}: cannot write: the file is read-only (mode 0444)\n"))
+    );
+    // Through a link, too; an entry already there makes no difference.
+    let link = dir.path().join("link.tsv");
+    std::os::unix::fs::symlink("user.tsv", &link).unwrap();
+    let name = link.display().to_string();
+    assert_eq!(
+        add_place(&name, "صنعاء", "Sanaa"),
+        (2, String::new(), format!("tarjim: {name}: cannot write: the file is read-only (mode 0444)\n"))
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    assert_eq!(mode(&path), 0o444);
+    assert_eq!(listing(dir.path()), vec!["link.tsv", "user.tsv"]);
+}
+
+#[test]
+fn concurrent_glossary_adds_keep_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    // The file does not exist yet: the first adds race to create it.
+    let path = dir.path().join("user.tsv");
+    let places = [
+        ("بغداد", "Baghdad"),
+        ("دمشق", "Damascus"),
+        ("بيروت", "Beirut"),
+        ("عمان", "Amman"),
+        ("القاهرة", "Cairo"),
+        ("الرياض", "Riyadh"),
+        ("صنعاء", "Sanaa"),
+        ("الدوحة", "Doha"),
+        ("تونس", "Tunis"),
+        ("الرباط", "Rabat"),
+        ("الجزائر", "Algiers"),
+        ("طرابلس", "Tripoli"),
+    ];
+    let children: Vec<_> = places
+        .iter()
+        .map(|(arabic, english)| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tarjim"))
+                .args(["glossary", "add"])
+                .arg(&path)
+                .args(["--arabic", arabic, "--english", english, "--kind", "place"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (child, (arabic, english)) in children.into_iter().zip(places) {
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.ends_with(&format!(": added `{arabic}` → `{english}`\n")), "{stderr}");
+    }
+    let mut rows: Vec<String> =
+        places.iter().map(|(arabic, english)| format!("{arabic}\t{english}\tplace\t\t\n")).collect();
+    rows.sort();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{HEADER}{}", rows.concat()));
+    assert_eq!(listing(dir.path()), vec!["user.tsv"]);
+}
