@@ -79,12 +79,12 @@ pub enum HubError {
         reason: String,
     },
     /// A file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (its message is part of this one's).
+        error: std::io::Error,
     },
 }
 
@@ -126,7 +126,7 @@ impl Manifest {
 
     /// Reads a manifest file.
     pub fn from_file(path: &Path) -> Result<Manifest, HubError> {
-        let text = std::fs::read_to_string(path).map_err(|source| HubError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| HubError::Io { path: path.to_path_buf(), error })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -181,7 +181,7 @@ impl ManifestEntry {
 
 /// Lowercase hex SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String, HubError> {
-    let io = |source| HubError::Io { path: path.to_path_buf(), source };
+    let io = |error| HubError::Io { path: path.to_path_buf(), error };
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

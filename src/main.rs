@@ -10,6 +10,9 @@ fn main() -> ExitCode {
     match cli::run() {
         Ok(code) => code,
         Err(err) => {
+            // The library's errors carry their cause in their own message and
+            // expose no `source()`, so `{:#}` adds only the contexts the
+            // command line attached: each cause is printed once.
             eprintln!("tarjim: {err:#}");
             ExitCode::from(2)
         }

@@ -38,7 +38,7 @@ impl Manifest {
     /// Reads every `manifest-*.jsonl` in `state` (none when it does not exist).
     /// A line that does not parse (a write cut short by a kill) is ignored.
     pub fn load(state: &Path) -> Result<Self, BatchError> {
-        let io = |source| BatchError::Io { path: state.to_path_buf(), source };
+        let io = |error| BatchError::Io { path: state.to_path_buf(), error };
         let mut entries = HashMap::new();
         let listing = match std::fs::read_dir(state) {
             Ok(listing) => listing,
@@ -55,7 +55,7 @@ impl Manifest {
             .collect();
         files.sort();
         for file in files {
-            let text = std::fs::read(&file).map_err(|source| BatchError::Io { path: file.clone(), source })?;
+            let text = std::fs::read(&file).map_err(|error| BatchError::Io { path: file.clone(), error })?;
             for line in text.split(|&b| b == b'\n') {
                 if let Ok(entry) = serde_json::from_slice::<ManifestEntry>(line) {
                     entries.insert(entry.id.clone(), entry);
@@ -93,7 +93,7 @@ impl Writer {
         let path = state.join(format!("manifest-{shard}.jsonl"));
         let io = |p: &Path| {
             let p = p.to_path_buf();
-            move |source| BatchError::Io { path: p, source }
+            move |error| BatchError::Io { path: p, error }
         };
         let temp = state.join(TEMP_DIR);
         std::fs::create_dir_all(&temp).map_err(io(&temp))?;
@@ -121,7 +121,7 @@ impl Writer {
 
     /// Appends one entry and syncs it to disk.
     pub(super) fn record(&mut self, entry: &ManifestEntry) -> Result<(), BatchError> {
-        let io = |source| BatchError::Io { path: self.path.clone(), source };
+        let io = |error| BatchError::Io { path: self.path.clone(), error };
         let mut line = serde_json::to_vec(entry).map_err(|e| io(std::io::Error::other(e)))?;
         line.push(b'\n');
         self.file.write_all(&line).map_err(io)?;

@@ -28,12 +28,12 @@ pub use output::{OutputFormat, output_path, safe_relative_path};
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     /// An input or output path could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The path.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (its message is part of this one's).
+        error: std::io::Error,
     },
     /// A JSON-lines input line is not a document.
     #[error("{path}:{line}: {problem}")]
@@ -54,7 +54,7 @@ pub enum BatchError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError + '_ {
-    move |source| BatchError::Io { path: path.to_path_buf(), source }
+    move |error| BatchError::Io { path: path.to_path_buf(), error }
 }
 
 /// Where a document's text comes from.

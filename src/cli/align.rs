@@ -11,7 +11,7 @@ use tarjim::align::{Aligner, Alignment, Method, Target, Word, pharaoh};
 use tarjim::model::AttentionHead;
 use tarjim::translate::Translator;
 
-use super::{CHUNK_LINES, DecodeArgs, ModelArgs, load_translator, read_inputs, split_lines};
+use super::{CHUNK_LINES, DecodeArgs, ModelArgs, load_translator, read_inputs, split_lines, stdout_failed};
 
 #[derive(Args)]
 pub(super) struct AlignArgs {
@@ -89,7 +89,7 @@ pub(super) fn align(args: AlignArgs) -> anyhow::Result<ExitCode> {
     let method = method(&args)?;
     let targets = match &args.target {
         Some(path) => {
-            Some(split_lines(&std::fs::read(path).with_context(|| format!("cannot read targets {}", path.display()))?))
+            Some(split_lines(&std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?))
         }
         None => None,
     };
@@ -99,9 +99,14 @@ pub(super) fn align(args: AlignArgs) -> anyhow::Result<ExitCode> {
     let aligner = Aligner::new(translator.model(), translator.tokenizer(), head)?;
 
     let (inputs, mut failed) = read_inputs(&args.files);
-    if let Some(targets) = &targets {
+    if let (Some(targets), Some(path)) = (&targets, &args.target) {
         let sources: usize = inputs.iter().map(|i| i.lines.len()).sum();
-        anyhow::ensure!(targets.len() == sources, "{} target lines for {sources} source lines", targets.len());
+        anyhow::ensure!(
+            targets.len() == sources,
+            "{}: {} target lines for {sources} source lines",
+            path.display(),
+            targets.len()
+        );
     }
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -119,20 +124,22 @@ pub(super) fn align(args: AlignArgs) -> anyhow::Result<ExitCode> {
             for (offset, outcome) in outcomes.into_iter().enumerate() {
                 let number = first_line + offset;
                 match outcome {
-                    Ok(aligned) => write_alignment(&mut out, args.format, &input.name, number, aligned, method)?,
+                    Ok(aligned) => write_alignment(&mut out, args.format, &input.name, number, aligned, method)
+                        .map_err(stdout_failed)?,
                     Err(problem) => {
                         failed = true;
                         eprintln!("{}:{number}: {problem}", input.name);
                         match args.format {
-                            Format::Pharaoh => writeln!(out)?,
+                            Format::Pharaoh => writeln!(out),
                             Format::Json => {
-                                writeln!(out, "{}", json!({"file": input.name, "line": number, "error": problem}))?
+                                writeln!(out, "{}", json!({"file": input.name, "line": number, "error": problem}))
                             }
                         }
+                        .map_err(stdout_failed)?;
                     }
                 }
             }
-            out.flush()?;
+            out.flush().map_err(stdout_failed)?;
         }
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })

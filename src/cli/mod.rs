@@ -162,6 +162,12 @@ enum ModeArg {
 /// Exit code when every line was translated but some glossary term is missing.
 const EXIT_TERMS_MISSED: u8 = 3;
 
+/// Output could not be written to stdout (a full disk, a closed pipe). The run
+/// stops there with exit code 2: nothing more can be output.
+fn stdout_failed(err: std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!("stdout: cannot write: {err}")
+}
+
 /// Loads the built-in glossary (unless `no_builtin`) with `files` stacked on it;
 /// warnings go to stderr.
 fn load_glossary(files: &[PathBuf], no_builtin: bool) -> anyhow::Result<Glossary> {
@@ -357,9 +363,10 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let mut report = match &args.report {
-        Some(path) => Some(BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create report {}", path.display()))?,
-        )),
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+            Some((BufWriter::new(file), path))
+        }
         None => None,
     };
     let constrain = args.glossary.glossary_mode == ModeArg::Constrain;
@@ -367,7 +374,9 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
 
     let (inputs, mut failed) = read_inputs(&args.files);
     let total: usize = inputs.iter().map(|i| i.lines.len()).sum();
-    let progress = ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
+    // Cleared when dropped too, so that an error ending the run is not printed after a stale bar.
+    let progress = ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr())
+        .with_finish(indicatif::ProgressFinish::AndClear);
     progress.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} lines, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -409,8 +418,9 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
                     },
                 };
                 if let Ok(Some((translation, _))) = &outcome {
-                    if let Some(report) = report.as_mut() {
-                        write_report(report, &input.name, number, line.as_deref().unwrap_or_default(), translation)?;
+                    if let Some((report, path)) = report.as_mut() {
+                        write_report(report, &input.name, number, line.as_deref().unwrap_or_default(), translation)
+                            .with_context(|| format!("{}: cannot write", path.display()))?;
                     }
                     if constrain && translation.missed_terms() > 0 {
                         missed_terms = true;
@@ -428,21 +438,22 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
                 match outcome {
                     Ok(translation) => {
                         let source = line.as_deref().unwrap_or_default();
-                        write_translation(&mut out, args.format, &input.name, number, source, translation, args.align)?
+                        write_translation(&mut out, args.format, &input.name, number, source, translation, args.align)
+                            .map_err(stdout_failed)?
                     }
                     Err(problem) => {
                         failed = true;
                         progress.suspend(|| eprintln!("{}:{number}: {problem}", input.name));
-                        write_failure(&mut out, args.format, &input.name, number, &problem)?;
+                        write_failure(&mut out, args.format, &input.name, number, &problem).map_err(stdout_failed)?;
                     }
                 }
             }
-            out.flush()?;
+            out.flush().map_err(stdout_failed)?;
         }
     }
     progress.finish_and_clear();
-    if let Some(mut report) = report {
-        report.flush()?;
+    if let Some((mut report, path)) = report {
+        report.flush().with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -548,7 +559,7 @@ fn write_failure(
 
 fn tokenize(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
     let dir = args.model.resolve(Need::Tokenizer)?;
-    let tokenizer = MarianTokenizer::from_dir(&dir).with_context(|| format!("loading tokenizer {}", dir.display()))?;
+    let tokenizer = MarianTokenizer::from_dir(&dir)?;
     let (inputs, mut failed) = read_inputs(&args.files);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -557,17 +568,17 @@ fn tokenize(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
             match line {
                 Ok(text) => {
                     let enc = tokenizer.encode(text);
-                    writeln!(out, "{}", json!({"pieces": enc.pieces, "ids": enc.ids}))?;
+                    writeln!(out, "{}", json!({"pieces": enc.pieces, "ids": enc.ids})).map_err(stdout_failed)?;
                 }
                 Err(problem) => {
                     failed = true;
                     eprintln!("{}:{}: {problem}", input.name, i + 1);
-                    writeln!(out, "{}", json!({"error": problem}))?;
+                    writeln!(out, "{}", json!({"error": problem})).map_err(stdout_failed)?;
                 }
             }
         }
     }
-    out.flush()?;
+    out.flush().map_err(stdout_failed)?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -575,7 +586,7 @@ fn model_info(args: ModelInfoArgs) -> anyhow::Result<ExitCode> {
     let dir = args.model.resolve(Need::Model)?;
     let cfg = tarjim::model::MarianConfig::from_file(&dir.join(tarjim::model::CONFIG_FILE))?;
     let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .with_context(|| format!("listing {}", dir.display()))?
+        .with_context(|| format!("{}: cannot list", dir.display()))?
         .filter_map(Result::ok)
         .filter(|e| e.path().is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -585,7 +596,7 @@ fn model_info(args: ModelInfoArgs) -> anyhow::Result<ExitCode> {
     let mut sha256 = serde_json::Map::new();
     for name in names {
         let path = dir.join(&name);
-        let size = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len();
+        let size = std::fs::metadata(&path).with_context(|| format!("{}: cannot read", path.display()))?.len();
         bytes.insert(name.clone(), json!(size));
         sha256.insert(name, json!(hub::sha256_file(&path)?));
     }
@@ -604,7 +615,7 @@ fn model_info(args: ModelInfoArgs) -> anyhow::Result<ExitCode> {
         "bytes": bytes,
         "sha256": sha256,
     });
-    println!("{}", serde_json::to_string_pretty(&info)?);
+    writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&info)?).map_err(stdout_failed)?;
     Ok(ExitCode::SUCCESS)
 }
 

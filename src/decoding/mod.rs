@@ -52,9 +52,15 @@ pub enum DecodeError {
     /// The settings cannot be used with this model.
     #[error("invalid generation settings: {0}")]
     Settings(String),
-    /// The model failed (shape or device error).
+    /// The model failed (shape or device error; its message is part of this one's).
     #[error("model: {0}")]
-    Model(#[from] candle_core::Error),
+    Model(candle_core::Error),
+}
+
+impl From<candle_core::Error> for DecodeError {
+    fn from(err: candle_core::Error) -> Self {
+        Self::Model(err)
+    }
 }
 
 /// The best output for one source.

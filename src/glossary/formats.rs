@@ -127,9 +127,9 @@ pub enum FormatError {
     /// The entries do not make a valid glossary.
     #[error(transparent)]
     Glossary(#[from] GlossaryError),
-    /// CSV could not be written.
+    /// CSV could not be written (the CSV error's message is part of this one's).
     #[error("cannot write CSV: {0}")]
-    Csv(#[from] csv::Error),
+    Csv(csv::Error),
     /// An entry cannot be written in the format.
     #[error("{format}: `{arabic}`: {message}")]
     Unwritable {
@@ -354,9 +354,9 @@ fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, FormatError> {
 fn write_csv(rows: &[Vec<String>]) -> Result<String, FormatError> {
     let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
     for row in rows {
-        writer.write_record(row)?;
+        writer.write_record(row).map_err(FormatError::Csv)?;
     }
-    let bytes = writer.into_inner().map_err(|err| csv::Error::from(err.into_error()))?;
+    let bytes = writer.into_inner().map_err(|err| FormatError::Csv(csv::Error::from(err.into_error())))?;
     // Every field is a `String`, so the bytes are UTF-8.
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

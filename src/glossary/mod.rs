@@ -186,12 +186,12 @@ impl Entry {
 #[derive(Debug, thiserror::Error)]
 pub enum GlossaryError {
     /// The file could not be read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The file.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (its message is part of this one's).
+        error: std::io::Error,
     },
     /// A row or the header is malformed.
     #[error("{file}:{line}:{column}: {message}")]
@@ -398,7 +398,7 @@ impl Glossary {
     /// Reads a glossary file and stacks it on top.
     pub fn add_file(&mut self, path: &Path) -> Result<Vec<Warning>, GlossaryError> {
         let bytes =
-            std::fs::read(path).map_err(|source| GlossaryError::Io { path: path.display().to_string(), source })?;
+            std::fs::read(path).map_err(|error| GlossaryError::Io { path: path.display().to_string(), error })?;
         self.add(&bytes, &path.display().to_string())
     }
 

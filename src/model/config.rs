@@ -144,9 +144,8 @@ impl MarianConfig {
 
     /// Reads, parses and validates `config.json` at `path`.
     pub fn from_file(path: &Path) -> std::result::Result<Self, ModelError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
-        let cfg = Self::from_json(&text).map_err(|source| ModelError::Config { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ModelError::Io { path: path.to_path_buf(), error })?;
+        let cfg = Self::from_json(&text).map_err(|error| ModelError::Config { path: path.to_path_buf(), error })?;
         cfg.validate().map_err(|reason| ModelError::InvalidConfig { path: path.to_path_buf(), reason })?;
         Ok(cfg)
     }

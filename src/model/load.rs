@@ -106,7 +106,7 @@ pub(super) fn build_error(origin: &str, err: candle_core::Error) -> ModelError {
             expected: expected.dims().to_vec(),
             actual: got.dims().to_vec(),
         },
-        source => ModelError::Build { origin, source },
+        error => ModelError::Build { origin, error },
     }
 }
 
@@ -174,6 +174,19 @@ fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> 
     names.into_iter().map(|name| Ok((name.clone(), file.take(&name)?))).collect()
 }
 
+/// What is wrong with a safetensors file of `file_len` bytes whose header
+/// describes `expected` bytes (the header length, the header and the tensors).
+fn size_mismatch(file_len: u64, expected: u64) -> String {
+    if file_len < expected {
+        format!("truncated: the file has {file_len} bytes, its header describes {expected}")
+    } else {
+        format!(
+            "{} trailing bytes after the last tensor: the file has {file_len} bytes, its header describes {expected}",
+            file_len - expected
+        )
+    }
+}
+
 /// A safetensors file whose header has been read and checked, and whose
 /// tensors are read on request.
 struct SafetensorsFile {
@@ -190,15 +203,26 @@ impl SafetensorsFile {
     /// Opens `path` and checks its header: size, JSON, dtypes, and that the
     /// tensors fill the file exactly.
     fn open(path: &Path) -> Result<Self, ModelError> {
-        let bad = |msg: String| ModelError::Weights { path: path.to_path_buf(), source: candle_core::Error::Msg(msg) };
+        let bad = |msg: String| ModelError::Weights { path: path.to_path_buf(), error: candle_core::Error::Msg(msg) };
         let io = |err: std::io::Error| bad(err.to_string());
-        let mut file = File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+        let mut file = File::open(path).map_err(|error| ModelError::Io { path: path.to_path_buf(), error })?;
         let file_len = file.metadata().map_err(io)?.len();
         let mut len = [0u8; 8];
-        file.read_exact(&mut len).map_err(|_| bad("too short for a safetensors header".into()))?;
+        file.read_exact(&mut len).map_err(|err| match err.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                bad(format!("truncated: the file has {file_len} bytes, fewer than the 8 of the header length"))
+            }
+            _ => io(err),
+        })?;
         let header_len = u64::from_le_bytes(len);
-        if header_len > MAX_HEADER || 8 + header_len > file_len {
-            return Err(bad(format!("header of {header_len} bytes does not fit a file of {file_len} bytes")));
+        if header_len > MAX_HEADER {
+            return Err(bad(format!("header length {header_len} is over the limit of {MAX_HEADER} bytes")));
+        }
+        if 8 + header_len > file_len {
+            return Err(bad(format!(
+                "truncated: the file has {file_len} bytes, its header of {header_len} bytes ends at byte {}",
+                8 + header_len
+            )));
         }
         let mut header = vec![0u8; header_len as usize];
         file.read_exact(&mut header).map_err(io)?;
@@ -207,7 +231,7 @@ impl SafetensorsFile {
         let data_start = 8 + header_len;
         let expected = data_start + metadata.data_len() as u64;
         if expected != file_len {
-            return Err(bad(format!("the header describes {expected} bytes but the file has {file_len} (truncated?)")));
+            return Err(bad(size_mismatch(file_len, expected)));
         }
         let mut infos: Vec<(String, safetensors::tensor::TensorInfo)> =
             metadata.tensors().into_iter().map(|(name, info)| (name, info.clone())).collect();
@@ -224,7 +248,7 @@ impl SafetensorsFile {
     /// Reads tensor `name` (once: it then leaves the index).
     fn take(&mut self, name: &str) -> Result<Tensor, ModelError> {
         let path = self.path.clone();
-        let bad = |msg: String| ModelError::Weights { path: path.clone(), source: candle_core::Error::Msg(msg) };
+        let bad = |msg: String| ModelError::Weights { path: path.clone(), error: candle_core::Error::Msg(msg) };
         let info = self.index.remove(name).ok_or_else(|| bad(format!("tensor `{name}` was read already")))?;
         let io = |err: std::io::Error| bad(format!("tensor `{name}`: {err}"));
         let (start, end) = info.data_offsets;
@@ -245,7 +269,7 @@ impl SafetensorsFile {
             }
             other => return Err(bad(format!("tensor `{name}` is stored as {other:?}, expected F32, F16 or BF16"))),
         }
-        .map_err(|source| ModelError::Weights { path: self.path.clone(), source })
+        .map_err(|error| ModelError::Weights { path: self.path.clone(), error })
     }
 }
 
@@ -258,7 +282,7 @@ pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> 
     } else {
         return read_safetensors(path);
     };
-    tensors.map_err(|source| ModelError::Weights { path: path.to_path_buf(), source })
+    tensors.map_err(|error| ModelError::Weights { path: path.to_path_buf(), error })
 }
 
 /// Loads a Hugging Face Marian checkpoint directory: [`CONFIG_FILE`], and weights

@@ -60,23 +60,24 @@ pub enum Precision {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (its message is part of this one's).
+        error: std::io::Error,
     },
     /// `config.json` is not valid JSON or lacks a required field.
-    #[error("invalid model config {path}: {source}")]
+    #[error("{path}: invalid model config: {error}")]
     Config {
         /// The config file.
         path: PathBuf,
-        /// The parse error (names the missing or malformed field).
-        source: serde_json::Error,
+        /// The parse error (names the missing or malformed field; its message
+        /// is part of this one's).
+        error: serde_json::Error,
     },
     /// `config.json` parses but describes an impossible model.
-    #[error("invalid model config {path}: {reason}")]
+    #[error("{path}: invalid model config: {reason}")]
     InvalidConfig {
         /// The config file.
         path: PathBuf,
@@ -84,18 +85,18 @@ pub enum ModelError {
         reason: String,
     },
     /// The directory holds neither weight file.
-    #[error("no weights in {dir}: expected {SAFETENSORS_FILE} or {PYTORCH_FILE}")]
+    #[error("{dir}: no weights: expected {SAFETENSORS_FILE} or {PYTORCH_FILE}")]
     MissingWeights {
         /// The checkpoint directory.
         dir: PathBuf,
     },
     /// The weight file is truncated, corrupt or not in a supported format.
-    #[error("cannot read weights from {path}: {source}")]
+    #[error("{path}: cannot read weights: {error}")]
     Weights {
         /// The weight file.
         path: PathBuf,
-        /// What the reader reported.
-        source: candle_core::Error,
+        /// What the reader reported (its message is part of this one's).
+        error: candle_core::Error,
     },
     /// A tensor the model needs is absent.
     #[error("{origin}: missing tensor `{name}`")]
@@ -128,11 +129,11 @@ pub enum ModelError {
         dtype: candle_core::DType,
     },
     /// Any other failure while building the model.
-    #[error("building the model from {origin}: {source}")]
+    #[error("{origin}: cannot build the model: {error}")]
     Build {
         /// The weight file (or the label of an in-memory map).
         origin: String,
-        /// The underlying error.
-        source: candle_core::Error,
+        /// The underlying error (its message is part of this one's).
+        error: candle_core::Error,
     },
 }

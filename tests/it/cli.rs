@@ -432,3 +432,71 @@ fn lines_without_enforced_terms_stay_hf_exact_under_the_builtin_glossary() {
     }
     assert!(plain > 0, "some fixture line has no glossary term");
 }
+
+/// The message the OS gives for reading `path`.
+fn read_error(path: &std::path::Path) -> String {
+    std::fs::read(path).expect_err("the path must be unreadable").to_string()
+}
+
+#[test]
+fn io_errors_print_the_os_message_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file.txt");
+    std::fs::write(&file, "x\n").unwrap();
+    // A path under a regular file fails for every user, root included.
+    let under_file = file.join("x");
+    let path = under_file.to_str().unwrap();
+    let os = read_error(&under_file);
+
+    let out = tarjim(&["translate", "--model", &tiny(), "--glossary", path], b"x\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), format!("tarjim: {path}: cannot read: {os}\n"));
+
+    let output = dir.path().join("out");
+    let out = tarjim(&["batch", "--model", &tiny(), path, "--output", output.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), format!("tarjim: {path}: {os}\n"));
+
+    let out = tarjim(&["translate", "--model", &tiny(), "--report", path], b"x\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), format!("tarjim: {path}: cannot create: {os}\n"));
+
+    let out = tarjim(&["align", "--model", &tiny(), "--target", path], b"x\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), format!("tarjim: {path}: cannot read: {os}\n"));
+}
+
+/// Runs `tarjim ARGS` with `stdin` and stdout on `/dev/full`; returns the exit
+/// code and stderr.
+fn tarjim_to_full_disk(args: &[&str], stdin: &[u8]) -> (Option<i32>, String) {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
+        .args(args)
+        .env("HF_HOME", cache.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tarjim");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn stdout_on_a_full_disk_is_named_and_ends_the_run() {
+    let no_space = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap().write_all(b"x").unwrap_err();
+    let want = format!("tarjim: stdout: cannot write: {no_space}\n");
+    let line = "قال رئيس الوزراء\n".as_bytes();
+    for args in [
+        &["translate", "--model", &tiny(), "--glossary-mode", "off"][..],
+        &["translate", "--model", &tiny(), "--glossary-mode", "off", "--format", "jsonl"][..],
+        &["tokenize", "--model", &tiny()][..],
+        &["align", "--model", &tiny()][..],
+        &["model-info", "--model", &tiny()][..],
+    ] {
+        assert_eq!(tarjim_to_full_disk(args, line), (Some(2), want.clone()), "{args:?}");
+    }
+}

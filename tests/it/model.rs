@@ -236,7 +236,7 @@ fn missing_weights_are_named() {
     std::fs::remove_file(dir.path().join("model.safetensors")).unwrap();
     assert_eq!(
         load_err(dir.path()),
-        format!("no weights in {}: expected model.safetensors or pytorch_model.bin", dir.path().display())
+        format!("{}: no weights: expected model.safetensors or pytorch_model.bin", dir.path().display())
     );
 }
 
@@ -246,8 +246,15 @@ fn truncated_weights_are_an_error_naming_the_file() {
     let path = dir.path().join("model.safetensors");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let err = load_err(dir.path());
-    assert!(err.starts_with(&format!("cannot read weights from {}: ", path.display())), "{err}");
+    assert_eq!(
+        load_err(dir.path()),
+        format!(
+            "{}: cannot read weights: truncated: the file has {} bytes, its header describes {}",
+            path.display(),
+            bytes.len() / 2,
+            bytes.len()
+        )
+    );
 }
 
 #[test]
@@ -257,7 +264,7 @@ fn config_problems_are_named() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("\"d_model\"", "\"d_modelx\"")).unwrap();
     let err = load_err(dir.path());
-    assert!(err.starts_with(&format!("invalid model config {}: missing field `d_model`", path.display())), "{err}");
+    assert!(err.starts_with(&format!("{}: invalid model config: missing field `d_model`", path.display())), "{err}");
 
     std::fs::write(&path, text.replace("\"decoder_layers\": 3", "\"decoder_layers\": 4")).unwrap();
     let err = load_model(dir.path(), &Device::Cpu).unwrap_err();
@@ -325,7 +332,7 @@ fn unsupported_weight_dtypes_are_named() {
     assert_eq!(
         err,
         format!(
-            "cannot read weights from {}: tensor `positions` is stored as I64, expected F32, F16 or BF16",
+            "{}: cannot read weights: tensor `positions` is stored as I64, expected F32, F16 or BF16",
             path.display()
         )
     );
@@ -352,4 +359,52 @@ fn int8_logits_stay_close_to_f32() {
     let scale = want.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
     eprintln!("int8 logits differ from f32 by {diff} (largest logit {scale})");
     assert!(diff < 0.05 * scale, "int8 logits differ from f32 by {diff} (largest logit {scale})");
+}
+
+#[test]
+fn weights_longer_or_shorter_than_their_header_say_which() {
+    let dir = tiny_copy();
+    let path = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let header_end = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let cases = [
+        (
+            [&bytes[..], b"xyz"].concat(),
+            format!(
+                "3 trailing bytes after the last tensor: the file has {} bytes, its header describes {}",
+                bytes.len() + 3,
+                bytes.len()
+            ),
+        ),
+        (
+            bytes[..bytes.len() - 1].to_vec(),
+            format!("truncated: the file has {} bytes, its header describes {}", bytes.len() - 1, bytes.len()),
+        ),
+        (
+            bytes[..20].to_vec(),
+            format!(
+                "truncated: the file has 20 bytes, its header of {} bytes ends at byte {header_end}",
+                header_end - 8
+            ),
+        ),
+        (bytes[..3].to_vec(), "truncated: the file has 3 bytes, fewer than the 8 of the header length".to_string()),
+    ];
+    for (contents, problem) in cases {
+        std::fs::write(&path, &contents).unwrap();
+        assert_eq!(load_err(dir.path()), format!("{}: cannot read weights: {problem}", path.display()));
+    }
+}
+
+#[test]
+fn unreadable_config_names_the_file_and_the_os_error_once() {
+    let dir = tiny_copy();
+    let path = dir.path().join("config.json");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let os = std::fs::read_to_string(&path).unwrap_err().to_string();
+    let err = load_model(dir.path(), &Device::Cpu).unwrap_err();
+    assert_eq!(err.to_string(), format!("{}: cannot read: {os}", path.display()));
+    // The cause is part of the message, so it is not also a source that
+    // `{:#}` would print a second time.
+    assert!(std::error::Error::source(&err).is_none());
 }
