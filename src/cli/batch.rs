@@ -1,7 +1,7 @@
 //! `tarjim batch`: archives in, one translated article per document out.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tarjim::batch::{self, Event, Job, OutputFormat, sha256_hex};
+use tarjim::batch::{self, BatchError, Event, Job, OutputFormat, ShardLock, sha256_hex};
 use tarjim::glossary::BUILTIN;
 
 use super::{DecodeArgs, EXIT_TERMS_MISSED, GlossaryOptions, ModeArg, ModelArgs, load_translator};
@@ -44,6 +44,10 @@ pub(super) struct BatchArgs {
     /// List what would be translated, and stop.
     #[arg(long)]
     dry_run: bool,
+    /// When another run holds this shard of the output directory, wait for it
+    /// to finish (then skip what it did) instead of stopping with exit code 2.
+    #[arg(long)]
+    wait: bool,
     /// Sentences pooled across documents before translating (larger pools sort
     /// better by length).
     #[arg(long, default_value_t = 512)]
@@ -63,7 +67,7 @@ pub(super) struct BatchArgs {
 /// A digest of everything that changes a document's output.
 fn settings_digest(
     args: &BatchArgs,
-    model_dir: &std::path::Path,
+    model_dir: &Path,
     translator: &tarjim::translate::Translator,
 ) -> anyhow::Result<String> {
     let config =
@@ -96,10 +100,26 @@ fn settings_digest(
     Ok(sha256_hex(settings.to_string().as_bytes()))
 }
 
+/// Takes the lock of the job's shard: when another run holds it, stops
+/// naming the holder, or with `wait` says so and waits.
+fn lock_shard(output: &Path, shard: Option<(u32, u32)>, wait: bool) -> anyhow::Result<ShardLock> {
+    match ShardLock::try_acquire(output, shard) {
+        Err(busy @ BatchError::Busy { .. }) if wait => {
+            eprintln!("tarjim: {busy}; waiting for it to finish");
+            Ok(ShardLock::acquire(output, shard)?)
+        }
+        Err(busy @ BatchError::Busy { .. }) => anyhow::bail!("{busy}; --wait waits for it"),
+        taken => Ok(taken?),
+    }
+}
+
 pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let shard = args.shard.as_deref().map(batch::parse_shard).transpose()?;
     let docs = batch::discover(&args.inputs)?;
     batch::prepare_output(&args.inputs, &args.output)?;
+    // Taken before the model loads, so that a second run on the shard stops at
+    // once. A dry run writes nothing and needs none.
+    let lock = if args.dry_run { None } else { Some(lock_shard(&args.output, shard, args.wait)?) };
     let (translator, model_dir) = load_translator(&args.model, &args.decode, Some(&args.glossary))?;
     let max_positions = translator.config().max_position_embeddings;
     let job = Job {
@@ -113,7 +133,6 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         batch_size: args.decode.batch_size,
         pool_sentences: args.pool.max(1),
         max_tokens: args.max_tokens.unwrap_or(max_positions).clamp(1, max_positions),
-        dry_run: args.dry_run,
     };
 
     let terminal = std::io::stderr().is_terminal();
@@ -149,7 +168,10 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         Event::Failed { id, problem } => bar.suspend(|| eprintln!("{id}: {problem}")),
         Event::WouldTranslate { id, output } => println!("{id}\t{}", output.display()),
     };
-    let summary = job.run(&translator, &docs, &mut on_event)?;
+    let summary = match &lock {
+        Some(lock) => job.run(lock, &translator, &docs, &mut on_event)?,
+        None => job.dry_run(&docs, &mut on_event)?,
+    };
     bar.finish_and_clear();
     if !args.dry_run {
         if !summary.removed.is_empty() {
