@@ -7,9 +7,11 @@
 //!
 //! * [`discover`] lists the documents of the inputs.
 //! * [`ShardLock`] gives one run at a time a shard of an output directory.
+//! * [`FileDigests`] hashes the model files for the settings digest, cached.
 //! * [`Job::run`] translates those of its shard that the manifest does not list
 //!   as done with the same input and settings, reporting [`Event`]s.
 
+mod digest;
 mod lock;
 mod manifest;
 mod output;
@@ -22,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::article::Article;
 use crate::translate::{Translation, Translator};
+pub use digest::FileDigests;
 use lock::shard_name;
 pub use lock::{Holder, ShardLock};
 pub use manifest::{Manifest, ManifestEntry};

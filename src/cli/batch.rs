@@ -9,13 +9,27 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tarjim::batch::{self, BatchError, Event, Job, OutputFormat, ShardLock, sha256_hex};
+use tarjim::batch::{self, BatchError, Event, FileDigests, Job, OutputFormat, ShardLock, sha256_hex};
 use tarjim::glossary::BUILTIN;
+use tarjim::model::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE};
 
 use super::{DecodeArgs, EXIT_TERMS_MISSED, GlossaryOptions, ModeArg, ModelArgs, load_translator};
 
 /// How often plain progress lines are printed when stderr is not a terminal.
 const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// The files of a model directory that change outputs, hashed whole into the
+/// settings digest when present: configs, vocabularies, weights of every format.
+const MODEL_FILES: [&str; 8] = [
+    CONFIG_FILE,
+    "generation_config.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "source.spm",
+    "target.spm",
+    SAFETENSORS_FILE,
+    PYTORCH_FILE,
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BatchFormat {
@@ -64,18 +78,23 @@ pub(super) struct BatchArgs {
     glossary: GlossaryOptions,
 }
 
-/// A digest of everything that changes a document's output.
+/// A digest of everything that changes a document's output: every model
+/// file's content, the effective decoding settings, precision, the glossaries'
+/// content and mode, the output format and the sentence length limit.
 fn settings_digest(
     args: &BatchArgs,
     model_dir: &Path,
     translator: &tarjim::translate::Translator,
+    max_tokens: usize,
+    digests: &mut FileDigests,
 ) -> anyhow::Result<String> {
-    let config =
-        std::fs::read(model_dir.join("config.json")).with_context(|| format!("reading {}", model_dir.display()))?;
-    let weights: Vec<(String, u64)> = ["model.safetensors", "pytorch_model.bin"]
-        .iter()
-        .filter_map(|name| std::fs::metadata(model_dir.join(name)).ok().map(|m| (name.to_string(), m.len())))
-        .collect();
+    let mut model = serde_json::Map::new();
+    for name in MODEL_FILES {
+        let path = model_dir.join(name);
+        if path.is_file() {
+            model.insert(name.to_string(), json!(digests.sha256(&path)?));
+        }
+    }
     let mut glossaries = Vec::new();
     if args.glossary.glossary_mode != ModeArg::Off {
         if !args.glossary.no_builtin_glossary {
@@ -85,17 +104,15 @@ fn settings_digest(
             glossaries.push(sha256_hex(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?));
         }
     }
-    let g = translator.generation();
     let settings = json!({
         "tarjim": env!("CARGO_PKG_VERSION"),
-        "config": sha256_hex(&config),
-        "weights": weights,
-        "num_beams": g.num_beams, "max_length": g.max_length, "length_penalty": g.length_penalty,
+        "model": model,
+        "generation": format!("{:?}", translator.generation()),
         "int8": translator.model().is_int8(),
         "glossary_mode": format!("{:?}", args.glossary.glossary_mode),
         "glossaries": glossaries,
         "format": format!("{:?}", args.format),
-        "max_tokens": args.max_tokens,
+        "max_tokens": max_tokens,
     });
     Ok(sha256_hex(settings.to_string().as_bytes()))
 }
@@ -122,6 +139,21 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let lock = if args.dry_run { None } else { Some(lock_shard(&args.output, shard, args.wait)?) };
     let (translator, model_dir) = load_translator(&args.model, &args.decode, Some(&args.glossary))?;
     let max_positions = translator.config().max_position_embeddings;
+    let max_tokens = args.max_tokens.unwrap_or(max_positions).clamp(1, max_positions);
+    let mut digests = FileDigests::load(&args.output);
+    let settings = settings_digest(&args, &model_dir, &translator, max_tokens, &mut digests)?;
+    if !digests.hashed().is_empty() {
+        let names: Vec<String> = digests
+            .hashed()
+            .iter()
+            .map(|(path, _)| path.file_name().unwrap_or_default().to_string_lossy().into())
+            .collect();
+        let bytes: u64 = digests.hashed().iter().map(|(_, size)| size).sum();
+        eprintln!("tarjim: hashed {} ({:.1} MB) for the settings digest", names.join(", "), bytes as f64 / 1e6);
+    }
+    if let Some(lock) = &lock {
+        digests.save(lock)?;
+    }
     let job = Job {
         output: args.output.clone(),
         format: match args.format {
@@ -129,10 +161,10 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
             BatchFormat::Jsonl => OutputFormat::Jsonl,
         },
         shard,
-        settings: settings_digest(&args, &model_dir, &translator)?,
+        settings,
         batch_size: args.decode.batch_size,
         pool_sentences: args.pool.max(1),
-        max_tokens: args.max_tokens.unwrap_or(max_positions).clamp(1, max_positions),
+        max_tokens,
     };
 
     let terminal = std::io::stderr().is_terminal();

@@ -1,12 +1,12 @@
 //! `tarjim batch`: exact outputs for a tree of awkward documents, resumption
-//! after SIGKILL at several points, shard workers running at once, and one run
-//! per shard at a time.
+//! after SIGKILL at several points, shard workers running at once, the settings
+//! digest following every model file, and one run per shard at a time.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use candle_core::Device;
 use tarjim::article::Article;
@@ -112,7 +112,8 @@ fn tree_of_awkward_documents_gives_exact_outputs() {
     assert_eq!(run.status.code(), Some(1), "the invalid document fails the run: {}", text(&run.stderr));
     let stderr = text(&run.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines[0], "tarjim: 6 documents in this shard, 0 already done, 6 to translate");
+    assert_eq!(lines[0], format!("tarjim: hashed {TINY_FILES} (0.8 MB) for the settings digest"));
+    assert_eq!(lines[1], "tarjim: 6 documents in this shard, 0 already done, 6 to translate");
     assert!(lines.contains(&"sub dir/bad.txt: invalid UTF-8 at line 1, column 3"), "{stderr}");
     let translator = tiny_translator();
     let count = |t: &str| Article::prepare(t, 256, &|s| translator.tokenizer().encode(s).ids.len()).sentence_count();
@@ -385,6 +386,104 @@ fn batch_confirms_a_surname_by_the_full_name_in_the_same_article() {
         .unwrap_or_default();
     // a.txt: بشار الأسد, دمشق, and الأسد confirmed by the article; b.txt: none.
     assert_eq!(counts.iter().sum::<usize>(), 3, "{summary}");
+}
+
+/// The tiny model's files in the order the settings digest hashes them.
+const TINY_FILES: &str =
+    "config.json, generation_config.json, tokenizer_config.json, vocab.json, source.spm, target.spm, model.safetensors";
+
+/// Sets a file's modification time `secs` back, old enough for its hash to be
+/// kept in the digest cache.
+fn age(path: &Path, secs: u64) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(secs)).unwrap();
+}
+
+/// A copy of the tiny model in `dir/model`, its files an hour old.
+fn tiny_copy(dir: &Path) -> PathBuf {
+    let model = dir.join("model");
+    std::fs::create_dir(&model).unwrap();
+    for entry in std::fs::read_dir(repo("tests/fixtures/tiny")).unwrap() {
+        let path = entry.unwrap().path();
+        let copy = model.join(path.file_name().unwrap());
+        std::fs::copy(&path, &copy).unwrap();
+        age(&copy, 3600);
+    }
+    model
+}
+
+#[test]
+fn resume_redoes_documents_when_model_files_change_at_the_same_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), 6);
+    let out = dir.path().join("out");
+    let model = tiny_copy(dir.path());
+    let args = [input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let run = |expected: &str| {
+        let run = batch_with(model.to_str().unwrap(), &args);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let stderr = text(&run.stderr);
+        assert!(stderr.starts_with(expected), "expected {expected:?} first, got:\n{stderr}");
+    };
+    let redo = "tarjim: 6 documents in this shard, 0 already done, 6 to translate\n";
+    let skip = "tarjim: 6 documents in this shard, 6 already done, 0 to translate\n";
+    run(&format!("tarjim: hashed {TINY_FILES} (0.8 MB) for the settings digest\n{redo}"));
+    let cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(".tarjim/digests.json")).unwrap()).unwrap();
+    let weights = model.join("model.safetensors");
+    let key = weights.canonicalize().unwrap().display().to_string();
+    assert_eq!(cache["files"][&key]["sha256"], tarjim::hub::sha256_file(&weights).unwrap().as_str());
+    assert_eq!(cache["files"].as_object().unwrap().len(), 7);
+
+    // Unchanged: nothing is hashed again, nothing is redone.
+    run(skip);
+
+    // A fine-tuned checkpoint of the same shape: one weight differs.
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    bytes[8 + header] ^= 1;
+    std::fs::write(&weights, &bytes).unwrap();
+    age(&weights, 1800);
+    run(&format!("tarjim: hashed model.safetensors (0.3 MB) for the settings digest\n{redo}"));
+    run(skip);
+
+    let vocab = model.join("vocab.json");
+    let mut bytes = std::fs::read(&vocab).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&vocab, &bytes).unwrap();
+    age(&vocab, 1800);
+    run(&format!("tarjim: hashed vocab.json (0.0 MB) for the settings digest\n{redo}"));
+
+    // A field tarjim does not read still changes the digest: the file is hashed whole.
+    let generation = model.join("generation_config.json");
+    let config = std::fs::read_to_string(&generation).unwrap().replacen('{', "{\"no_repeat_ngram_size\": 3,", 1);
+    std::fs::write(&generation, config).unwrap();
+    age(&generation, 1800);
+    run(&format!("tarjim: hashed generation_config.json (0.0 MB) for the settings digest\n{redo}"));
+    run(skip);
+}
+
+#[test]
+fn corrupt_digest_cache_is_ignored_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), 3);
+    let out = dir.path().join("out");
+    let model = tiny_copy(dir.path());
+    let args = [input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let first = batch_with(model.to_str().unwrap(), &args);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let cache_file = out.join(".tarjim/digests.json");
+    let good = std::fs::read(&cache_file).unwrap();
+    std::fs::write(&cache_file, &good[..good.len() / 2]).unwrap();
+    let again = batch_with(model.to_str().unwrap(), &args);
+    assert_eq!(
+        text(&again.stderr).lines().take(2).collect::<Vec<_>>(),
+        vec![
+            format!("tarjim: hashed {TINY_FILES} (0.8 MB) for the settings digest").as_str(),
+            "tarjim: 3 documents in this shard, 3 already done, 0 to translate"
+        ]
+    );
+    assert_eq!(std::fs::read(&cache_file).unwrap(), good, "the cache is written again whole");
 }
 
 /// A child process killed (and reaped) when dropped, even while stopped.
