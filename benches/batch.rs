@@ -13,7 +13,7 @@ use std::time::Instant;
 use candle_core::Device;
 use common::arg;
 use tarjim::article::Article;
-use tarjim::batch::{Job, OutputFormat, discover};
+use tarjim::batch::{Job, OutputFormat, ShardLock, discover};
 use tarjim::translate::Translator;
 
 const SENTENCES: [&str; 6] = [
@@ -59,9 +59,10 @@ fn main() {
         batch_size: 32,
         pool_sentences: 1024,
         max_tokens: max,
-        dry_run: false,
     };
-    let summary = job.run(&translator, &documents, &mut |_| {}).expect("batch job");
+    std::fs::create_dir_all(&job.output).expect("output directory");
+    let lock = ShardLock::try_acquire(&job.output, None).expect("shard lock");
+    let summary = job.run(&lock, &translator, &documents, &mut |_| {}).expect("batch job");
     let pooled = start.elapsed().as_secs_f64();
 
     let start = Instant::now();

@@ -9,11 +9,18 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::BatchError;
+use super::lock::ShardLock;
 
 /// The folder of the output directory that holds job state.
 pub const STATE_DIR: &str = ".tarjim";
-/// The folder of temporary files, under [`STATE_DIR`].
+/// The folder of temporary files, under [`STATE_DIR`]: each named after the
+/// shard whose lock its writer held, then its pid and a counter.
 pub const TEMP_DIR: &str = "tmp";
+
+/// Prefix of the names of a shard's temporary files.
+pub(super) fn temp_prefix(shard: &str) -> String {
+    format!("{shard}.")
+}
 
 /// One finished document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,37 +93,26 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Opens (creating) `state/manifest-SHARD.jsonl`, cutting off a last line
-    /// left unfinished by a kill, and removes this shard's leftover temporary
-    /// files.
-    pub(super) fn open(state: &Path, shard: &str) -> Result<Self, BatchError> {
+    /// Opens (creating) `state/manifest-SHARD.jsonl` of the shard `lock`
+    /// holds, cutting off a last line left unfinished by a kill (no other run
+    /// writes to it while the lock is held).
+    pub(super) fn open(state: &Path, lock: &ShardLock) -> Result<Self, BatchError> {
+        let shard = lock.shard();
         let path = state.join(format!("manifest-{shard}.jsonl"));
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |error| BatchError::Io { path: p, error }
-        };
-        let temp = state.join(TEMP_DIR);
-        std::fs::create_dir_all(&temp).map_err(io(&temp))?;
-        let prefix = format!("{shard}.");
-        for entry in std::fs::read_dir(&temp).map_err(io(&temp))?.filter_map(Result::ok) {
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                std::fs::remove_file(entry.path()).map_err(io(&entry.path()))?;
-            }
-        }
-        let mut file =
-            std::fs::OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(io(&path))?;
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let io = |error| BatchError::Io { path: path.clone(), error };
+        let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(io)?;
+        let bytes = std::fs::read(&path).map_err(io)?;
         let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if keep < bytes.len() {
-            file.set_len(keep as u64).map_err(io(&path))?;
-            file.seek(std::io::SeekFrom::End(0)).map_err(io(&path))?;
+            file.set_len(keep as u64).map_err(io)?;
+            file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
         }
         Ok(Self { file, path, shard: shard.to_string() })
     }
 
     /// Prefix of this shard's temporary file names.
     pub(super) fn temp_prefix(&self) -> String {
-        format!("{}.", self.shard)
+        temp_prefix(&self.shard)
     }
 
     /// Appends one entry and syncs it to disk.
@@ -142,7 +138,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join(STATE_DIR);
         assert!(Manifest::load(&state).unwrap().entries().is_empty());
-        let mut w = Writer::open(&state, "all").unwrap();
+        let lock = ShardLock::try_acquire(dir.path(), None).unwrap();
+        let mut w = Writer::open(&state, &lock).unwrap();
         w.record(&entry("a")).unwrap();
         w.record(&entry("b")).unwrap();
         drop(w);
@@ -151,15 +148,11 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(b"{\"id\":\"c\",\"inp");
         std::fs::write(&path, &bytes).unwrap();
-        std::fs::write(state.join(TEMP_DIR).join("all.0"), b"partial").unwrap();
-        std::fs::write(state.join(TEMP_DIR).join("0-of-2.0"), b"another shard's").unwrap();
-        let mut w = Writer::open(&state, "all").unwrap();
+        let mut w = Writer::open(&state, &lock).unwrap();
         w.record(&entry("c")).unwrap();
         let m = Manifest::load(&state).unwrap();
         assert_eq!(m.entries().iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
         assert!(m.is_done("a", "i", "s"));
         assert!(!m.is_done("a", "i", "other settings"));
-        assert!(!state.join(TEMP_DIR).join("all.0").exists(), "own leftovers are removed");
-        assert!(state.join(TEMP_DIR).join("0-of-2.0").exists(), "other shards' files are left alone");
     }
 }

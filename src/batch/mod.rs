@@ -6,9 +6,13 @@
 //! the output tree.
 //!
 //! * [`discover`] lists the documents of the inputs.
+//! * [`ShardLock`] gives one run at a time a shard of an output directory.
+//! * [`FileDigests`] hashes the model files for the settings digest, cached.
 //! * [`Job::run`] translates those of its shard that the manifest does not list
 //!   as done with the same input and settings, reporting [`Event`]s.
 
+mod digest;
+mod lock;
 mod manifest;
 mod output;
 
@@ -20,6 +24,9 @@ use sha2::{Digest, Sha256};
 
 use crate::article::Article;
 use crate::translate::{Translation, Translator};
+pub use digest::FileDigests;
+use lock::shard_name;
+pub use lock::{Holder, ShardLock};
 pub use manifest::{Manifest, ManifestEntry};
 pub use output::{OutputFormat, output_path, safe_relative_path};
 
@@ -51,6 +58,32 @@ pub enum BatchError {
     /// The output directory lies inside an input directory.
     #[error("the output directory {0} is inside an input directory")]
     OutputInsideInput(PathBuf),
+    /// Another run holds the lock of this shard of the output directory.
+    #[error(
+        "{}{} is in use by {} (lock file {})",
+        .output.display(),
+        .shard.map_or_else(String::new, |(k, n)| format!(" shard {k}/{n}")),
+        .holder.as_ref().map_or_else(|| "another run".to_string(), Holder::to_string),
+        .lock.display()
+    )]
+    Busy {
+        /// The output directory.
+        output: PathBuf,
+        /// The shard, `None` for the whole job.
+        shard: Option<(u32, u32)>,
+        /// Who holds it, as its lock file says (`None` while it is unwritten).
+        holder: Option<Holder>,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// [`Job::run`] was given the lock of another shard or output.
+    #[error("{output}: shard {shard} is not locked by this run")]
+    NotLocked {
+        /// The output directory.
+        output: PathBuf,
+        /// The job's shard name.
+        shard: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError + '_ {
@@ -297,14 +330,15 @@ pub struct Job {
     pub pool_sentences: usize,
     /// Longest sentence in tokens before it is split.
     pub max_tokens: usize,
-    /// Only list what would be done.
-    pub dry_run: bool,
 }
 
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Documents to translate, with their bytes.
+type Todo<'d> = Vec<(&'d Document, Vec<u8>)>;
 
 /// A document read and split, waiting in the pool.
 struct Pending {
@@ -314,51 +348,39 @@ struct Pending {
 }
 
 impl Job {
-    fn shard_name(&self) -> String {
-        match self.shard {
-            Some((k, n)) => format!("{k}-of-{n}"),
-            None => "all".to_string(),
+    /// Lists, as [`Event::WouldTranslate`], the documents of this job's shard
+    /// that [`Job::run`] would translate now; writes nothing.
+    pub fn dry_run(&self, docs: &[Document], on_event: &mut dyn FnMut(Event)) -> Result<Summary, BatchError> {
+        let start = Instant::now();
+        let (mut summary, todo) = self.plan(docs, on_event)?;
+        for (doc, _) in &todo {
+            on_event(Event::WouldTranslate { id: doc.id.clone(), output: output_path(&doc.stem, self.format) });
         }
+        summary.time = start.elapsed();
+        Ok(summary)
     }
 
-    /// Translates the documents of this job's shard that are not done yet.
+    /// Translates the documents of this job's shard that are not done yet,
+    /// holding `lock`, the shard's lock (see [`ShardLock`]).
     pub fn run(
         &self,
+        lock: &ShardLock,
         translator: &Translator,
         docs: &[Document],
         on_event: &mut dyn FnMut(Event),
     ) -> Result<Summary, BatchError> {
         let start = Instant::now();
-        let mine: Vec<&Document> = docs.iter().filter(|d| self.shard.is_none_or(|(k, n)| d.shard(n) == k)).collect();
+        let same_output = lock
+            .output()
+            .canonicalize()
+            .ok()
+            .is_some_and(|held| self.output.canonicalize().ok().is_some_and(|output| output == held));
+        if !same_output || lock.shard() != shard_name(self.shard) {
+            return Err(BatchError::NotLocked { output: self.output.clone(), shard: shard_name(self.shard) });
+        }
+        let (mut summary, todo) = self.plan(docs, on_event)?;
         let state = self.output.join(manifest::STATE_DIR);
-        let done = Manifest::load(&state)?;
-        let mut summary = Summary::default();
-        let mut todo: Vec<(&Document, Vec<u8>)> = Vec::new();
-        for doc in mine.iter().copied() {
-            let bytes = match doc.read() {
-                Ok(bytes) => bytes,
-                Err(err) => {
-                    summary.failed += 1;
-                    on_event(Event::Failed { id: doc.id.clone(), problem: format!("cannot read: {err}") });
-                    continue;
-                }
-            };
-            let output = self.output.join(output_path(&doc.stem, self.format));
-            if done.is_done(&doc.id, &sha256_hex(&bytes), &self.settings) && output.is_file() {
-                summary.skipped += 1;
-            } else {
-                todo.push((doc, bytes));
-            }
-        }
-        on_event(Event::Planned { total: mine.len(), done: summary.skipped });
-        if self.dry_run {
-            for (doc, _) in &todo {
-                on_event(Event::WouldTranslate { id: doc.id.clone(), output: output_path(&doc.stem, self.format) });
-            }
-            summary.time = start.elapsed();
-            return Ok(summary);
-        }
-        let mut writer = manifest::Writer::open(&state, &self.shard_name())?;
+        let mut writer = manifest::Writer::open(&state, lock)?;
         let count = |s: &str| translator.tokenizer().encode(s).ids.len();
         let mut pool: Vec<Pending> = Vec::new();
         let mut pooled = 0;
@@ -385,6 +407,38 @@ impl Job {
         }
         summary.time = start.elapsed();
         Ok(summary)
+    }
+
+    /// Reads this shard's documents and the manifest: the documents not done
+    /// yet with their bytes, and a summary counting those done and those that
+    /// cannot be read. Reports [`Event::Planned`].
+    fn plan<'d>(
+        &self,
+        docs: &'d [Document],
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(Summary, Todo<'d>), BatchError> {
+        let mine: Vec<&Document> = docs.iter().filter(|d| self.shard.is_none_or(|(k, n)| d.shard(n) == k)).collect();
+        let done = Manifest::load(&self.output.join(manifest::STATE_DIR))?;
+        let mut summary = Summary::default();
+        let mut todo: Todo = Vec::new();
+        for doc in mine.iter().copied() {
+            let bytes = match doc.read() {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    summary.failed += 1;
+                    on_event(Event::Failed { id: doc.id.clone(), problem: format!("cannot read: {err}") });
+                    continue;
+                }
+            };
+            let output = self.output.join(output_path(&doc.stem, self.format));
+            if done.is_done(&doc.id, &sha256_hex(&bytes), &self.settings) && output.is_file() {
+                summary.skipped += 1;
+            } else {
+                todo.push((doc, bytes));
+            }
+        }
+        on_event(Event::Planned { total: mine.len(), done: summary.skipped });
+        Ok((summary, todo))
     }
 
     /// Translates every sentence of the pooled documents in one call, then

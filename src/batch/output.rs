@@ -106,7 +106,9 @@ pub(super) fn render(doc: &Document, article: &Article, translations: &[Translat
 }
 
 /// Writes `bytes` to `root/rel` through a temporary file under
-/// `root/.tarjim/tmp/` named with `prefix`, synced, then renamed into place.
+/// `root/.tarjim/tmp/` named with `prefix` (that of the shard whose lock the
+/// caller holds), this process's id and a counter, synced, then renamed into
+/// place. A failed write removes its temporary file.
 pub(super) fn write_atomically(root: &Path, rel: &Path, bytes: &[u8], prefix: &str) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
@@ -121,11 +123,17 @@ pub(super) fn write_atomically(root: &Path, rel: &Path, bytes: &[u8], prefix: &s
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temp, &dest)
+    let written = std::fs::File::create_new(&temp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, &dest)
+    });
+    if written.is_err() {
+        // The file may never have been made; what matters is the first error.
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 #[cfg(test)]

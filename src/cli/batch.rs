@@ -1,7 +1,7 @@
 //! `tarjim batch`: archives in, one translated article per document out.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -9,13 +9,27 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tarjim::batch::{self, Event, Job, OutputFormat, sha256_hex};
+use tarjim::batch::{self, BatchError, Event, FileDigests, Job, OutputFormat, ShardLock, sha256_hex};
 use tarjim::glossary::BUILTIN;
+use tarjim::model::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE};
 
 use super::{DecodeArgs, EXIT_TERMS_MISSED, GlossaryOptions, ModeArg, ModelArgs, load_translator};
 
 /// How often plain progress lines are printed when stderr is not a terminal.
 const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// The files of a model directory that change outputs, hashed whole into the
+/// settings digest when present: configs, vocabularies, weights of every format.
+const MODEL_FILES: [&str; 8] = [
+    CONFIG_FILE,
+    "generation_config.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "source.spm",
+    "target.spm",
+    SAFETENSORS_FILE,
+    PYTORCH_FILE,
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BatchFormat {
@@ -44,6 +58,10 @@ pub(super) struct BatchArgs {
     /// List what would be translated, and stop.
     #[arg(long)]
     dry_run: bool,
+    /// When another run holds this shard of the output directory, wait for it
+    /// to finish (then skip what it did) instead of stopping with exit code 2.
+    #[arg(long)]
+    wait: bool,
     /// Sentences pooled across documents before translating (larger pools sort
     /// better by length).
     #[arg(long, default_value_t = 512)]
@@ -60,18 +78,23 @@ pub(super) struct BatchArgs {
     glossary: GlossaryOptions,
 }
 
-/// A digest of everything that changes a document's output.
+/// A digest of everything that changes a document's output: every model
+/// file's content, the effective decoding settings, precision, the glossaries'
+/// content and mode, the output format and the sentence length limit.
 fn settings_digest(
     args: &BatchArgs,
-    model_dir: &std::path::Path,
+    model_dir: &Path,
     translator: &tarjim::translate::Translator,
+    max_tokens: usize,
+    digests: &mut FileDigests,
 ) -> anyhow::Result<String> {
-    let config =
-        std::fs::read(model_dir.join("config.json")).with_context(|| format!("reading {}", model_dir.display()))?;
-    let weights: Vec<(String, u64)> = ["model.safetensors", "pytorch_model.bin"]
-        .iter()
-        .filter_map(|name| std::fs::metadata(model_dir.join(name)).ok().map(|m| (name.to_string(), m.len())))
-        .collect();
+    let mut model = serde_json::Map::new();
+    for name in MODEL_FILES {
+        let path = model_dir.join(name);
+        if path.is_file() {
+            model.insert(name.to_string(), json!(digests.sha256(&path)?));
+        }
+    }
     let mut glossaries = Vec::new();
     if args.glossary.glossary_mode != ModeArg::Off {
         if !args.glossary.no_builtin_glossary {
@@ -81,27 +104,56 @@ fn settings_digest(
             glossaries.push(sha256_hex(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?));
         }
     }
-    let g = translator.generation();
     let settings = json!({
         "tarjim": env!("CARGO_PKG_VERSION"),
-        "config": sha256_hex(&config),
-        "weights": weights,
-        "num_beams": g.num_beams, "max_length": g.max_length, "length_penalty": g.length_penalty,
+        "model": model,
+        "generation": format!("{:?}", translator.generation()),
         "int8": translator.model().is_int8(),
         "glossary_mode": format!("{:?}", args.glossary.glossary_mode),
         "glossaries": glossaries,
         "format": format!("{:?}", args.format),
-        "max_tokens": args.max_tokens,
+        "max_tokens": max_tokens,
     });
     Ok(sha256_hex(settings.to_string().as_bytes()))
+}
+
+/// Takes the lock of the job's shard: when another run holds it, stops
+/// naming the holder, or with `wait` says so and waits.
+fn lock_shard(output: &Path, shard: Option<(u32, u32)>, wait: bool) -> anyhow::Result<ShardLock> {
+    match ShardLock::try_acquire(output, shard) {
+        Err(busy @ BatchError::Busy { .. }) if wait => {
+            eprintln!("tarjim: {busy}; waiting for it to finish");
+            Ok(ShardLock::acquire(output, shard)?)
+        }
+        Err(busy @ BatchError::Busy { .. }) => anyhow::bail!("{busy}; --wait waits for it"),
+        taken => Ok(taken?),
+    }
 }
 
 pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let shard = args.shard.as_deref().map(batch::parse_shard).transpose()?;
     let docs = batch::discover(&args.inputs)?;
     batch::prepare_output(&args.inputs, &args.output)?;
+    // Taken before the model loads, so that a second run on the shard stops at
+    // once. A dry run writes nothing and needs none.
+    let lock = if args.dry_run { None } else { Some(lock_shard(&args.output, shard, args.wait)?) };
     let (translator, model_dir) = load_translator(&args.model, &args.decode, Some(&args.glossary))?;
     let max_positions = translator.config().max_position_embeddings;
+    let max_tokens = args.max_tokens.unwrap_or(max_positions).clamp(1, max_positions);
+    let mut digests = FileDigests::load(&args.output);
+    let settings = settings_digest(&args, &model_dir, &translator, max_tokens, &mut digests)?;
+    if !digests.hashed().is_empty() {
+        let names: Vec<String> = digests
+            .hashed()
+            .iter()
+            .map(|(path, _)| path.file_name().unwrap_or_default().to_string_lossy().into())
+            .collect();
+        let bytes: u64 = digests.hashed().iter().map(|(_, size)| size).sum();
+        eprintln!("tarjim: hashed {} ({:.1} MB) for the settings digest", names.join(", "), bytes as f64 / 1e6);
+    }
+    if let Some(lock) = &lock {
+        digests.save(lock)?;
+    }
     let job = Job {
         output: args.output.clone(),
         format: match args.format {
@@ -109,11 +161,10 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
             BatchFormat::Jsonl => OutputFormat::Jsonl,
         },
         shard,
-        settings: settings_digest(&args, &model_dir, &translator)?,
+        settings,
         batch_size: args.decode.batch_size,
         pool_sentences: args.pool.max(1),
-        max_tokens: args.max_tokens.unwrap_or(max_positions).clamp(1, max_positions),
-        dry_run: args.dry_run,
+        max_tokens,
     };
 
     let terminal = std::io::stderr().is_terminal();
@@ -149,7 +200,10 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         Event::Failed { id, problem } => bar.suspend(|| eprintln!("{id}: {problem}")),
         Event::WouldTranslate { id, output } => println!("{id}\t{}", output.display()),
     };
-    let summary = job.run(&translator, &docs, &mut on_event)?;
+    let summary = match &lock {
+        Some(lock) => job.run(lock, &translator, &docs, &mut on_event)?,
+        None => job.dry_run(&docs, &mut on_event)?,
+    };
     bar.finish_and_clear();
     if !args.dry_run {
         if !summary.removed.is_empty() {

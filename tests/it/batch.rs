@@ -1,10 +1,12 @@
 //! `tarjim batch`: exact outputs for a tree of awkward documents, resumption
-//! after SIGKILL at several points, and shard workers running at once.
+//! after SIGKILL at several points, shard workers running at once, the settings
+//! digest following every model file, and one run per shard at a time.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
 
 use candle_core::Device;
 use tarjim::article::Article;
@@ -18,14 +20,24 @@ fn tiny() -> String {
 
 /// Runs `tarjim batch ARGS` on the tiny model (greedy, no glossary unless asked).
 fn batch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tarjim"))
+    batch_with(&tiny(), args)
+}
+
+/// `tarjim batch ARGS` on the model in `model` (greedy, no glossary).
+fn batch_command(model: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tarjim"));
+    command
         .arg("batch")
         .args(args)
-        .args(["--model", &tiny(), "--beam", "1", "--glossary-mode", "off"])
+        .args(["--model", model, "--beam", "1", "--glossary-mode", "off"])
         .env("HF_HUB_OFFLINE", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tarjim batch")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `tarjim batch ARGS` on the model in `model` (greedy, no glossary).
+fn batch_with(model: &str, args: &[&str]) -> Output {
+    batch_command(model, args).output().expect("run tarjim batch")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -100,7 +112,8 @@ fn tree_of_awkward_documents_gives_exact_outputs() {
     assert_eq!(run.status.code(), Some(1), "the invalid document fails the run: {}", text(&run.stderr));
     let stderr = text(&run.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines[0], "tarjim: 6 documents in this shard, 0 already done, 6 to translate");
+    assert_eq!(lines[0], format!("tarjim: hashed {TINY_FILES} (0.8 MB) for the settings digest"));
+    assert_eq!(lines[1], "tarjim: 6 documents in this shard, 0 already done, 6 to translate");
     assert!(lines.contains(&"sub dir/bad.txt: invalid UTF-8 at line 1, column 3"), "{stderr}");
     let translator = tiny_translator();
     let count = |t: &str| Article::prepare(t, 256, &|s| translator.tokenizer().encode(s).ids.len()).sentence_count();
@@ -373,4 +386,246 @@ fn batch_confirms_a_surname_by_the_full_name_in_the_same_article() {
         .unwrap_or_default();
     // a.txt: بشار الأسد, دمشق, and الأسد confirmed by the article; b.txt: none.
     assert_eq!(counts.iter().sum::<usize>(), 3, "{summary}");
+}
+
+/// The tiny model's files in the order the settings digest hashes them.
+const TINY_FILES: &str =
+    "config.json, generation_config.json, tokenizer_config.json, vocab.json, source.spm, target.spm, model.safetensors";
+
+/// Sets a file's modification time `secs` back, old enough for its hash to be
+/// kept in the digest cache.
+fn age(path: &Path, secs: u64) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(secs)).unwrap();
+}
+
+/// A copy of the tiny model in `dir/model`, its files an hour old.
+fn tiny_copy(dir: &Path) -> PathBuf {
+    let model = dir.join("model");
+    std::fs::create_dir(&model).unwrap();
+    for entry in std::fs::read_dir(repo("tests/fixtures/tiny")).unwrap() {
+        let path = entry.unwrap().path();
+        let copy = model.join(path.file_name().unwrap());
+        std::fs::copy(&path, &copy).unwrap();
+        age(&copy, 3600);
+    }
+    model
+}
+
+#[test]
+fn resume_redoes_documents_when_model_files_change_at_the_same_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), 6);
+    let out = dir.path().join("out");
+    let model = tiny_copy(dir.path());
+    let args = [input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let run = |expected: &str| {
+        let run = batch_with(model.to_str().unwrap(), &args);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let stderr = text(&run.stderr);
+        assert!(stderr.starts_with(expected), "expected {expected:?} first, got:\n{stderr}");
+    };
+    let redo = "tarjim: 6 documents in this shard, 0 already done, 6 to translate\n";
+    let skip = "tarjim: 6 documents in this shard, 6 already done, 0 to translate\n";
+    run(&format!("tarjim: hashed {TINY_FILES} (0.8 MB) for the settings digest\n{redo}"));
+    let cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(".tarjim/digests.json")).unwrap()).unwrap();
+    let weights = model.join("model.safetensors");
+    let key = weights.canonicalize().unwrap().display().to_string();
+    assert_eq!(cache["files"][&key]["sha256"], tarjim::hub::sha256_file(&weights).unwrap().as_str());
+    assert_eq!(cache["files"].as_object().unwrap().len(), 7);
+
+    // Unchanged: nothing is hashed again, nothing is redone.
+    run(skip);
+
+    // A fine-tuned checkpoint of the same shape: one weight differs.
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    bytes[8 + header] ^= 1;
+    std::fs::write(&weights, &bytes).unwrap();
+    age(&weights, 1800);
+    run(&format!("tarjim: hashed model.safetensors (0.3 MB) for the settings digest\n{redo}"));
+    run(skip);
+
+    let vocab = model.join("vocab.json");
+    let mut bytes = std::fs::read(&vocab).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&vocab, &bytes).unwrap();
+    age(&vocab, 1800);
+    run(&format!("tarjim: hashed vocab.json (0.0 MB) for the settings digest\n{redo}"));
+
+    // A field tarjim does not read still changes the digest: the file is hashed whole.
+    let generation = model.join("generation_config.json");
+    let config = std::fs::read_to_string(&generation).unwrap().replacen('{', "{\"no_repeat_ngram_size\": 3,", 1);
+    std::fs::write(&generation, config).unwrap();
+    age(&generation, 1800);
+    run(&format!("tarjim: hashed generation_config.json (0.0 MB) for the settings digest\n{redo}"));
+    run(skip);
+}
+
+#[test]
+fn corrupt_digest_cache_is_ignored_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), 3);
+    let out = dir.path().join("out");
+    let model = tiny_copy(dir.path());
+    let args = [input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let first = batch_with(model.to_str().unwrap(), &args);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let cache_file = out.join(".tarjim/digests.json");
+    let good = std::fs::read(&cache_file).unwrap();
+    std::fs::write(&cache_file, &good[..good.len() / 2]).unwrap();
+    let again = batch_with(model.to_str().unwrap(), &args);
+    assert_eq!(
+        text(&again.stderr).lines().take(2).collect::<Vec<_>>(),
+        vec![
+            format!("tarjim: hashed {TINY_FILES} (0.8 MB) for the settings digest").as_str(),
+            "tarjim: 3 documents in this shard, 3 already done, 0 to translate"
+        ]
+    );
+    assert_eq!(std::fs::read(&cache_file).unwrap(), good, "the cache is written again whole");
+}
+
+/// A child process killed (and reaped) when dropped, even while stopped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// Documents of the runs that are stopped midway: enough that one takes
+/// far longer than stopping it.
+const DOCUMENTS: usize = 200;
+
+/// Starts `tarjim batch ARGS --pool 1` on the tiny model and stops it (SIGSTOP)
+/// once it has recorded a document, holding its shard's lock, with documents
+/// of its shard left to do.
+fn start_and_stop(out: &Path, args: &[&str], documents: usize) -> Reaped {
+    let mut command = batch_command(&tiny(), args);
+    let child = Reaped(command.args(["--pool", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let start = Instant::now();
+    while manifest_lines(out) < 1 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    signal(&child.0, "-STOP");
+    assert!(manifest_lines(out) < documents, "the first run finished before it could be stopped");
+    child
+}
+
+/// `tarjim: OUT[ shard K/N] is in use by pid P on HOST since T (lock file …)`, from the lock file.
+fn in_use(out: &Path, shard: &str, lock: &str, pid: u32) -> String {
+    let lock = out.join(".tarjim").join(lock);
+    let holder: serde_json::Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    assert_eq!(holder["pid"], pid);
+    format!(
+        "tarjim: {}{shard} is in use by pid {pid} on {} since {} (lock file {})",
+        out.display(),
+        holder["host"].as_str().unwrap(),
+        holder["started"].as_str().unwrap(),
+        lock.display()
+    )
+}
+
+#[test]
+fn second_run_on_a_held_shard_exits_2_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), DOCUMENTS);
+    let out = dir.path().join("out");
+    let args = [input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let first = start_and_stop(&out, &args, DOCUMENTS);
+    let temps_before: Vec<_> = std::fs::read_dir(out.join(".tarjim/tmp")).unwrap().map(|e| e.unwrap().path()).collect();
+    let second = batch(&args);
+    assert_eq!(second.status.code(), Some(2));
+    assert_eq!(text(&second.stderr), format!("{}; --wait waits for it\n", in_use(&out, "", "lock-all", first.0.id())));
+    let temps_after: Vec<_> = std::fs::read_dir(out.join(".tarjim/tmp")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(temps_after, temps_before, "the holder's temporary files are left alone");
+
+    let mut first = first;
+    signal(&first.0, "-CONT");
+    assert!(first.0.wait().unwrap().success());
+    assert_eq!(manifest_lines(&out), DOCUMENTS);
+}
+
+#[test]
+fn waiting_run_finishes_after_the_holder_and_redoes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), DOCUMENTS);
+    let out = dir.path().join("out");
+    let args = [input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let mut first = start_and_stop(&out, &args, DOCUMENTS);
+    let waiting = batch_command(&tiny(), &args).arg("--wait").stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
+    let mut waiting = Reaped(waiting.unwrap());
+    let mut stderr = BufReader::new(waiting.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert_eq!(line, format!("{}; waiting for it to finish\n", in_use(&out, "", "lock-all", first.0.id())));
+
+    signal(&first.0, "-CONT");
+    assert!(first.0.wait().unwrap().success());
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(waiting.0.wait().unwrap().success(), "{rest}");
+    assert!(
+        rest.starts_with(&format!(
+            "tarjim: {DOCUMENTS} documents in this shard, {DOCUMENTS} already done, 0 to translate\n"
+        )),
+        "{rest}"
+    );
+    assert_eq!(manifest_lines(&out), DOCUMENTS, "each document recorded once");
+    assert_eq!(std::fs::read(out.join(".tarjim/lock-all")).unwrap(), b"", "released locks name nobody");
+}
+
+#[test]
+fn leftover_temp_file_of_a_dead_run_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), 3);
+    let out = dir.path().join("out");
+    let temp = out.join(".tarjim/tmp");
+    std::fs::create_dir_all(&temp).unwrap();
+    // A run killed in a write leaves its temporary file and its name in the lock file.
+    std::fs::write(temp.join("all.4194305.0"), "half an output").unwrap();
+    std::fs::write(temp.join("0-of-2.4194305.0"), "another shard's").unwrap();
+    std::fs::write(out.join(".tarjim/lock-all"), r#"{"pid":4194305,"host":"gone","started":"2020-01-01T00:00:00Z"}"#)
+        .unwrap();
+    let run = batch(&[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let left: Vec<_> = std::fs::read_dir(&temp).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec!["0-of-2.4194305.0"]);
+}
+
+#[test]
+fn a_different_shard_runs_while_one_is_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(dir.path(), DOCUMENTS);
+    let out = dir.path().join("out");
+    let shard = |k: usize| {
+        [input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--shard", if k == 0 { "0/2" } else { "1/2" }]
+    };
+    let in_first = text(&batch(&[&shard(0)[..], &["--dry-run"]].concat()).stdout).lines().count();
+    let mut first = start_and_stop(&out, &shard(0), in_first);
+    // Whatever the stopped run is writing stays where it is.
+    let live = out.join(format!(".tarjim/tmp/0-of-2.{}.999", first.0.id()));
+    std::fs::write(&live, "being written").unwrap();
+    let second = batch(&shard(1));
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(live.exists());
+    std::fs::remove_file(&live).unwrap();
+    signal(&first.0, "-CONT");
+    assert!(first.0.wait().unwrap().success());
+    let all = batch(&[input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--dry-run"]);
+    let all = text(&all.stderr);
+    assert!(
+        all.starts_with(&format!(
+            "tarjim: {DOCUMENTS} documents in this shard, {DOCUMENTS} already done, 0 to translate\n"
+        )),
+        "{all}"
+    );
 }
