@@ -2,8 +2,9 @@
 //!
 //! [`Translator::translate`] sorts its lines by token count, decodes them in
 //! batches of similar lengths, and returns the results in input order. A line that
-//! cannot be translated (too long for the model, or a failed batch) gets its own
-//! error; the others are unaffected. Progress is reported through [`Event`]s.
+//! cannot be translated (too long for the model, or failing to decode: a batch
+//! that fails is decoded again line by line) gets its own error; the others are
+//! unaffected. Progress is reported through [`Event`]s.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -30,6 +31,19 @@ pub enum LoadError {
     /// Generation settings.
     #[error(transparent)]
     Generation(#[from] DecodeError),
+    /// `vocab.json` gives a token an id the model has no embedding row for.
+    #[error(
+        "vocab.json gives {piece:?} the id {id}, but the model has {rows} token embeddings (vocab_size in \
+         config.json): the vocabulary does not belong to these weights"
+    )]
+    VocabularyId {
+        /// The token with the largest id.
+        piece: String,
+        /// Its id.
+        id: u32,
+        /// `vocab_size` of the model.
+        rows: usize,
+    },
 }
 
 /// Why one line was not translated.
@@ -43,7 +57,7 @@ pub enum LineError {
         /// `max_position_embeddings`.
         max: usize,
     },
-    /// Decoding the batch holding the line failed.
+    /// Decoding the line failed (alone: a failed batch is retried line by line).
     #[error("decoding failed: {0}")]
     Decode(String),
 }
@@ -253,12 +267,23 @@ impl Translator {
         let tokenizer = MarianTokenizer::from_dir(dir)?;
         let (model, cfg) = load_model_as(dir, device, precision)?;
         let generation = GenerationConfig::from_model_dir(dir, &cfg)?;
-        Ok(Self::new(model, tokenizer, generation))
+        Self::new(model, tokenizer, generation)
     }
 
-    /// Puts together parts loaded elsewhere.
-    pub fn new(model: MarianMTModel, tokenizer: MarianTokenizer, generation: GenerationConfig) -> Self {
-        Self { model, tokenizer, generation, terms: None }
+    /// Puts together parts loaded elsewhere, once they are known to fit: every
+    /// `vocab.json` id has an embedding row, and `generation` passes
+    /// [`GenerationConfig::validate`].
+    pub fn new(
+        model: MarianMTModel,
+        tokenizer: MarianTokenizer,
+        generation: GenerationConfig,
+    ) -> Result<Self, LoadError> {
+        let rows = model.config().vocab_size;
+        if let Some((id, piece)) = tokenizer.largest_id().filter(|&(id, _)| id as usize >= rows) {
+            return Err(LoadError::VocabularyId { piece: piece.to_string(), id, rows });
+        }
+        generation.validate(model.config())?;
+        Ok(Self { model, tokenizer, generation, terms: None })
     }
 
     /// Uses a glossary from now on (or none).
@@ -284,7 +309,12 @@ impl Translator {
                     if terms.mode != GlossaryMode::Constrain {
                         continue;
                     }
-                    let writable = |text: &str| self.tokenizer.encode_target(text).filter(|ids| !ids.is_empty());
+                    let vocab = self.model.config().target_vocab_size();
+                    let writable = |text: &str| {
+                        self.tokenizer
+                            .encode_target(text)
+                            .filter(|ids| !ids.is_empty() && ids.iter().all(|&id| (id as usize) < vocab))
+                    };
                     let upper = capitalized(&term.english);
                     let alternatives: Vec<Vec<u32>> = writable(&term.english).into_iter().collect();
                     let sentence_start: Vec<Vec<u32>> =
@@ -360,9 +390,20 @@ impl Translator {
         &self.generation
     }
 
-    /// Changes decoding settings.
+    /// Changes decoding settings. Settings that cannot work fail every batch
+    /// (each line then fails with the reason); [`Self::set_generation`] checks
+    /// them first.
     pub fn generation_mut(&mut self) -> &mut GenerationConfig {
         &mut self.generation
+    }
+
+    /// Uses `generation` from now on, once it passes
+    /// [`GenerationConfig::fit`] against the model: returns the warning to
+    /// give when `max_length` was lowered to the model's position table.
+    pub fn set_generation(&mut self, mut generation: GenerationConfig) -> Result<Option<String>, DecodeError> {
+        let warning = generation.fit(self.model.config())?;
+        self.generation = generation;
+        Ok(warning)
     }
 
     /// Translates `lines`, each its own document, at most `batch_size` per
@@ -434,95 +475,92 @@ impl Translator {
         let mut constrained = Vec::new();
         for chunk in order.chunks(batch_size.max(1)) {
             let start = Instant::now();
-            let sources: Vec<Vec<u32>> = chunk.iter().map(|&i| encoded[i].clone()).collect();
-            let outcome = generate(&self.model, &sources, &self.generation);
+            let outcomes = batch_or_alone(chunk, |lines| {
+                let sources: Vec<Vec<u32>> = lines.iter().map(|&i| encoded[i].clone()).collect();
+                generate(&self.model, &sources, &self.generation)
+            });
             let time = start.elapsed();
-            let share = time / chunk.len() as u32;
-            match outcome {
-                Ok(hypotheses) => {
-                    let target_tokens = hypotheses.iter().map(|h| h.tokens.len()).sum();
-                    for ((&i, source_ids), hypothesis) in chunk.iter().zip(sources).zip(hypotheses) {
-                        spent[i] += share;
-                        let text = self.tokenizer.decode(&hypothesis.tokens);
-                        let Some(plan) = plans[i].as_mut() else { continue };
-                        let why = match mode {
-                            Some(GlossaryMode::Report) => "not constrained (glossary mode report)",
-                            _ => "the rendering is not in the detokenized output",
-                        };
-                        let mut uses = plan.uses.clone();
-                        let placed = Self::place(&mut uses, &plan.accepted, &text, why, true);
-                        if !placed && !plan.constraints.is_empty() {
-                            constrained.push(i);
-                            continue;
-                        }
-                        let plan = plans[i].take().unwrap_or_else(Planned::empty);
-                        results[i] = Some(Ok(Translation {
-                            text,
-                            source_ids,
-                            target_ids: hypothesis.tokens,
-                            score: hypothesis.score,
-                            time: spent[i],
-                            terms: uses,
-                            skipped: plan.skipped,
-                        }));
+            let share = time / share_count(chunk.len());
+            let (mut target_tokens, mut waiting) = (0, 0);
+            for (&i, outcome) in chunk.iter().zip(outcomes) {
+                spent[i] += share;
+                let hypothesis = match outcome {
+                    Ok(hypothesis) => hypothesis,
+                    Err(err) => {
+                        results[i] = Some(Err(err));
+                        continue;
                     }
-                    on_event(Event::Batch {
-                        lines: chunk.len() - constrained_in(chunk, &constrained),
-                        target_tokens,
-                        time,
-                    });
+                };
+                target_tokens += hypothesis.tokens.len();
+                let text = self.tokenizer.decode(&hypothesis.tokens);
+                let Some(plan) = plans[i].as_mut() else { continue };
+                let why = match mode {
+                    Some(GlossaryMode::Report) => "not constrained (glossary mode report)",
+                    _ => "the rendering is not in the detokenized output",
+                };
+                let mut uses = plan.uses.clone();
+                let placed = Self::place(&mut uses, &plan.accepted, &text, why, true);
+                if !placed && !plan.constraints.is_empty() {
+                    constrained.push(i);
+                    waiting += 1;
+                    continue;
                 }
-                Err(err) => {
-                    let err = LineError::Decode(err.to_string());
-                    for &i in chunk {
-                        results[i] = Some(Err(err.clone()));
-                    }
-                    on_event(Event::Batch { lines: chunk.len(), target_tokens: 0, time });
-                }
+                let plan = plans[i].take().unwrap_or_else(Planned::empty);
+                results[i] = Some(Ok(Translation {
+                    text,
+                    source_ids: encoded[i].clone(),
+                    target_ids: hypothesis.tokens,
+                    score: hypothesis.score,
+                    time: spent[i],
+                    terms: uses,
+                    skipped: plan.skipped,
+                }));
             }
+            on_event(Event::Batch { lines: chunk.len() - waiting, target_tokens, time });
         }
         // The lines whose translation lacks a term, under constraints.
         for chunk in constrained.chunks(batch_size.max(1)) {
             let start = Instant::now();
-            let sources: Vec<Vec<u32>> = chunk.iter().map(|&i| encoded[i].clone()).collect();
-            let constraints: Vec<Vec<Constraint>> =
-                chunk.iter().map(|&i| plans[i].as_ref().map(|p| p.constraints.clone()).unwrap_or_default()).collect();
-            let outcome = generate_constrained(&self.model, &sources, &constraints, &self.generation);
+            let outcomes = batch_or_alone(chunk, |lines| {
+                let sources: Vec<Vec<u32>> = lines.iter().map(|&i| encoded[i].clone()).collect();
+                let constraints: Vec<Vec<Constraint>> = lines
+                    .iter()
+                    .map(|&i| plans[i].as_ref().map(|p| p.constraints.clone()).unwrap_or_default())
+                    .collect();
+                generate_constrained(&self.model, &sources, &constraints, &self.generation)
+            });
             let time = start.elapsed();
-            let share = time / chunk.len() as u32;
-            match outcome {
-                Ok(hypotheses) => {
-                    let target_tokens = hypotheses.iter().map(|h| h.tokens.len()).sum();
-                    for ((&i, source_ids), hypothesis) in chunk.iter().zip(sources).zip(hypotheses) {
-                        let text = self.tokenizer.decode(&hypothesis.tokens);
-                        let plan = plans[i].take().unwrap_or_else(Planned::empty);
-                        let mut uses = plan.uses;
-                        let why = if hypothesis.met.iter().any(|m| !m) {
-                            "no hypothesis within max_length contains it"
-                        } else {
-                            "the rendering is not in the detokenized output"
-                        };
-                        Self::place(&mut uses, &plan.accepted, &text, why, false);
-                        results[i] = Some(Ok(Translation {
-                            text,
-                            source_ids,
-                            target_ids: hypothesis.tokens,
-                            score: hypothesis.score,
-                            time: spent[i] + share,
-                            terms: uses,
-                            skipped: plan.skipped,
-                        }));
+            let share = time / share_count(chunk.len());
+            let mut target_tokens = 0;
+            for (&i, outcome) in chunk.iter().zip(outcomes) {
+                let hypothesis = match outcome {
+                    Ok(hypothesis) => hypothesis,
+                    Err(err) => {
+                        results[i] = Some(Err(err));
+                        continue;
                     }
-                    on_event(Event::Batch { lines: chunk.len(), target_tokens, time });
-                }
-                Err(err) => {
-                    let err = LineError::Decode(err.to_string());
-                    for &i in chunk {
-                        results[i] = Some(Err(err.clone()));
-                    }
-                    on_event(Event::Batch { lines: chunk.len(), target_tokens: 0, time });
-                }
+                };
+                target_tokens += hypothesis.tokens.len();
+                let text = self.tokenizer.decode(&hypothesis.tokens);
+                let plan = plans[i].take().unwrap_or_else(Planned::empty);
+                let mut uses = plan.uses;
+                let why = if hypothesis.met.iter().any(|m| !m) {
+                    "no hypothesis within max_length contains it"
+                } else {
+                    "the rendering is not in the detokenized output"
+                };
+                Self::place(&mut uses, &plan.accepted, &text, why, false);
+                results[i] = Some(Ok(Translation {
+                    text,
+                    source_ids: encoded[i].clone(),
+                    target_ids: hypothesis.tokens,
+                    score: hypothesis.score,
+                    time: spent[i] + share,
+                    terms: uses,
+                    skipped: plan.skipped,
+                }));
             }
+            on_event(Event::Batch { lines: chunk.len(), target_tokens, time });
         }
         results
             .into_iter()
@@ -531,9 +569,31 @@ impl Translator {
     }
 }
 
-/// How many of `chunk`'s lines are waiting for a constrained decode.
-fn constrained_in(chunk: &[usize], constrained: &[usize]) -> usize {
-    chunk.iter().filter(|i| constrained.contains(i)).count()
+/// Decodes the lines `chunk` together with `decode`; when the batch fails,
+/// decodes each line alone, so that a failure costs only the lines that fail
+/// alone, with their own error.
+fn batch_or_alone<T>(
+    chunk: &[usize],
+    decode: impl Fn(&[usize]) -> Result<Vec<T>, DecodeError>,
+) -> Vec<Result<T, LineError>> {
+    let failed = |err: DecodeError| Err(LineError::Decode(err.to_string()));
+    match decode(chunk) {
+        Ok(outputs) if outputs.len() == chunk.len() => return outputs.into_iter().map(Ok).collect(),
+        Err(err) if chunk.len() == 1 => return vec![failed(err)],
+        _ => {}
+    }
+    chunk
+        .iter()
+        .map(|&i| match decode(&[i]) {
+            Ok(outputs) => outputs.into_iter().next().ok_or_else(|| LineError::Decode("no output".into())),
+            Err(err) => failed(err),
+        })
+        .collect()
+}
+
+/// The divisor that shares a batch's time among `lines` lines.
+fn share_count(lines: usize) -> u32 {
+    u32::try_from(lines).unwrap_or(u32::MAX).max(1)
 }
 
 impl Planned {

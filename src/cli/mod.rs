@@ -111,16 +111,18 @@ struct TranslateArgs {
 /// Decoding options shared by the commands that translate.
 #[derive(Args)]
 struct DecodeArgs {
-    /// Beam width (default: the checkpoint's generation config; 1 is greedy).
+    /// Beam width (default: the checkpoint's generation config; 1 is greedy; at
+    /// most half the model's target vocabulary).
     #[arg(long)]
     beam: Option<usize>,
-    /// Longest output in tokens, decoder start included (default: the checkpoint's).
+    /// Longest output in tokens, decoder start included (default: the checkpoint's;
+    /// lowered with a warning to max_position_embeddings + 1).
     #[arg(long)]
     max_length: Option<usize>,
     /// Sentences per model call.
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
-    /// Compute threads (default: every core).
+    /// Compute threads (default: every core; at most 1024).
     #[arg(long)]
     threads: Option<usize>,
     /// Weights to compute with: f32 as stored, or int8 (quantized per row at load,
@@ -269,9 +271,13 @@ fn split_lines(bytes: &[u8]) -> Vec<Result<String, String>> {
         .collect()
 }
 
+/// Most compute threads `--threads` accepts.
+const MAX_THREADS: usize = 1024;
+
 fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
     if let Some(n) = threads {
         anyhow::ensure!(n > 0, "--threads must be at least 1");
+        anyhow::ensure!(n <= MAX_THREADS, "--threads {n} is more than {MAX_THREADS}");
         // SAFETY: called before any other thread exists; candle's CPU kernels read
         // this variable for their thread count.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
@@ -309,14 +315,24 @@ fn load_translator(
     let mut translator = Translator::from_dir_as(&dir, &device(), precision)
         .with_context(|| format!("loading model {}", dir.display()))?;
     translator.set_terms(terms);
-    let generation = translator.generation_mut();
+    let mut generation = translator.generation().clone();
     if let Some(beam) = decode.beam {
         anyhow::ensure!(beam > 0, "--beam must be at least 1");
+        let vocab = translator.config().target_vocab_size();
+        let most = tarjim::decoding::max_beams(vocab);
+        anyhow::ensure!(
+            beam <= most,
+            "--beam {beam} is more than this model allows: at most {most} (each step ranks 2 × beam continuations, \
+             and the model has {vocab} target ids)"
+        );
         generation.num_beams = beam;
     }
     if let Some(max_length) = decode.max_length {
         anyhow::ensure!(max_length >= 2, "--max-length must be at least 2");
         generation.max_length = max_length;
+    }
+    if let Some(warning) = translator.set_generation(generation)? {
+        eprintln!("tarjim: warning: {warning}");
     }
     Ok((translator, dir))
 }

@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::logits::{merge_top_k, row_top_k};
+use super::logits::{check_finite, merge_top_k, row_top_k};
 use super::{DecodeError, EarlyStopping, GenerationConfig, Hypothesis, rows_tensor, step_input, with_logits};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
 
@@ -190,12 +190,15 @@ fn search_in_chunks(
         for beams in beams.chunks(logits_rows) {
             let logits = model.logits(&hidden.narrow(0, per_beam.len(), beams.len())?)?.squeeze(1)?;
             per_beam.extend(with_logits(&logits, |values| {
-                values
-                    .par_chunks(vocab)
-                    .zip(beams.par_iter())
-                    .map(|(row, &(seq, score))| row_top_k(cfg, seq, row, score, 2 * n))
-                    .collect::<Vec<_>>()
-            })?);
+                check_finite(values)?;
+                Ok::<_, DecodeError>(
+                    values
+                        .par_chunks(vocab)
+                        .zip(beams.par_iter())
+                        .map(|(row, &(seq, score))| row_top_k(cfg, seq, row, score, 2 * n))
+                        .collect::<Vec<_>>(),
+                )
+            })??);
         }
         let mut reorder = Vec::with_capacity(active.len() * n);
         let mut still_active = Vec::with_capacity(active.len());

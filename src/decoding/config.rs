@@ -109,13 +109,18 @@ impl GenerationConfig {
     /// The settings of a checkpoint directory: `generation_config.json` when it
     /// exists, else the generation fields of `config.json` (as `transformers`
     /// builds a generation config from an older model config), over
-    /// [`GenerationConfig::defaults`].
+    /// [`GenerationConfig::defaults`], checked by [`Self::validate`].
     pub fn from_model_dir(dir: &Path, cfg: &MarianConfig) -> Result<Self, DecodeError> {
         let generation = dir.join("generation_config.json");
         let path = if generation.is_file() { generation } else { dir.join("config.json") };
         let text = std::fs::read_to_string(&path)
             .map_err(|e| DecodeError::Settings(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_json(&text, cfg).map_err(|e| DecodeError::Settings(format!("{}: {e}", path.display())))
+        let in_file = |e: String| DecodeError::Settings(format!("{}: {e}", path.display()));
+        let out = Self::from_json(&text, cfg).map_err(in_file)?;
+        match out.validate(cfg) {
+            Err(DecodeError::Settings(e)) => Err(in_file(e)),
+            other => other.map(|()| out),
+        }
     }
 
     /// Parses generation fields from a JSON document over the defaults for `cfg`.
@@ -161,17 +166,30 @@ impl GenerationConfig {
         Ok(out)
     }
 
-    /// Checks the settings against a target vocabulary of `vocab` ids.
-    pub(super) fn check(&self, vocab: usize) -> Result<(), DecodeError> {
+    /// Checks the settings against `model`: at least one beam and at most
+    /// [`max_beams`] of its target vocabulary, `max_length` at least 2 (it counts
+    /// the decoder start token), every token id inside the target vocabulary, no
+    /// empty banned word. `max_length` above [`max_length_limit`] is not an error:
+    /// decoding stops there (see [`GenerationConfig::fit`]).
+    pub fn validate(&self, model: &MarianConfig) -> Result<(), DecodeError> {
+        let vocab = model.target_vocab_size();
         let bad = |msg: String| Err(DecodeError::Settings(msg));
         if self.num_beams == 0 {
             return bad("num_beams must be at least 1".into());
         }
-        if self.max_length < 2 {
-            return bad(format!("max_length {} leaves no room for output", self.max_length));
+        let most = max_beams(vocab);
+        if self.num_beams > most {
+            return bad(format!(
+                "num_beams {} is more than this model allows: at most {most} (each step ranks 2 × num_beams \
+                 continuations, and the model has {vocab} target ids)",
+                self.num_beams
+            ));
         }
-        if self.num_beams > 1 && 2 * self.num_beams > vocab {
-            return bad(format!("{} beams need at least {} target ids", self.num_beams, 2 * self.num_beams));
+        if self.max_length < 2 {
+            return bad(format!(
+                "max_length {} leaves no room for output: it counts the decoder start token, so it must be at least 2",
+                self.max_length
+            ));
         }
         let ids = [self.eos_token_id, self.pad_token_id, self.decoder_start_token_id];
         let words = self.bad_words_ids.iter().flatten();
@@ -183,6 +201,38 @@ impl GenerationConfig {
         }
         Ok(())
     }
+
+    /// [`Self::validate`], then lowers `max_length` to [`max_length_limit`] when
+    /// it is above: no output can grow past the model's position table. Returns
+    /// a warning saying so when it lowered it.
+    pub fn fit(&mut self, model: &MarianConfig) -> Result<Option<String>, DecodeError> {
+        self.validate(model)?;
+        let limit = max_length_limit(model);
+        if self.max_length <= limit {
+            return Ok(None);
+        }
+        let asked = std::mem::replace(&mut self.max_length, limit);
+        Ok(Some(format!(
+            "max_length {asked} is more than the model's position table allows; using {limit} \
+             (max_position_embeddings {} plus the decoder start token)",
+            model.max_position_embeddings
+        )))
+    }
+}
+
+/// The most beams a target vocabulary of `vocab` ids allows: beam search ranks
+/// the `2 × num_beams` best continuations of each source (`transformers`'
+/// top-k), which must be distinct ids of one row. Greedy search (one beam) needs
+/// no more than one id.
+pub fn max_beams(vocab: usize) -> usize {
+    (vocab / 2).max(1)
+}
+
+/// The longest `max_length` `model` can run: the decoder reads every token
+/// but the last at its own position, so `max_position_embeddings` positions
+/// allow one more token.
+pub fn max_length_limit(model: &MarianConfig) -> usize {
+    model.max_position_embeddings.saturating_add(1)
 }
 
 #[cfg(test)]
@@ -204,7 +254,7 @@ mod tests {
         assert!(gen_cfg.renormalize_logits);
         assert_eq!(gen_cfg.early_stopping, EarlyStopping::Heuristic);
         assert_eq!(gen_cfg.length_penalty, 1.0);
-        gen_cfg.check(62834).unwrap();
+        gen_cfg.validate(&cfg).unwrap();
     }
 
     #[test]
@@ -222,8 +272,61 @@ mod tests {
         assert_eq!(bad.max_length, 20);
         bad.bad_words_ids = vec![vec![70000]];
         assert_eq!(
-            bad.check(62834).unwrap_err().to_string(),
+            bad.validate(&cfg).unwrap_err().to_string(),
             "invalid generation settings: token id 70000 is outside the target vocabulary of 62834"
         );
+    }
+
+    #[test]
+    fn settings_that_can_never_work_are_rejected_without_overflow() {
+        let cfg = exact_shape_config();
+        let base = GenerationConfig::defaults(&cfg);
+        let error = |change: &dyn Fn(&mut GenerationConfig)| {
+            let mut g = base.clone();
+            change(&mut g);
+            g.validate(&cfg).map_err(|e| e.to_string()).err()
+        };
+        assert_eq!(
+            error(&|g| g.num_beams = 0).as_deref(),
+            Some("invalid generation settings: num_beams must be at least 1")
+        );
+        let too_many = "invalid generation settings: num_beams {} is more than this model allows: at most 31417 (each \
+                        step ranks 2 × num_beams continuations, and the model has 62834 target ids)";
+        for beams in [31418, usize::MAX / 2 + 1, usize::MAX] {
+            assert_eq!(error(&|g| g.num_beams = beams), Some(too_many.replace("{}", &beams.to_string())));
+        }
+        assert_eq!(error(&|g| g.num_beams = 31417), None);
+        for length in [0, 1] {
+            assert_eq!(
+                error(&|g| g.max_length = length),
+                Some(format!(
+                    "invalid generation settings: max_length {length} leaves no room for output: it counts the \
+                     decoder start token, so it must be at least 2"
+                ))
+            );
+        }
+        assert_eq!(error(&|g| g.max_length = 2), None);
+        assert_eq!(max_beams(1), 1, "one id still allows greedy search");
+    }
+
+    #[test]
+    fn max_length_past_the_position_table_is_clamped_with_a_warning() {
+        let cfg = exact_shape_config();
+        let mut g = GenerationConfig::defaults(&cfg);
+        g.max_length = 513;
+        assert_eq!(g.fit(&cfg).unwrap(), None);
+        assert_eq!(g.max_length, 513);
+        g.max_length = usize::MAX;
+        assert_eq!(
+            g.fit(&cfg).unwrap(),
+            Some(format!(
+                "max_length {} is more than the model's position table allows; using 513 \
+                 (max_position_embeddings 512 plus the decoder start token)",
+                usize::MAX
+            ))
+        );
+        assert_eq!(g.max_length, 513);
+        g.num_beams = 0;
+        assert!(g.fit(&cfg).is_err());
     }
 }

@@ -12,7 +12,7 @@
 //! appear. Sources are decoded together; their decoder rows are reordered
 //! explicitly after every step.
 
-use super::logits::{log_softmax, process, top_k};
+use super::logits::{check_finite, log_softmax, process, top_k};
 use super::{DecodeError, GenerationConfig, rows_tensor, step_input};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
 
@@ -368,6 +368,7 @@ pub(super) fn search(
         // Group rows by source, in row order.
         let mut per_source: Vec<Vec<(usize, Vec<f32>)>> = vec![Vec::new(); sources.len()];
         for (r, (mut row, &s)) in logits.into_iter().zip(&row_source).enumerate() {
+            check_finite(&row)?;
             let beam = &sources[s].running[per_source[s].len()];
             log_softmax(&mut row);
             process(cfg, &beam.seq, &mut row);

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::logits::row_argmax;
+use super::logits::{check_finite, row_argmax};
 use super::{DecodeError, GenerationConfig, Hypothesis, rows_tensor, step_input, with_logits};
 use crate::model::{DecoderCache, EncoderOutput, MarianMTModel};
 
@@ -27,8 +27,15 @@ pub(super) fn search(
         let vocab = logits.dim(1)?;
         // Rows are independent: process them on every core.
         let picked: Vec<(usize, f32)> = with_logits(&logits, |values| {
-            values.par_chunks(vocab).zip(active.par_iter()).map(|(row, &r)| row_argmax(cfg, &seqs[r], row)).collect()
-        })?;
+            check_finite(values)?;
+            Ok::<_, DecodeError>(
+                values
+                    .par_chunks(vocab)
+                    .zip(active.par_iter())
+                    .map(|(row, &r)| row_argmax(cfg, &seqs[r], row))
+                    .collect(),
+            )
+        })??;
         let mut keep = Vec::with_capacity(active.len());
         for (pos, (&row, (token, log_prob))) in active.iter().zip(picked).enumerate() {
             log_prob_sums[row] += log_prob;

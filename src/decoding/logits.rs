@@ -2,7 +2,7 @@
 //! them: banned words, minimum length, forced `</s>` at the last position, then
 //! renormalization.
 
-use super::GenerationConfig;
+use super::{DecodeError, GenerationConfig};
 use crate::math::{exp_nonpositive, widest};
 
 /// Values per SIMD-friendly lane group in the row reductions.
@@ -44,6 +44,32 @@ fn exp_sum_body(row: &[f32], a: f32, b: f32, c: f32) -> f64 {
         }
     }
     lanes.iter().sum::<f64>() + rest.iter().map(|&x| exp_term(x, a, b, c)).sum::<f64>()
+}
+
+/// Whether every value is below `+inf` and not NaN (`-inf` is a probability
+/// of zero and passes).
+#[inline(always)]
+fn below_infinity_body(values: &[f32]) -> bool {
+    let mut lanes = [true; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (ok, &x) in lanes.iter_mut().zip(chunk) {
+            *ok &= x < f32::INFINITY;
+        }
+    }
+    lanes.iter().all(|&ok| ok) && rest.iter().all(|&x| x < f32::INFINITY)
+}
+
+widest! {
+    /// [`below_infinity_body`] on the widest vectors the CPU has.
+    fn below_infinity(values: &[f32]) -> bool => below_infinity_body
+}
+
+/// Fails with [`DecodeError::NotFinite`] when raw logits hold NaN or `+inf`,
+/// which no processor or ranking can make sense of.
+pub(super) fn check_finite(logits: &[f32]) -> Result<(), DecodeError> {
+    if below_infinity(logits) { Ok(()) } else { Err(DecodeError::NotFinite) }
 }
 
 widest! {
@@ -364,5 +390,17 @@ mod tests {
         let got = top_k(&[(&a, -10.0), (&b, 0.0)], 2);
         assert_eq!(got, vec![(3.0, 3), (2.0, 4)]);
         assert_eq!(argmax(&[1.0, 5.0, 5.0, 2.0]), 1);
+    }
+
+    #[test]
+    fn logits_with_nan_or_positive_infinity_are_not_finite() {
+        let mut row = vec![0.5f32; 100];
+        row[7] = f32::NEG_INFINITY;
+        assert!(check_finite(&row).is_ok(), "-inf is a probability of zero");
+        for (at, bad) in [(3, f32::NAN), (99, f32::NAN), (40, f32::INFINITY)] {
+            let mut row = row.clone();
+            row[at] = bad;
+            assert!(matches!(check_finite(&row), Err(DecodeError::NotFinite)), "{bad} at {at}");
+        }
     }
 }

@@ -22,7 +22,7 @@ use candle_core::Tensor;
 
 use crate::model::{EncoderOutput, MarianMTModel};
 
-pub use config::{EarlyStopping, GenerationConfig};
+pub use config::{EarlyStopping, GenerationConfig, max_beams, max_length_limit};
 pub use constrained::{ConstrainedHypothesis, Constraint};
 pub use forced::{AttentionMatrix, forced_attention};
 
@@ -52,6 +52,10 @@ pub enum DecodeError {
     /// The settings cannot be used with this model.
     #[error("invalid generation settings: {0}")]
     Settings(String),
+    /// The model's logits hold NaN or `+inf`: its weights (or the activations
+    /// they produce for this source) are not finite numbers.
+    #[error("the model produced NaN or infinite logits; its weights may be broken")]
+    NotFinite,
     /// The model failed (shape or device error; its message is part of this one's).
     #[error("model: {0}")]
     Model(candle_core::Error),
@@ -77,6 +81,10 @@ pub struct Hypothesis {
 /// Translates a batch: `sources` are token ids (each ending with `</s>`, as the
 /// tokenizer gives them), decoded greedily when `cfg.num_beams` is 1 and with
 /// beam search otherwise. Returns one hypothesis per source, in order.
+///
+/// `cfg` must pass [`GenerationConfig::validate`]; a `max_length` above
+/// [`max_length_limit`] stops there, as [`GenerationConfig::fit`] would set it.
+/// Logits that are not finite fail the batch with [`DecodeError::NotFinite`].
 pub fn generate(
     model: &MarianMTModel,
     sources: &[Vec<u32>],
@@ -85,14 +93,22 @@ pub fn generate(
     if sources.is_empty() {
         return Ok(Vec::new());
     }
-    cfg.check(model.config().target_vocab_size())?;
+    let cfg = &fitted(model, cfg)?;
     let enc = encode_batch(model, sources)?;
     if cfg.num_beams == 1 { greedy::search(model, enc, cfg) } else { beam::search(model, enc, cfg) }
 }
 
+/// `cfg` checked against `model`, with `max_length` within its position table.
+fn fitted(model: &MarianMTModel, cfg: &GenerationConfig) -> Result<GenerationConfig, DecodeError> {
+    let mut cfg = cfg.clone();
+    cfg.fit(model.config())?;
+    Ok(cfg)
+}
+
 /// Translates a batch under lexical constraints: `constraints[i]` lists the term
 /// occurrences source `i` must render (see [`Constraint`]). Beam search with
-/// dynamic beam allocation, with at least [`MIN_CONSTRAINED_BEAMS`] beams.
+/// dynamic beam allocation, with at least [`MIN_CONSTRAINED_BEAMS`] beams;
+/// settings and logits as for [`generate`].
 pub fn generate_constrained(
     model: &MarianMTModel,
     sources: &[Vec<u32>],
@@ -112,11 +128,24 @@ pub fn generate_constrained(
     }) {
         return Err(DecodeError::Settings("a constraint has no tokens".into()));
     }
+    let vocab = model.config().target_vocab_size();
+    if let Some(id) = constraints
+        .iter()
+        .flatten()
+        .flat_map(|c| c.alternatives.iter().chain(&c.sentence_start))
+        .flatten()
+        .find(|&&id| id as usize >= vocab)
+    {
+        return Err(DecodeError::Settings(format!(
+            "constraint token id {id} is outside the target vocabulary of {vocab}"
+        )));
+    }
     if sources.is_empty() {
         return Ok(Vec::new());
     }
-    cfg.check(model.config().target_vocab_size())?;
-    let cfg = GenerationConfig { num_beams: cfg.num_beams.max(MIN_CONSTRAINED_BEAMS), ..cfg.clone() };
+    cfg.validate(model.config())?;
+    let mut cfg = GenerationConfig { num_beams: cfg.num_beams.max(MIN_CONSTRAINED_BEAMS), ..cfg.clone() };
+    cfg.fit(model.config())?;
     let enc = encode_batch(model, sources)?;
     constrained::search(model, enc, constraints, &cfg)
 }

@@ -206,6 +206,11 @@ impl MarianTokenizer {
         self.vocab.len()
     }
 
+    /// The largest id in `vocab.json` and its entry (`None` when it is empty).
+    pub fn largest_id(&self) -> Option<(u32, &str)> {
+        self.vocab.last()
+    }
+
     /// The vocabulary entry with this id.
     pub fn id_to_piece(&self, id: u32) -> Option<&str> {
         self.vocab.piece(id)

@@ -114,6 +114,11 @@ impl Vocab {
         self.find(piece).ok().map(|entry| self.ids[entry as usize])
     }
 
+    /// The largest id and the piece that decodes it (`None` when empty).
+    pub(crate) fn last(&self) -> Option<(u32, &str)> {
+        self.by_id.last().map(|&entry| (self.ids[entry as usize], self.entry(entry)))
+    }
+
     /// The piece that decodes `id`.
     pub(crate) fn piece(&self, id: u32) -> Option<&str> {
         let id_of = |&entry: &u32| self.ids[entry as usize];
@@ -197,6 +202,8 @@ mod tests {
         assert_eq!(vocab.piece(0), None);
         assert_eq!(vocab.piece(3), None);
         assert_eq!(vocab.piece(u32::MAX), None);
+        assert_eq!(vocab.last(), Some((7, "")));
+        assert_eq!(Vocab::default().last(), None);
     }
 
     #[test]

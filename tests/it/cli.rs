@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::util::{json, repo};
 
@@ -498,5 +498,261 @@ fn stdout_on_a_full_disk_is_named_and_ends_the_run() {
         &["model-info", "--model", &tiny()][..],
     ] {
         assert_eq!(tarjim_to_full_disk(args, line), (Some(2), want.clone()), "{args:?}");
+    }
+}
+
+/// A copy of the tiny model in a temporary directory, to break.
+fn tiny_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo("tests/fixtures/tiny")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// Sets `fields` in the JSON object of `file` in `dir`.
+fn set_json(dir: &std::path::Path, file: &str, fields: Value) {
+    let path = dir.join(file);
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (key, field) in fields.as_object().unwrap() {
+        value[key] = field.clone();
+    }
+    std::fs::write(&path, value.to_string()).unwrap();
+}
+
+/// Rewrites the weights of the model in `dir` through `edit`, which gets each
+/// f32 tensor's name and values.
+fn edit_weights(dir: &std::path::Path, edit: impl Fn(&str, &mut Vec<f32>)) {
+    let path = dir.join("model.safetensors");
+    let tensors = tarjim::model::read_weights(&path).unwrap();
+    let edited: std::collections::HashMap<String, candle_core::Tensor> = tensors
+        .into_iter()
+        .map(|(name, tensor)| {
+            let shape = tensor.shape().clone();
+            let mut values = tensor.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            edit(&name, &mut values);
+            (name, candle_core::Tensor::from_vec(values, shape, &candle_core::Device::Cpu).unwrap())
+        })
+        .collect();
+    candle_core::safetensors::save(&edited, &path).unwrap();
+}
+
+/// A copy of the tiny model in which `tokens` overflow: their embedding rows are
+/// huge (1e30), and their `final_logits_bias` is -1e38, so that the model never
+/// writes them. A source holding one, or a decoder fed one, computes NaN.
+fn tiny_with_overflowing_tokens(tokens: &[u32]) -> tempfile::TempDir {
+    let dir = tiny_copy();
+    edit_weights(dir.path(), |name, values| match name {
+        "model.shared.weight" => {
+            let dim = values.len() / 493;
+            for &t in tokens {
+                values[t as usize * dim..(t as usize + 1) * dim].fill(1e30);
+            }
+        }
+        "final_logits_bias" => tokens.iter().for_each(|&t| values[t as usize] = -1e38),
+        _ => {}
+    });
+    dir
+}
+
+#[test]
+fn settings_that_can_never_work_fail_once_at_start_with_exit_2() {
+    let input = "قال رئيس الوزراء\nرئيس الوزراء\n".as_bytes();
+    let too_many = |beam: &str| {
+        format!(
+            "tarjim: --beam {beam} is more than this model allows: at most 246 (each step ranks 2 × beam \
+             continuations, and the model has 493 target ids)\n"
+        )
+    };
+    for (args, stderr) in [
+        (&["--beam", "9223372036854775808"][..], too_many("9223372036854775808")),
+        (&["--beam", "1000"], too_many("1000")),
+        (&["--beam", "0"], "tarjim: --beam must be at least 1\n".to_string()),
+        (&["--max-length", "1"], "tarjim: --max-length must be at least 2\n".to_string()),
+        (&["--threads", "100000"], "tarjim: --threads 100000 is more than 1024\n".to_string()),
+    ] {
+        let out = tarjim(&[&["translate", "--model", &tiny()], args].concat(), input);
+        assert_eq!((out.status.code(), text(&out.stderr)), (Some(2), stderr), "{args:?}");
+        assert_eq!(text(&out.stdout), "");
+    }
+    for (field, message) in [
+        (json!({"num_beams": 0}), "num_beams must be at least 1".to_string()),
+        (
+            json!({"max_length": 0}),
+            "max_length 0 leaves no room for output: it counts the decoder start token, so it must be at least 2"
+                .to_string(),
+        ),
+        (
+            json!({"max_length": 1}),
+            "max_length 1 leaves no room for output: it counts the decoder start token, so it must be at least 2"
+                .to_string(),
+        ),
+    ] {
+        let dir = tiny_copy();
+        set_json(dir.path(), "generation_config.json", field.clone());
+        let model = dir.path().display().to_string();
+        let out = tarjim(&["translate", "--model", &model], input);
+        assert_eq!(
+            (out.status.code(), text(&out.stderr)),
+            (
+                Some(2),
+                format!(
+                    "tarjim: loading model {model}: invalid generation settings: {model}/generation_config.json: \
+                     {message}\n"
+                )
+            ),
+            "{field}"
+        );
+        assert_eq!(text(&out.stdout), "");
+    }
+}
+
+#[test]
+fn max_length_past_the_position_table_is_clamped_and_every_line_translates() {
+    // min_length past the table: every output runs to max_length, so no line
+    // could finish before the last position.
+    let dir = tiny_copy();
+    set_json(dir.path(), "generation_config.json", json!({"min_length": 300}));
+    let model = dir.path().display().to_string();
+    let (sources, _) = default_case();
+    let input = format!("{}\n", sources.join("\n"));
+    let run = |max_length: &str| {
+        let args = ["translate", "--model", &model, "--glossary-mode", "off", "--format", "jsonl"];
+        tarjim(&[&args[..], &["--max-length", max_length]].concat(), input.as_bytes())
+    };
+    let out = run("100000");
+    assert_eq!(
+        (out.status.code(), text(&out.stderr)),
+        (
+            Some(0),
+            "tarjim: warning: max_length 100000 is more than the model's position table allows; using 257 \
+             (max_position_embeddings 256 plus the decoder start token)\n"
+                .to_string()
+        )
+    );
+    let rows = |out: &Output| -> Vec<Value> {
+        let mut rows: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        rows.iter_mut().for_each(|row| row["time_ms"] = Value::Null);
+        rows
+    };
+    let clamped = rows(&out);
+    assert_eq!(clamped.len(), sources.len());
+    assert!(clamped.iter().all(|row| row["target_tokens"] == 256), "{clamped:?}");
+    let at_limit = run("257");
+    assert_eq!((at_limit.status.code(), text(&at_limit.stderr)), (Some(0), String::new()));
+    assert_eq!(rows(&at_limit), clamped);
+}
+
+#[test]
+fn vocabulary_id_outside_the_embedding_fails_at_start_naming_it() {
+    let dir = tiny_copy();
+    set_json(dir.path(), "vocab.json", json!({"▁قال": 700}));
+    let model = dir.path().display().to_string();
+    let out = tarjim(&["translate", "--model", &model], "قال رئيس الوزراء\nرئيس الوزراء\n".as_bytes());
+    assert_eq!(
+        (out.status.code(), text(&out.stderr)),
+        (
+            Some(2),
+            format!(
+                "tarjim: loading model {model}: vocab.json gives \"▁قال\" the id 700, but the model has 493 token \
+                 embeddings (vocab_size in config.json): the vocabulary does not belong to these weights\n"
+            )
+        )
+    );
+    assert_eq!(text(&out.stdout), "");
+}
+
+const NAN: &str = "decoding failed: the model produced NaN or infinite logits; its weights may be broken";
+
+#[test]
+fn nan_weights_fail_every_line_with_a_clear_error() {
+    let dir = tiny_copy();
+    edit_weights(dir.path(), |name, values| {
+        if name == "model.decoder.layers.0.fc1.weight" {
+            values[5] = f32::NAN;
+        }
+    });
+    let model = dir.path().display().to_string();
+    for beam in ["1", "4"] {
+        let out = tarjim(
+            &["translate", "--model", &model, "--glossary-mode", "off", "--beam", beam],
+            "قال رئيس الوزراء\nرئيس الوزراء\n".as_bytes(),
+        );
+        assert_eq!(
+            (out.status.code(), text(&out.stdout), text(&out.stderr)),
+            (Some(1), "\n\n".to_string(), format!("<stdin>:1: {NAN}\n<stdin>:2: {NAN}\n")),
+            "beam {beam}"
+        );
+    }
+}
+
+#[test]
+fn a_line_that_fails_to_decode_costs_only_itself_not_its_batch() {
+    // ▁قال (182) overflows in the encoder: only lines that hold it fail.
+    let dir = tiny_with_overflowing_tokens(&[182]);
+    let model = dir.path().display().to_string();
+    let lines = ["رئيس الوزراء", "قال رئيس الوزراء", "ستعلن الحكومة عن خطة جديدة"];
+    for beam in ["1", "4"] {
+        let args = ["translate", "--model", &model, "--glossary-mode", "off", "--beam", beam];
+        let alone: Vec<String> = [lines[0], lines[2]]
+            .iter()
+            .map(|line| {
+                let out = tarjim(&args, format!("{line}\n").as_bytes());
+                assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+                text(&out.stdout)
+            })
+            .collect();
+        let out = tarjim(&args, format!("{}\n", lines.join("\n")).as_bytes());
+        assert_eq!(
+            (out.status.code(), text(&out.stdout), text(&out.stderr)),
+            (Some(1), format!("{}\n{}", alone[0], alone[1]), format!("<stdin>:2: {NAN}\n")),
+            "beam {beam}"
+        );
+    }
+}
+
+#[test]
+fn a_line_that_fails_under_constraints_costs_only_itself() {
+    // ▁Syria (the rendering of سوريا) overflows once the constrained search
+    // feeds it to the decoder; the model never writes it unforced.
+    let dir = tiny_with_overflowing_tokens(&[346]);
+    let tokenizer = tarjim::tokenizer::MarianTokenizer::from_dir(dir.path()).unwrap();
+    assert_eq!(tokenizer.encode_target("Syria"), Some(vec![346]));
+    assert!(!tokenizer.encode_target("ministers").unwrap().contains(&346));
+    let glossary = dir.path().join("g.tsv");
+    std::fs::write(
+        &glossary,
+        "arabic\tenglish\tkind\tvariants\tnote\nسوريا\tSyria\tplace\t\t\nالوزراء\tministers\tother\t\t\n",
+    )
+    .unwrap();
+    let model = dir.path().display().to_string();
+    let args = ["translate", "--model", &model, "--no-builtin-glossary", "--glossary", glossary.to_str().unwrap()];
+    let lines = ["زار الرئيس سوريا أمس", "قال رئيس الوزراء", "ستعلن الحكومة عن خطة جديدة"];
+    let alone: Vec<String> = [lines[1], lines[2]]
+        .iter()
+        .map(|line| {
+            let out = tarjim(&[&args[..], &["--format", "jsonl"]].concat(), format!("{line}\n").as_bytes());
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            text(&out.stdout)
+        })
+        .collect();
+    // The line with ministers is decoded again under constraints, in one batch
+    // with the line with Syria.
+    let plain =
+        tarjim(&["translate", "--model", &model, "--glossary-mode", "off"], format!("{}\n", lines[1]).as_bytes());
+    assert!(!text(&plain.stdout).contains("ministers"));
+    let placed: Value = serde_json::from_str(&alone[0]).unwrap();
+    assert_eq!((placed["terms"].clone(), placed["terms_missed"].clone()), (json!(1), json!(0)));
+    let out = tarjim(&[&args[..], &["--format", "jsonl"]].concat(), format!("{}\n", lines.join("\n")).as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), format!("<stdin>:1: {NAN}\n"));
+    let rows: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows[0], json!({"file": "<stdin>", "line": 1, "error": NAN}));
+    for (row, alone) in rows[1..].iter().zip(&alone) {
+        let mut alone: Value = serde_json::from_str(alone).unwrap();
+        alone["line"] = row["line"].clone();
+        alone["time_ms"] = row["time_ms"].clone();
+        assert_eq!(row, &alone);
     }
 }

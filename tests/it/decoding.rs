@@ -2,7 +2,7 @@
 
 use candle_core::Device;
 use serde_json::Value;
-use tarjim::decoding::{EarlyStopping, GenerationConfig, generate};
+use tarjim::decoding::{Constraint, EarlyStopping, GenerationConfig, generate, generate_constrained};
 use tarjim::model::{generated, load_model};
 use tarjim::tokenizer::MarianTokenizer;
 
@@ -108,4 +108,28 @@ fn settings_that_cannot_work_are_refused() {
     let err = generate(&model, &[long], &cfg).unwrap_err().to_string();
     assert_eq!(err, "source has 257 tokens, the model accepts at most 256");
     assert!(generate(&model, &[], &cfg).unwrap().is_empty());
+}
+
+#[test]
+fn library_settings_past_the_limits_are_errors_or_clamped_never_panics() {
+    let dir = repo("tests/fixtures/tiny");
+    let (model, model_cfg) = load_model(&dir, &Device::Cpu).unwrap();
+    let base = GenerationConfig::from_model_dir(&dir, &model_cfg).unwrap();
+    let source = [vec![5, 17, 42, 0]];
+    let mut cfg = base.clone();
+    cfg.num_beams = usize::MAX;
+    let err = generate(&model, &source, &cfg).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("invalid generation settings: num_beams {} is more", usize::MAX)), "{err}");
+    // Past the position table, generate stops where the table ends.
+    let mut cfg = base.clone();
+    cfg.min_length = usize::MAX;
+    cfg.max_length = usize::MAX;
+    let long = generate(&model, &source, &cfg).unwrap();
+    cfg.max_length = tarjim::decoding::max_length_limit(&model_cfg);
+    assert_eq!(generate(&model, &source, &cfg).unwrap(), long);
+    assert_eq!(long[0].tokens.len(), 256);
+    // A constraint id outside the target vocabulary.
+    let constraint = Constraint { alternatives: vec![vec![493]], sentence_start: Vec::new() };
+    let err = generate_constrained(&model, &source, &[vec![constraint]], &base).unwrap_err().to_string();
+    assert_eq!(err, "invalid generation settings: constraint token id 493 is outside the target vocabulary of 493");
 }
