@@ -44,6 +44,14 @@ pub enum LoadError {
         /// `vocab_size` of the model.
         rows: usize,
     },
+    /// The files of a checkpoint directory do not fit together.
+    #[error("{dir}: {message}")]
+    Checkpoint {
+        /// The directory.
+        dir: String,
+        /// What does not fit.
+        message: String,
+    },
 }
 
 /// Why one line was not translated.
@@ -267,7 +275,13 @@ impl Translator {
         let tokenizer = MarianTokenizer::from_dir(dir)?;
         let (model, cfg) = load_model_as(dir, device, precision)?;
         let generation = GenerationConfig::from_model_dir(dir, &cfg)?;
-        Self::new(model, tokenizer, generation)
+        // Say which checkpoint's files do not fit together.
+        Self::new(model, tokenizer, generation).map_err(|err| match err {
+            LoadError::VocabularyId { .. } | LoadError::Generation(DecodeError::Settings(_)) => {
+                LoadError::Checkpoint { dir: dir.display().to_string(), message: err.to_string() }
+            }
+            other => other,
+        })
     }
 
     /// Puts together parts loaded elsewhere, once they are known to fit: every

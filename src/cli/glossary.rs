@@ -421,8 +421,7 @@ fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
         Some(path) => write_atomic(path, text.as_bytes()),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            Ok(out.flush()?)
+            out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(super::stdout_failed)
         }
     }
 }
@@ -430,7 +429,8 @@ fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
 fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     let tokenizer = match &args.model {
         Some(dir) => {
-            Some(MarianTokenizer::from_dir(dir).with_context(|| format!("loading tokenizer {}", dir.display()))?)
+            // Tokenizer errors name the file at fault.
+            Some(MarianTokenizer::from_dir(dir)?)
         }
         None => None,
     };
@@ -575,8 +575,7 @@ fn read_pairs(args: &PairsArgs) -> anyhow::Result<(Vec<Pair>, Glossary)> {
 fn align_pairs(pairs: &mut [Pair], dir: &Path, args: &PairsArgs) -> anyhow::Result<()> {
     super::set_threads(args.threads)?;
     anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
-    let translator =
-        Translator::from_dir(dir, &super::device()).with_context(|| format!("loading model {}", dir.display()))?;
+    let translator = Translator::from_dir(dir, &super::device())?;
     let default = translator.model().alignment_head();
     let head = AttentionHead { layer: args.layer.unwrap_or(default.layer), head: args.head };
     let aligner = Aligner::new(translator.model(), translator.tokenizer(), head)?;

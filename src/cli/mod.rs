@@ -312,8 +312,8 @@ fn load_translator(
         Precision::F32 => tarjim::model::Precision::F32,
         Precision::Int8 => tarjim::model::Precision::Int8,
     };
-    let mut translator = Translator::from_dir_as(&dir, &device(), precision)
-        .with_context(|| format!("loading model {}", dir.display()))?;
+    // Load errors name the file at fault.
+    let mut translator = Translator::from_dir_as(&dir, &device(), precision)?;
     translator.set_terms(terms);
     let mut generation = translator.generation().clone();
     if let Some(beam) = decode.beam {

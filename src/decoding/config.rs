@@ -113,9 +113,11 @@ impl GenerationConfig {
     pub fn from_model_dir(dir: &Path, cfg: &MarianConfig) -> Result<Self, DecodeError> {
         let generation = dir.join("generation_config.json");
         let path = if generation.is_file() { generation } else { dir.join("config.json") };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| DecodeError::Settings(format!("cannot read {}: {e}", path.display())))?;
-        let in_file = |e: String| DecodeError::Settings(format!("{}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path).map_err(|e| DecodeError::SettingsFile {
+            path: path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let in_file = |message: String| DecodeError::SettingsFile { path: path.display().to_string(), message };
         let out = Self::from_json(&text, cfg).map_err(in_file)?;
         match out.validate(cfg) {
             Err(DecodeError::Settings(e)) => Err(in_file(e)),

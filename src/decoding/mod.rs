@@ -52,6 +52,14 @@ pub enum DecodeError {
     /// The settings cannot be used with this model.
     #[error("invalid generation settings: {0}")]
     Settings(String),
+    /// A generation settings file cannot be read or used.
+    #[error("{path}: invalid generation settings: {message}")]
+    SettingsFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The model's logits hold NaN or `+inf`: its weights (or the activations
     /// they produce for this source) are not finite numbers.
     #[error("the model produced NaN or infinite logits; its weights may be broken")]

@@ -595,13 +595,7 @@ fn settings_that_can_never_work_fail_once_at_start_with_exit_2() {
         let out = tarjim(&["translate", "--model", &model], input);
         assert_eq!(
             (out.status.code(), text(&out.stderr)),
-            (
-                Some(2),
-                format!(
-                    "tarjim: loading model {model}: invalid generation settings: {model}/generation_config.json: \
-                     {message}\n"
-                )
-            ),
+            (Some(2), format!("tarjim: {model}/generation_config.json: invalid generation settings: {message}\n")),
             "{field}"
         );
         assert_eq!(text(&out.stdout), "");
@@ -655,7 +649,7 @@ fn vocabulary_id_outside_the_embedding_fails_at_start_naming_it() {
         (
             Some(2),
             format!(
-                "tarjim: loading model {model}: vocab.json gives \"▁قال\" the id 700, but the model has 493 token \
+                "tarjim: {model}: vocab.json gives \"▁قال\" the id 700, but the model has 493 token \
                  embeddings (vocab_size in config.json): the vocabulary does not belong to these weights\n"
             )
         )
