@@ -47,7 +47,7 @@ fn main() {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny");
     let mut translator = Translator::from_dir(&model, &Device::Cpu).expect("tiny model");
     translator.generation_mut().num_beams = beam;
-    let documents = discover(&[input]).expect("documents");
+    let documents = discover(&[input]).expect("documents").documents;
     let max = translator.config().max_position_embeddings;
 
     let start = Instant::now();

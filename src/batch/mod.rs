@@ -5,13 +5,14 @@
 //! kill at any moment and lets shard workers (`--shard K/N`) share nothing but
 //! the output tree.
 //!
-//! * [`discover`] lists the documents of the inputs.
+//! * [`discover`] lists the documents of the inputs, and what it skipped.
 //! * [`ShardLock`] gives one run at a time a shard of an output directory.
 //! * [`FileDigests`] hashes the model files for the settings digest, cached.
 //! * [`Job::run`] translates those of its shard that the manifest does not list
 //!   as done with the same input and settings, reporting [`Event`]s.
 
 mod digest;
+mod input;
 mod lock;
 mod manifest;
 mod output;
@@ -19,12 +20,12 @@ mod output;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::article::Article;
 use crate::translate::{Translation, Translator};
 pub use digest::FileDigests;
+pub use input::{Discovery, InputProblem, Notice, discover};
 use lock::shard_name;
 pub use lock::{Holder, ShardLock};
 pub use manifest::{Manifest, ManifestEntry};
@@ -41,16 +42,6 @@ pub enum BatchError {
         path: PathBuf,
         /// The I/O error (its message is part of this one's).
         error: std::io::Error,
-    },
-    /// A JSON-lines input line is not a document.
-    #[error("{path}:{line}: {problem}")]
-    Jsonl {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// What is wrong.
-        problem: String,
     },
     /// `--shard` is not `K/N` with `K < N`.
     #[error("invalid shard `{0}`: expected K/N with 0 <= K < N")]
@@ -120,113 +111,36 @@ pub struct Document {
 }
 
 impl Document {
-    /// The document's bytes.
+    /// The document's bytes (a file only if it is a regular file, see
+    /// [`discover`]).
     pub fn read(&self) -> Result<Vec<u8>, std::io::Error> {
         match &self.source {
-            Source::File(path) => std::fs::read(path),
+            Source::File(path) => input::read_regular(path),
             Source::Inline { text, .. } => Ok(text.clone().into_bytes()),
+        }
+    }
+
+    /// Where line `line` of the document's text is: `line N`, and for a
+    /// JSON-lines document the file and line that hold its text.
+    pub fn locate(&self, line: usize) -> String {
+        match &self.source {
+            Source::File(_) => format!("line {line}"),
+            Source::Inline { file, line: at, .. } => {
+                format!("line {line} of the document at {}:{at}", file.display())
+            }
         }
     }
 
     /// The shard (`0..n`) the document belongs to: FNV-1a 64 of its id, mod `n`.
     pub fn shard(&self, n: u32) -> u32 {
-        let hash =
-            self.id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-        (hash % u64::from(n.max(1))) as u32
+        shard_of(&self.id, n)
     }
 }
 
-#[derive(Deserialize)]
-struct JsonDocument {
-    id: serde_json::Value,
-    text: String,
-}
-
-/// Lists the documents of `inputs`: a directory gives every file under it
-/// (recursively, hidden entries skipped, in byte order of paths); a `.jsonl`
-/// file gives one document per line (`{"id": …, "text": …}`); any other file is
-/// one document. Ids must be unique.
-pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Document>, BatchError> {
-    let mut docs = Vec::new();
-    for input in inputs {
-        let meta = std::fs::metadata(input).map_err(io(input))?;
-        if meta.is_dir() {
-            let mut files = Vec::new();
-            walk(input, input, &mut files)?;
-            files.sort();
-            for rel in files {
-                let id = rel.to_string_lossy().replace('\\', "/");
-                docs.push(Document { stem: rel.clone(), id, source: Source::File(input.join(&rel)) });
-            }
-        } else if input.extension().is_some_and(|e| e == "jsonl") {
-            let text = std::fs::read(input).map_err(io(input))?;
-            let stem = input.file_stem().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("jsonl"));
-            for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-                let jsonl = |problem: String| BatchError::Jsonl { path: input.clone(), line: i + 1, problem };
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let line = std::str::from_utf8(line)
-                    .map_err(|e| jsonl(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-                let doc: JsonDocument = serde_json::from_str(line)
-                    .map_err(|e| jsonl(format!("not a document {{\"id\", \"text\"}}: {e}")))?;
-                let id = match doc.id {
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Number(n) => n.to_string(),
-                    other => return Err(jsonl(format!("id must be a string or number, not {other}"))),
-                };
-                let rel = safe_relative_path(&id);
-                docs.push(Document {
-                    id: format!("{}/{id}", stem.display()),
-                    stem: stem.join(rel),
-                    source: Source::Inline { file: input.clone(), line: i + 1, text: doc.text },
-                });
-            }
-        } else {
-            let name = input.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("document"));
-            docs.push(Document {
-                id: name.to_string_lossy().into_owned(),
-                stem: name,
-                source: Source::File(input.clone()),
-            });
-        }
-    }
-    let mut seen = std::collections::HashMap::new();
-    for (i, doc) in docs.iter().enumerate() {
-        if let Some(first) = seen.insert(output_path(&doc.stem, OutputFormat::Text), i) {
-            let path = match &doc.source {
-                Source::File(p) => p.clone(),
-                Source::Inline { file, .. } => file.clone(),
-            };
-            let line = match &doc.source {
-                Source::Inline { line, .. } => *line,
-                Source::File(_) => 0,
-            };
-            return Err(BatchError::Jsonl {
-                path,
-                line,
-                problem: format!("document `{}` has the same output as `{}`", doc.id, docs[first].id),
-            });
-        }
-    }
-    Ok(docs)
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), BatchError> {
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let entry = entry.map_err(io(dir))?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let kind = entry.file_type().map_err(io(&path))?;
-        if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
-            walk(root, &path, out)?;
-        } else {
-            out.push(path.strip_prefix(root).map(Path::to_path_buf).unwrap_or(path));
-        }
-    }
-    Ok(())
+/// FNV-1a 64 of `key`, mod `n`.
+fn shard_of(key: &str, n: u32) -> u32 {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash % u64::from(n.max(1))) as u32
 }
 
 /// Creates the output directory and checks that it is not inside an input
@@ -467,9 +381,12 @@ impl Job {
             let n = pending.article.sentence_count();
             let outcome: Vec<Result<Translation, String>> =
                 results.by_ref().take(n).map(|r| r.map_err(|e| e.to_string())).collect();
-            if let Some(problem) = outcome.iter().find_map(|r| r.as_ref().err()) {
+            let lines = pending.article.paragraphs.iter().flat_map(|p| p.sentences.iter().map(|_| p.line));
+            if let Some((line, problem)) = lines.zip(&outcome).find_map(|(line, r)| r.as_ref().err().map(|e| (line, e)))
+            {
                 summary.failed += 1;
-                on_event(Event::Failed { id: pending.doc.id.clone(), problem: problem.clone() });
+                let problem = format!("{}: {problem}", pending.doc.locate(line));
+                on_event(Event::Failed { id: pending.doc.id.clone(), problem });
                 continue;
             }
             let translations: Vec<Translation> = outcome.into_iter().filter_map(Result::ok).collect();

@@ -132,7 +132,15 @@ fn lock_shard(output: &Path, shard: Option<(u32, u32)>, wait: bool) -> anyhow::R
 
 pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let shard = args.shard.as_deref().map(batch::parse_shard).transpose()?;
-    let docs = batch::discover(&args.inputs)?;
+    let discovery = batch::discover(&args.inputs)?;
+    // Each shard worker reports its share of what was skipped; a bad line or
+    // an unreadable entry may be a lost document and counts as a failure.
+    let mut input_failures = 0;
+    for notice in discovery.notices.iter().filter(|n| shard.is_none_or(|(k, count)| n.shard(count) == k)) {
+        eprintln!("{notice}");
+        input_failures += usize::from(notice.is_failure());
+    }
+    let docs = discovery.documents;
     batch::prepare_output(&args.inputs, &args.output)?;
     // Taken before the model loads, so that a second run on the shard stops at
     // once. A dry run writes nothing and needs none.
@@ -214,14 +222,14 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
             "tarjim: {} documents translated, {} already done, {} failed; {} sentences; {} glossary terms enforced, {} missed; {:.1} s",
             summary.translated,
             summary.skipped,
-            summary.failed,
+            summary.failed + input_failures,
             summary.sentences,
             summary.terms,
             summary.missed_terms,
             summary.time.as_secs_f64()
         );
     }
-    Ok(if summary.failed > 0 {
+    Ok(if summary.failed + input_failures > 0 {
         ExitCode::from(1)
     } else if summary.missed_terms > 0 && args.glossary.glossary_mode == ModeArg::Constrain {
         ExitCode::from(EXIT_TERMS_MISSED)

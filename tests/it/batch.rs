@@ -189,18 +189,20 @@ fn jsonl_documents_stay_inside_the_output_and_changed_inputs_are_redone() {
     let dry = batch(&[archive.to_str().unwrap(), "-o", out.to_str().unwrap(), "--dry-run"]);
     assert_eq!(text(&dry.stdout).lines().count(), 3, "text format is another setting: all would be redone");
 
+    // A bad line costs only itself.
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"id\": 1, \"text\": \"x\"}\n{\"id\": 2}\n").unwrap();
     let run = batch(&[bad.to_str().unwrap(), "-o", out.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(run.status.code(), Some(1));
     assert!(
         text(&run.stderr).starts_with(&format!(
-            "tarjim: {}:2: not a document {{\"id\", \"text\"}}: missing field `text`",
+            "{}:2: not a document {{\"id\", \"text\"}}: missing field `text` at line 1 column 9\n",
             bad.display()
         )),
         "{}",
         text(&run.stderr)
     );
+    assert!(out.join("bad/1.en.txt").is_file());
 }
 
 /// An archive of small documents.
@@ -628,4 +630,233 @@ fn a_different_shard_runs_while_one_is_held() {
         )),
         "{all}"
     );
+}
+
+/// Runs `tarjim batch ARGS` like [`batch`], with its output in files under
+/// `dir`, killed after two minutes: a run that blocks on an input fails the
+/// test instead of hanging the suite. Its stderr comes back without the line
+/// naming the model files hashed for the settings digest.
+fn batch_or_kill(dir: &Path, args: &[&str]) -> Output {
+    let (stdout, stderr) = (dir.join("batch.stdout"), dir.join("batch.stderr"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
+        .arg("batch")
+        .args(args)
+        .args(["--model", &tiny(), "--beam", "1", "--glossary-mode", "off"])
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .expect("run tarjim batch");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("tarjim batch {args:?} did not finish: {}", text(&std::fs::read(&stderr).unwrap()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // The settings digest's hashing line is checked by the digest tests.
+    let stderr: String = text(&std::fs::read(&stderr).unwrap())
+        .lines()
+        .filter(|l| !l.starts_with("tarjim: hashed "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Output { status, stdout: std::fs::read(&stdout).unwrap(), stderr: stderr.into_bytes() }
+}
+
+/// A tree `in/` of two articles, `a.txt` and `sub/b.txt`.
+fn two_articles(dir: &Path) -> PathBuf {
+    let input = dir.join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    std::fs::write(input.join("a.txt"), "قال الرئيس.").unwrap();
+    std::fs::write(input.join("sub/b.txt"), "سوريا").unwrap();
+    input
+}
+
+#[cfg(unix)]
+#[test]
+fn fifo_in_input_tree_is_skipped_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = two_articles(dir.path());
+    let fifo = input.join("sub/pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = dir.path().join("out");
+    let skipped = format!("{}: skipped: not a regular file (fifo)\n", fifo.display());
+
+    let dry = batch_or_kill(dir.path(), &[input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
+    assert_eq!(text(&dry.stdout), "a.txt\ta.en.txt\nsub/b.txt\tsub/b.en.txt\n");
+    assert_eq!(
+        text(&dry.stderr),
+        format!("{skipped}tarjim: 2 documents in this shard, 0 already done, 2 to translate\n")
+    );
+
+    // Shard workers report it once between them.
+    let reports: usize = (0..2)
+        .map(|k| {
+            let shard = format!("{k}/2");
+            let args = [input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--dry-run", "--shard", &shard];
+            text(&batch_or_kill(dir.path(), &args).stderr).matches(&skipped).count()
+        })
+        .sum();
+    assert_eq!(reports, 1);
+
+    let run = batch_or_kill(dir.path(), &[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "skipped special files fail nothing: {}", text(&run.stderr));
+    assert!(text(&run.stderr).starts_with(&skipped), "{}", text(&run.stderr));
+    let names: Vec<PathBuf> = tree(&out).into_keys().collect();
+    assert_eq!(names, vec![PathBuf::from("a.en.txt"), PathBuf::from("sub/b.en.txt")]);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_to_dev_zero_is_skipped_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = two_articles(dir.path());
+    let zero = input.join("zero.txt");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let out = dir.path().join("out");
+    let run = batch_or_kill(dir.path(), &[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "{}: skipped: not a regular file (character device)\ntarjim: 2 documents in this shard, 0 already done, 2 to translate\n",
+            zero.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(tree(&out).len(), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loop_gives_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = two_articles(dir.path());
+    std::os::unix::fs::symlink(".", input.join("loop")).unwrap();
+    std::os::unix::fs::symlink("..", input.join("sub/up")).unwrap();
+    std::os::unix::fs::symlink("self", input.join("self")).unwrap();
+    let out = dir.path().join("out");
+    let run = batch_or_kill(dir.path(), &[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    let loops: String = ["loop", "self", "sub/up"]
+        .iter()
+        .map(|link| format!("{}: skipped: symlink loop\n", input.join(link).display()))
+        .collect();
+    assert!(
+        stderr.starts_with(&format!("{loops}tarjim: 2 documents in this shard, 0 already done, 2 to translate\n")),
+        "{stderr}"
+    );
+    let translator = tiny_translator();
+    let got = tree(&out);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(text(&got[Path::new("a.en.txt")]), expected(&translator, "قال الرئيس."));
+    assert_eq!(text(&got[Path::new("sub/b.en.txt")]), expected(&translator, "سوريا"));
+    let manifest = tarjim::batch::Manifest::load(&out.join(".tarjim")).unwrap();
+    assert_eq!(manifest.entries().len(), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_to_a_file_outside_the_tree_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = two_articles(dir.path());
+    let outside = dir.path().join("outside.txt");
+    std::fs::write(&outside, "ثم غادر.").unwrap();
+    std::os::unix::fs::symlink(&outside, input.join("linked.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside, input.join("sub/linked again.txt")).unwrap();
+    std::os::unix::fs::symlink("nowhere.txt", input.join("broken.txt")).unwrap();
+    let out = dir.path().join("out");
+    let run = batch_or_kill(dir.path(), &[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "{}: skipped: broken symlink\n{}: skipped: same file as {}\ntarjim: 3 documents in this shard, 0 already done, 3 to translate\n",
+            input.join("broken.txt").display(),
+            input.join("sub/linked again.txt").display(),
+            input.join("linked.txt").display(),
+        )),
+        "{stderr}"
+    );
+    let got = tree(&out);
+    let names: Vec<&Path> = got.keys().map(PathBuf::as_path).collect();
+    assert_eq!(names, vec![Path::new("a.en.txt"), Path::new("linked.en.txt"), Path::new("sub/b.en.txt")]);
+    assert_eq!(text(&got[Path::new("linked.en.txt")]), expected(&tiny_translator(), "ثم غادر."));
+}
+
+#[test]
+fn bad_jsonl_lines_cost_only_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.jsonl");
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend_from_slice("{\"id\": 1, \"text\": \"قال الرئيس.\"}\n".as_bytes());
+    bytes.extend_from_slice(b"{\"id\": 2, \"text\": \"unterminated\n");
+    bytes.extend_from_slice("{\"id\": 1, \"text\": \"سوريا\"}\n\n".as_bytes());
+    bytes.extend_from_slice(b"{\"id\": \"x\", \"text\": \"\xd8\xa7\xff\"}\n");
+    bytes.extend_from_slice(b"{\"id\": null, \"text\": \"\"}\n");
+    bytes.extend_from_slice("{\"id\": \"ok\", \"text\": \"ثم غادر.\"}\r\n".as_bytes());
+    std::fs::write(&feed, bytes).unwrap();
+    let out = dir.path().join("out");
+    let run = batch_or_kill(dir.path(), &[feed.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    let f = feed.display();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[..lines.len() - 1],
+        [
+            format!("{f}: byte-order mark at the start of the file (ignored)"),
+            format!("{f}:2: not a document {{\"id\", \"text\"}}: EOF while parsing a string at line 1 column 31"),
+            format!("{f}:3: duplicate id `1`, first at line 1"),
+            format!("{f}:5: invalid UTF-8 at column 23"),
+            format!("{f}:6: id must be a string or number, not null"),
+            "tarjim: 2 documents in this shard, 0 already done, 2 to translate".to_string(),
+        ]
+    );
+    assert!(
+        lines.last().unwrap().starts_with("tarjim: 2 documents translated, 0 already done, 4 failed; "),
+        "{stderr}"
+    );
+    let translator = tiny_translator();
+    let got = tree(&out);
+    let names: Vec<&Path> = got.keys().map(PathBuf::as_path).collect();
+    assert_eq!(names, vec![Path::new("feed/1.en.txt"), Path::new("feed/ok.en.txt")]);
+    assert_eq!(text(&got[Path::new("feed/1.en.txt")]), expected(&translator, "قال الرئيس."), "the first id 1 is kept");
+    assert_eq!(text(&got[Path::new("feed/ok.en.txt")]), expected(&translator, "ثم غادر."));
+}
+
+#[test]
+fn unsplittable_sentence_names_its_document_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = two_articles(dir.path());
+    // One word of far more tokens than the tiny model's 256 positions.
+    let word = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي".repeat(40);
+    std::fs::write(input.join("long.txt"), format!("قال الرئيس.\n\n{word}\n")).unwrap();
+    let feed = dir.path().join("feed.jsonl");
+    let doc = serde_json::json!({"id": 7, "text": format!("سوريا\n{word}")});
+    std::fs::write(&feed, format!("{{\"id\": 6, \"text\": \"سوريا\"}}\n{doc}\n")).unwrap();
+    let tokens = tiny_translator().tokenizer().encode(&word).ids.len();
+    assert!(tokens > 256, "{tokens}");
+    let out = dir.path().join("out");
+    let run =
+        batch_or_kill(dir.path(), &[input.to_str().unwrap(), feed.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    let limit = format!("{tokens} tokens, more than the model's limit of 256; split the line");
+    assert!(stderr.contains(&format!("\nlong.txt: line 3: {limit}\n")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("\nfeed/7: line 2 of the document at {}:2: {limit}\n", feed.display())),
+        "{stderr}"
+    );
+    let names: Vec<PathBuf> = tree(&out).into_keys().collect();
+    assert_eq!(names, ["a.en.txt", "feed/6.en.txt", "sub/b.en.txt"].map(PathBuf::from));
 }
