@@ -1,6 +1,6 @@
 //! `tarjim batch`: archives in, one translated article per document out.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -180,6 +180,8 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let mut last_line = Instant::now();
     let (mut finished, mut sentences, mut total) = (0usize, 0usize, 0usize);
+    // The first failed write of the dry-run listing, reported once the run ends.
+    let mut stdout_error: Option<std::io::Error> = None;
     let mut on_event = |event: Event| match event {
         Event::Planned { total: t, done } => {
             total = t - done;
@@ -206,12 +208,21 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
             }
         }
         Event::Failed { id, problem } => bar.suspend(|| eprintln!("{id}: {problem}")),
-        Event::WouldTranslate { id, output } => println!("{id}\t{}", output.display()),
+        Event::WouldTranslate { id, output } => {
+            if stdout_error.is_none()
+                && let Err(err) = writeln!(std::io::stdout(), "{id}\t{}", output.display())
+            {
+                stdout_error = Some(err);
+            }
+        }
     };
     let summary = match &lock {
         Some(lock) => job.run(lock, &translator, &docs, &mut on_event)?,
         None => job.dry_run(&docs, &mut on_event)?,
     };
+    if let Some(err) = stdout_error {
+        return Err(super::stdout_failed(err));
+    }
     bar.finish_and_clear();
     if !args.dry_run {
         if !summary.removed.is_empty() {

@@ -860,3 +860,27 @@ fn unsplittable_sentence_names_its_document_and_line() {
     let names: Vec<PathBuf> = tree(&out).into_keys().collect();
     assert_eq!(names, ["a.en.txt", "feed/6.en.txt", "sub/b.en.txt"].map(PathBuf::from));
 }
+
+#[test]
+fn dry_run_listing_on_a_full_disk_names_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("a.txt"), "قال رئيس الوزراء\n").unwrap();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tarjim"))
+        .args(["batch", input.to_str().unwrap(), "-o", dir.path().join("out").to_str().unwrap(), "--dry-run"])
+        .args(["--model", &tiny(), "--glossary-mode", "off"])
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::null())
+        .stdout(full)
+        .output()
+        .unwrap();
+    let no_space = std::io::Error::from_raw_os_error(28);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).ends_with(&format!("tarjim: stdout: cannot write: {no_space}\n")),
+        "{}",
+        text(&out.stderr)
+    );
+}
