@@ -205,8 +205,9 @@ impl SafetensorsFile {
         let metadata: safetensors::tensor::Metadata =
             serde_json::from_slice(&header).map_err(|e| bad(format!("invalid safetensors header: {e}")))?;
         let data_start = 8 + header_len;
-        let expected = data_start + metadata.data_len() as u64;
-        if expected != file_len {
+        // In u128: the tensors may declare up to `usize::MAX` bytes.
+        let expected = u128::from(data_start) + metadata.data_len() as u128;
+        if expected != u128::from(file_len) {
             return Err(bad(format!("the header describes {expected} bytes but the file has {file_len} (truncated?)")));
         }
         let mut infos: Vec<(String, safetensors::tensor::TensorInfo)> =
@@ -216,6 +217,13 @@ impl SafetensorsFile {
             !matches!(info.dtype, safetensors::Dtype::F32 | safetensors::Dtype::F16 | safetensors::Dtype::BF16)
         }) {
             return Err(bad(format!("tensor `{name}` is stored as {:?}, expected F32, F16 or BF16", info.dtype)));
+        }
+        // A tensor with a zero dimension holds no data whatever its other
+        // dimensions are, but a tensor's strides must still be counted.
+        if let Some((name, info)) =
+            infos.iter().find(|(_, info)| info.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d.max(1))).is_none())
+        {
+            return Err(bad(format!("tensor `{name}` has shape {:?}, too large to index", info.shape)));
         }
         let order = infos.iter().map(|(name, _)| name.clone()).collect();
         Ok(Self { path: path.to_path_buf(), file, data_start, index: infos.into_iter().collect(), order })
