@@ -176,7 +176,7 @@ fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> 
 
 /// What is wrong with a safetensors file of `file_len` bytes whose header
 /// describes `expected` bytes (the header length, the header and the tensors).
-fn size_mismatch(file_len: u64, expected: u64) -> String {
+fn size_mismatch(file_len: u128, expected: u128) -> String {
     if file_len < expected {
         format!("truncated: the file has {file_len} bytes, its header describes {expected}")
     } else {
@@ -229,9 +229,10 @@ impl SafetensorsFile {
         let metadata: safetensors::tensor::Metadata =
             serde_json::from_slice(&header).map_err(|e| bad(format!("invalid safetensors header: {e}")))?;
         let data_start = 8 + header_len;
-        let expected = data_start + metadata.data_len() as u64;
-        if expected != file_len {
-            return Err(bad(size_mismatch(file_len, expected)));
+        // In u128: the tensors may declare up to `usize::MAX` bytes.
+        let expected = u128::from(data_start) + metadata.data_len() as u128;
+        if expected != u128::from(file_len) {
+            return Err(bad(size_mismatch(u128::from(file_len), expected)));
         }
         let mut infos: Vec<(String, safetensors::tensor::TensorInfo)> =
             metadata.tensors().into_iter().map(|(name, info)| (name, info.clone())).collect();
@@ -240,6 +241,13 @@ impl SafetensorsFile {
             !matches!(info.dtype, safetensors::Dtype::F32 | safetensors::Dtype::F16 | safetensors::Dtype::BF16)
         }) {
             return Err(bad(format!("tensor `{name}` is stored as {:?}, expected F32, F16 or BF16", info.dtype)));
+        }
+        // A tensor with a zero dimension holds no data whatever its other
+        // dimensions are, but a tensor's strides must still be counted.
+        if let Some((name, info)) =
+            infos.iter().find(|(_, info)| info.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d.max(1))).is_none())
+        {
+            return Err(bad(format!("tensor `{name}` has shape {:?}, too large to index", info.shape)));
         }
         let order = infos.iter().map(|(name, _)| name.clone()).collect();
         Ok(Self { path: path.to_path_buf(), file, data_start, index: infos.into_iter().collect(), order })

@@ -8,5 +8,6 @@ mod decoding;
 mod glossary;
 mod glossary_cli;
 mod model;
+mod props;
 mod real_model;
 mod util;
