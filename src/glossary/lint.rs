@@ -137,7 +137,7 @@ const FORM_PER_RELATED_MAX: f64 = 5.0;
 const THIRD_PERSON_SUFFIXES: [&str; 5] = ["ه", "ها", "هم", "هما", "هن"];
 
 /// How often a folded word occurs, per billion words.
-fn per_billion(word: &str) -> f64 {
+pub(crate) fn per_billion(word: &str) -> f64 {
     COMMON.binary_search_by(|(w, _)| w.cmp(&word)).map_or(0.0, |i| COMMON[i].1)
 }
 

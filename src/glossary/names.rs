@@ -14,14 +14,87 @@
 //! matcher strips them, choosing among its readings without a glossary: a stem
 //! that the sources also write as a word of its own (of at least 3 letters), else
 //! one that starts with the article (`وبالحكومة` → `الحكومة`, `للحكومة` →
-//! `الحكومة`), else the word as written.
+//! `الحكومة`), else the word as written. A name that starts with a letter
+//! that is also a proclitic is kept whole: a stem the sources write alone is
+//! taken only when the whole word is not more frequent, in the sources (unless
+//! it writes ل + ال as لل) and in the common-word list (`بكين` stays whole
+//! beside a rare `كين`), and a stem
+//! with the article only when the whole word does not recur (`كاليفورنيا`).
+//!
+//! **Cues.** `glossaries/name-cues-en.tsv` lists English words that are no names
+//! alone (weekdays, months, pronouns, common nouns), titles, and words that mark
+//! a place or an organization; `glossaries/name-cues-ar.tsv` lists Arabic
+//! descriptor words (مدينة, شركة, السيد…) with the kind they point at.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::LazyLock;
 
+use super::Kind;
+use super::lint::per_billion;
 use super::matcher::{proclitic_readings, words};
 use super::normalize::{fold, is_removed};
 use super::parse::has_arabic_letter;
+
+/// English cue words: `word<TAB>role` lines, sorted by word.
+const CUES_EN: &str = include_str!("../../glossaries/name-cues-en.tsv");
+/// Arabic descriptor words (folded): `word<TAB>kind` lines, sorted by word.
+const CUES_AR: &str = include_str!("../../glossaries/name-cues-ar.tsv");
+
+/// What an English cue word says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cue {
+    /// Never a name alone: a weekday, month, pronoun or common noun.
+    NotName,
+    /// A person's title: not part of the name, evidence for a person.
+    Title,
+    /// A word that marks a name of this kind.
+    Marks(Kind),
+}
+
+/// The `word<TAB>value` lines of a cue list (`#` lines are comments), with
+/// `value` read by `read`; `Err` names the first line that does not read.
+fn read_cues<T>(text: &str, read: impl Fn(&str) -> Option<T>) -> Result<Vec<(&str, T)>, usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.starts_with('#'))
+        .map(|(i, line)| line.split_once('\t').and_then(|(word, value)| Some((word, read(value)?))).ok_or(i + 1))
+        .collect()
+}
+
+fn read_en_cue(value: &str) -> Option<Cue> {
+    match value {
+        "not-name" => Some(Cue::NotName),
+        "title" => Some(Cue::Title),
+        other => read_kind(other).map(Cue::Marks),
+    }
+}
+
+fn read_kind(value: &str) -> Option<Kind> {
+    match value {
+        "person" => Some(Kind::Person),
+        "place" => Some(Kind::Place),
+        "org" => Some(Kind::Org),
+        "other" => Some(Kind::Other),
+        _ => None,
+    }
+}
+
+static EN_CUES: LazyLock<Vec<(&'static str, Cue)>> =
+    LazyLock::new(|| read_cues(CUES_EN, read_en_cue).unwrap_or_default());
+static AR_CUES: LazyLock<Vec<(&'static str, Kind)>> =
+    LazyLock::new(|| read_cues(CUES_AR, read_kind).unwrap_or_default());
+
+/// What an English word says about a name it stands in or beside (case ignored).
+pub(crate) fn en_cue(word: &str) -> Option<Cue> {
+    let lower = word.trim_end_matches('.').to_lowercase();
+    EN_CUES.binary_search_by(|(w, _)| w.cmp(&lower.as_str())).ok().map(|i| EN_CUES[i].1)
+}
+
+/// The kind an Arabic descriptor word (folded) points at.
+pub(crate) fn descriptor(folded: &str) -> Option<Kind> {
+    AR_CUES.binary_search_by(|(w, _)| w.cmp(&folded)).ok().map(|i| AR_CUES[i].1)
+}
 
 /// Lower-case particles that may stand inside a name.
 const PARTICLES: [&str; 13] = ["al", "el", "bin", "ibn", "bint", "of", "the", "de", "du", "da", "la", "van", "von"];
@@ -408,14 +481,24 @@ pub(crate) struct Stem {
     lam: bool,
 }
 
-/// The stem of `word` (see the module documentation); `attested` holds the
+/// The stem of `word` (see the module documentation); `attested` counts the
 /// folded words the sources write.
-pub(crate) fn stem(word: &ArWord, attested: &HashSet<String>) -> Stem {
+pub(crate) fn stem(word: &ArWord, attested: &HashMap<String, usize>) -> Stem {
     let readings = proclitic_readings(&word.folded);
     let stripped = || readings.iter().filter(|(prefix, _)| *prefix > 0).rev();
+    let count = |w: &str| attested.get(w).copied().unwrap_or(0);
+    let whole = count(&word.folded);
     let chosen = stripped()
-        .find(|(_, stem)| stem.chars().count() >= MIN_ATTESTED_STEM && attested.contains(stem))
-        .or_else(|| stripped().find(|(_, stem)| stem.starts_with("ال")))
+        .find(|(prefix, stem)| {
+            // ل + ال written لل: the stem's article is not in the word.
+            let lam =
+                stem.starts_with("ال") && !word.folded.chars().skip(*prefix).collect::<String>().starts_with("ال");
+            stem.chars().count() >= MIN_ATTESTED_STEM
+                && count(stem) > 0
+                && (lam || whole <= 1 || count(stem) >= whole)
+                && per_billion(stem) >= per_billion(&word.folded)
+        })
+        .or_else(|| stripped().find(|(_, stem)| whole <= 1 && stem.starts_with("ال")))
         .cloned()
         .unwrap_or((0, word.folded.clone()));
     let (prefix, text) = chosen;
@@ -552,6 +635,7 @@ pub(crate) fn is_content_word(folded: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::normalize::fold_str;
     use super::*;
 
     fn runs(text: &str, lowercase: &[&str]) -> Vec<String> {
@@ -607,7 +691,8 @@ mod tests {
 
     #[test]
     fn stems_strip_proclitics_as_the_sources_attest_them() {
-        let attested: HashSet<String> = ["لبنان", "حماس"].iter().map(|s| s.to_string()).collect();
+        let attested: HashMap<String, usize> =
+            [("لبنان", 1), ("حماس", 1)].iter().map(|(s, n)| (s.to_string(), *n)).collect();
         let line = "وبالحكومةِ للحكومة للبنان وحماس بغداد وزير";
         let words = arabic_words(line);
         let stems: Vec<(String, String)> = words
@@ -631,6 +716,38 @@ mod tests {
         let words = arabic_words("حزب، الله");
         assert!(!words[0].adjacent);
         assert!(is_content_word("بغداد") && !is_content_word("الي") && !is_content_word("2024"));
+    }
+
+    #[test]
+    fn cue_lists_are_sorted_and_read_whole() {
+        let en = read_cues(CUES_EN, read_en_cue).unwrap();
+        let ar = read_cues(CUES_AR, read_kind).unwrap();
+        assert!(en.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(ar.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(en.iter().all(|(w, _)| *w == w.to_lowercase()));
+        assert!(ar.iter().all(|(w, _)| fold_str(w) == *w));
+        assert_eq!(EN_CUES.len(), en.len());
+        assert_eq!(AR_CUES.len(), ar.len());
+        assert_eq!(en_cue("July"), Some(Cue::NotName));
+        assert_eq!(en_cue("Mr."), Some(Cue::Title));
+        assert_eq!(en_cue("River"), Some(Cue::Marks(Kind::Place)));
+        assert_eq!(en_cue("Baghdad"), None);
+        assert_eq!(descriptor("مدينة"), Some(Kind::Place));
+        assert_eq!(read_cues("# c\na\tplace\nb\tcity\n", read_kind), Err(3));
+    }
+
+    #[test]
+    fn names_that_start_with_a_proclitic_letter_stay_whole() {
+        // كاليفورنيا recurs, so its ك is no proclitic although اليفورنيا has the
+        // article; بكين recurs more than كين stands alone; وبغداد is و + بغداد.
+        let line = "كاليفورنيا كاليفورنيا بكين بكين كين وبغداد بغداد ولكاليفورنيا";
+        let words = arabic_words(line);
+        let mut attested: HashMap<String, usize> = HashMap::new();
+        for w in &words {
+            *attested.entry(w.folded.clone()).or_default() += 1;
+        }
+        let stems: Vec<String> = words.iter().map(|w| stem(w, &attested).text).collect();
+        assert_eq!(stems, ["كاليفورنيا", "كاليفورنيا", "بكين", "بكين", "كين", "بغداد", "بغداد", "كاليفورنيا"]);
     }
 
     #[test]

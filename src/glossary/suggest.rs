@@ -30,8 +30,10 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::corpus::Pair;
+use super::lint::common_word;
 use super::names::{
-    ArWord, English, MAX_SPAN_WORDS, Stem, arabic_words, is_content_word, lowercase_words, sounds_alike, stem,
+    ArWord, Cue, English, MAX_SPAN_WORDS, Stem, arabic_words, descriptor, en_cue, is_content_word, lowercase_words,
+    sounds_alike, stem,
 };
 use super::parse::{Columns, HEADER, has_arabic_letter, row};
 use super::{Entry, GlossaryError, Kind, Matcher, Origin};
@@ -40,6 +42,11 @@ use super::{Entry, GlossaryError, Kind, Matcher, Origin};
 pub const MAX_NGRAM: usize = 4;
 /// Least share of occurrences the top rendering must cover for a suggestion.
 pub const MIN_CONSISTENCY: f64 = 0.5;
+/// Least share for a suggestion whose rendering does not sound like the Arabic
+/// (a translated name, or a wrong link): it needs stronger agreement.
+pub const MIN_CONSISTENCY_UNLIKE: f64 = 0.75;
+/// Least [`sounds_alike`] score of a transliterated rendering.
+const MIN_ALIKE: f64 = 0.75;
 
 /// Where renderings come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +84,8 @@ pub struct Occurrence {
     pub surface: String,
     /// The English name span it is rendered by, when one was found.
     pub rendering: Option<String>,
+    /// What the words beside it say about its kind: the kind, and the word.
+    pub cues: Vec<(Kind, String)>,
 }
 
 /// A recurring Arabic n-gram that the glossary does not cover.
@@ -167,8 +176,10 @@ fn chars_before(text: &str, byte: usize) -> usize {
 /// module documentation); `matcher` finds the glossary's terms.
 pub fn mine(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> Mined {
     let ar: Vec<Vec<ArWord>> = pairs.iter().map(|p| arabic_words(&p.source)).collect();
-    let attested: HashSet<&str> = ar.iter().flatten().map(|w| w.folded.as_str()).collect();
-    let attested: HashSet<String> = attested.into_iter().map(str::to_string).collect();
+    let mut attested: HashMap<String, usize> = HashMap::new();
+    for w in ar.iter().flatten() {
+        *attested.entry(w.folded.clone()).or_default() += 1;
+    }
     let lowercase = lowercase_words(pairs.iter().map(|p| p.target.as_str()));
     let lines: Vec<Line> = pairs
         .iter()
@@ -191,7 +202,7 @@ pub fn mine(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> Mined {
             .map(|m| chars_before(&pair.source, m.prefix.start)..chars_before(&pair.source, m.span.end))
             .collect();
         for start in 0..line.ar.len() {
-            if !is_content_word(&line.stems[start].text) {
+            if !is_content_word(&line.stems[start].text) || descriptor(&line.stems[start].text).is_some() {
                 continue;
             }
             let mut key = line.stems[start].text.clone();
@@ -247,15 +258,25 @@ pub fn mine(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> Mined {
     };
 
     let mut by_key: HashMap<usize, Vec<Occurrence>> = HashMap::new();
-    for (g, rendering) in grams.iter().zip(renderings) {
+    for (g, span) in grams.iter().zip(renderings) {
         let line = &lines[g.pair];
+        let mut cues = Vec::new();
+        if let Some(before) = g.start.checked_sub(1).map(|i| &line.stems[i].text)
+            && let Some(kind) = descriptor(before)
+        {
+            cues.push((kind, line.ar[g.start - 1].written(&pairs[g.pair].source, 0)));
+        }
+        let rendering = span.map(|span| {
+            cues.extend(english_cues(&line.en, span.clone()));
+            line.en.text(span)
+        });
         let source = &pairs[g.pair].source;
         let mut surface = line.stems[g.start].surface(&line.ar[g.start], source);
         for word in &line.ar[g.start + 1..g.start + g.len] {
             surface.push(' ');
             surface.push_str(&word.written(source, 0));
         }
-        by_key.entry(g.key).or_default().push(Occurrence { pair: g.pair, surface, rendering });
+        by_key.entry(g.key).or_default().push(Occurrence { pair: g.pair, surface, rendering, cues });
     }
     let mut candidates: Vec<Candidate> =
         by_key.into_iter().map(|(key, occurrences)| Candidate { key: key_texts[key].clone(), occurrences }).collect();
@@ -263,8 +284,48 @@ pub fn mine(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> Mined {
     Mined { evidence, candidates }
 }
 
+/// English words that tell a rendering's kind: a title before it (person), a word
+/// of it that marks a place or an organization (`River`, `University`), a
+/// reporting verb after it (person), a preposition of place before it.
+fn english_cues(en: &English, span: Range<usize>) -> Vec<(Kind, String)> {
+    let mut out = Vec::new();
+    let before = span.start.checked_sub(1).map(|i| en.words[i].text.as_str());
+    if let Some(word) = before {
+        match en_cue(word) {
+            Some(Cue::Title) => out.push((Kind::Person, word.to_string())),
+            None if PLACE_PREPOSITIONS.contains(&word) => out.push((Kind::Place, word.to_string())),
+            _ => {}
+        }
+    }
+    for w in &en.words[span.clone()] {
+        if let Some(Cue::Marks(kind)) = en_cue(&w.text) {
+            out.push((kind, w.text.clone()));
+        }
+    }
+    if let Some(after) = en.words.get(span.end)
+        && REPORTING_VERBS.contains(&after.text.as_str())
+    {
+        out.push((Kind::Person, after.text.clone()));
+    }
+    out
+}
+
+/// Prepositions that put a name after them in a place.
+const PLACE_PREPOSITIONS: [&str; 4] = ["in", "from", "near", "across"];
+/// Verbs after a name that make it a person.
+const REPORTING_VERBS: [&str; 6] = ["said", "says", "told", "wrote", "added", "explained"];
+
+/// Whether an English span (of name words: capitalized, and not written in lower
+/// case elsewhere when it opens a sentence) can render a name: it does not open
+/// with a title, and not every word is a cue word (`Supreme Court`, `July`).
+fn is_name_span(en: &English, span: &Range<usize>) -> bool {
+    let words = &en.words[span.clone()];
+    words.first().is_some_and(|w| en_cue(&w.text) != Some(Cue::Title))
+        && !words.iter().all(|w| en_cue(&w.text).is_some())
+}
+
 /// Renderings from the pairs' word links.
-fn aligned_renderings(pairs: &[Pair], lines: &[Line], grams: &[Gram]) -> Vec<Option<String>> {
+fn aligned_renderings(pairs: &[Pair], lines: &[Line], grams: &[Gram]) -> Vec<Option<Range<usize>>> {
     grams
         .iter()
         .map(|g| {
@@ -273,7 +334,7 @@ fn aligned_renderings(pairs: &[Pair], lines: &[Line], grams: &[Gram]) -> Vec<Opt
             let chars = line.ar[g.start].chars.start..line.ar[g.start + g.len - 1].chars.end;
             let targets: Vec<Range<usize>> =
                 links.targets_of(&chars).into_iter().filter_map(|t| links.target.get(t).cloned().flatten()).collect();
-            line.en.span_at(&targets).map(|span| line.en.text(span))
+            line.en.span_at(&targets)
         })
         .collect()
 }
@@ -299,10 +360,18 @@ struct Link<'a> {
 }
 
 /// Renderings by co-occurrence and competitive linking.
-fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Vec<Option<String>> {
+fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Vec<Option<Range<usize>>> {
     // Each pair's spans (whole runs, and spans inside runs that are whole runs
-    // elsewhere), with their texts interned.
-    let runs: HashSet<String> = lines.iter().flat_map(|l| l.en.runs.iter().map(|r| l.en.text(r.clone()))).collect();
+    // elsewhere or follow a run's titles), with their texts interned; only spans
+    // that can render a name.
+    let untitled = |en: &English, run: &Range<usize>| {
+        let start = run.clone().find(|&i| en_cue(&en.words[i].text) != Some(Cue::Title)).unwrap_or(run.end);
+        start..run.end
+    };
+    let runs: HashSet<String> = lines
+        .iter()
+        .flat_map(|l| l.en.runs.iter().flat_map(|r| [l.en.text(r.clone()), l.en.text(untitled(&l.en, r))]))
+        .collect();
     let mut texts: HashMap<String, usize> = HashMap::new();
     let mut text_of: Vec<String> = Vec::new();
     let spans: Vec<Vec<(Range<usize>, usize)>> = lines
@@ -313,6 +382,7 @@ fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Ve
                 .into_iter()
                 .chain(line.en.runs.iter().filter(|r| r.len() > MAX_SPAN_WORDS).cloned())
                 .filter(|span| line.en.runs.contains(span) || runs.contains(&line.en.text(span.clone())))
+                .filter(|span| is_name_span(&line.en, span))
                 .map(|span| {
                     let text = line.en.text(span.clone());
                     let next = text_of.len();
@@ -347,7 +417,7 @@ fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Ve
         }
     }
 
-    let mut out = vec![None; grams.len()];
+    let mut out: Vec<Option<Range<usize>>> = vec![None; grams.len()];
     for (p, gram_ids) in by_pair.iter().enumerate() {
         let mut links: Vec<Link> = Vec::new();
         for &gram in gram_ids {
@@ -388,7 +458,7 @@ fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Ve
                 .iter()
                 .any(|&(g2, s2)| overlap(&spans[p][s2].0, span) && !overlap(&grams[g2].words(), &grams[g].words()));
             if !taken {
-                out[g] = Some(link.text.to_string());
+                out[g] = Some(span.clone());
                 linked.push((g, s));
             }
         }
@@ -407,6 +477,10 @@ pub struct Suggestion {
     pub count: usize,
     /// Occurrences rendered `english`.
     pub agreeing: usize,
+    /// The kind its cues point at most often (`Other` without cues).
+    pub kind: Kind,
+    /// The cue words of that kind, with how often each was seen, most often first.
+    pub kind_cues: Vec<(String, usize)>,
 }
 
 impl Suggestion {
@@ -416,22 +490,95 @@ impl Suggestion {
     }
 }
 
-/// Candidate entries: [`mine`]'s n-grams whose top rendering is consistent,
-/// ranked by agreeing occurrences (frequency × consistency), then by frequency,
-/// then by the Arabic.
+/// The kind that the cues of `occurrences` point at most often (ties: person,
+/// place, org), with its cue words; `Other` and none without cues.
+fn kind_of<'a>(occurrences: impl IntoIterator<Item = &'a Occurrence>) -> (Kind, Vec<(String, usize)>) {
+    let mut by: HashMap<Kind, HashMap<&str, usize>> = HashMap::new();
+    for o in occurrences {
+        for (kind, word) in &o.cues {
+            *by.entry(*kind).or_default().entry(word.as_str()).or_default() += 1;
+        }
+    }
+    let votes = |kind: Kind| by.get(&kind).map_or(0, |words| words.values().sum::<usize>());
+    let Some(kind) = [Kind::Person, Kind::Place, Kind::Org]
+        .into_iter()
+        .filter(|&k| votes(k) > 0)
+        .max_by(|&a, &b| votes(a).cmp(&votes(b)).then(rank(b).cmp(&rank(a))))
+    else {
+        return (Kind::Other, Vec::new());
+    };
+    let mut words: Vec<(String, usize)> =
+        by.remove(&kind).unwrap_or_default().into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+    words.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    (kind, words)
+}
+
+/// Whether an English rendering is an acronym (`DNA`, `GMT`): a word of capitals
+/// only, at least two.
+fn is_acronym(english: &str) -> bool {
+    !english.contains(' ') && english.chars().count() >= 2 && english.chars().all(|c| c.is_uppercase())
+}
+
+/// The relative adjectives (nisba) that the name of a place takes, for a
+/// folded one-word key: the key, or without a final ا, with ي or ية added,
+/// with and without the article (اليابان: الياباني; كندا: الكندية). A term
+/// whose adjective the sources write names a place.
+fn nisba(key: &str) -> Vec<String> {
+    if key.contains(' ') || key.chars().count() < 3 {
+        return Vec::new();
+    }
+    let bare = key.strip_prefix("ال").unwrap_or(key);
+    let base = bare.strip_suffix('ا').unwrap_or(bare);
+    ["ي", "ية"].iter().flat_map(|end| [format!("{base}{end}"), format!("ال{base}{end}")]).collect()
+}
+
+/// Order of kinds when their cues are equally many.
+fn rank(kind: Kind) -> usize {
+    match kind {
+        Kind::Person => 0,
+        Kind::Place => 1,
+        Kind::Org => 2,
+        Kind::Other => 3,
+    }
+}
+
+/// Candidate entries: [`mine`]'s n-grams whose top rendering is consistent
+/// (at least [`MIN_CONSISTENCY_UNLIKE`] when it does not sound like the Arabic)
+/// and can be a name (a one-word Arabic term that is a common word, see
+/// [`common_word`], is not, nor an acronym that does not sound like the Arabic),
+/// with a kind ([`kind_of`] its agreeing occurrences; else a place when the
+/// sources write its [`nisba`] adjective), ranked by agreeing occurrences (frequency ×
+/// consistency), then by frequency, then by the Arabic.
 pub fn suggest(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> (Evidence, Vec<Suggestion>) {
     let mined = mine(pairs, matcher, min_count);
+    let words: HashSet<String> = pairs.iter().flat_map(|p| arabic_words(&p.source)).map(|w| w.folded).collect();
     let mut out: Vec<Suggestion> = mined
         .candidates
         .iter()
-        .filter(|c| c.is_consistent())
+        .filter(|c| c.is_consistent() && common_word(&c.key, &[]).is_none())
         .filter_map(|c| {
             let (english, agreeing) = c.top()?;
+            let alike = sounds_alike(&c.key, english) >= MIN_ALIKE;
+            if !alike
+                && ((agreeing as f64) < MIN_CONSISTENCY_UNLIKE * c.occurrences.len() as f64 || is_acronym(english))
+            {
+                return None;
+            }
+            let (mut kind, mut kind_cues) =
+                kind_of(c.occurrences.iter().filter(|o| o.rendering.as_deref() == Some(english)));
+            if kind == Kind::Other
+                && let Some(adjective) = nisba(&c.key).into_iter().find(|a| words.contains(a))
+            {
+                kind = Kind::Place;
+                kind_cues = vec![(adjective, 1)];
+            }
             Some(Suggestion {
                 arabic: c.surface().to_string(),
                 english: english.to_string(),
                 count: c.occurrences.len(),
                 agreeing,
+                kind,
+                kind_cues,
             })
         })
         .collect();
@@ -440,14 +587,18 @@ pub fn suggest(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> (Evidence
 }
 
 /// The suggestions as a glossary file for review: the header, then one row per
-/// suggestion in rank order (kind `other`, no variants, the note
-/// `count N, consistency P%`).
+/// suggestion in rank order (its kind, no variants, the note
+/// `count N, consistency P%`, then `, cues W ×N; …` for the words that gave its kind).
 pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, GlossaryError> {
     let mut out = format!("{HEADER}\n");
     for (i, s) in suggestions.iter().enumerate() {
-        let note = format!("count {}, consistency {}%", s.count, s.consistency_percent());
+        let mut note = format!("count {}, consistency {}%", s.count, s.consistency_percent());
+        if !s.kind_cues.is_empty() {
+            let cues: Vec<String> = s.kind_cues.iter().map(|(w, n)| format!("{w} ×{n}")).collect();
+            note.push_str(&format!(", cues {}", cues.join("; ")));
+        }
         let origin = Origin { file: "suggestions".into(), line: i + 2 };
-        let entry = Entry::new(&s.arabic, &s.english, Kind::Other, Vec::new(), &note, origin);
+        let entry = Entry::new(&s.arabic, &s.english, s.kind, Vec::new(), &note, origin);
         out.push_str(&row(&entry, Columns::Basic)?);
         out.push('\n');
     }
@@ -513,7 +664,7 @@ pub(crate) mod tests {
         assert_eq!(
             suggestions_tsv(&suggestions).unwrap(),
             format!(
-                "{HEADER}\nطهران\tTehran\tother\t\tcount 3, consistency 100%\n\
+                "{HEADER}\nطهران\tTehran\tplace\t\tcount 3, consistency 100%, cues in ×1\n\
                  فؤاد حسين\tFuad Hussein\tother\t\tcount 3, consistency 67%\n"
             )
         );
@@ -565,7 +716,9 @@ pub(crate) mod tests {
                 arabic: "الحكومة العراقية".into(),
                 english: "Iraqi Government".into(),
                 count: 3,
-                agreeing: 3
+                agreeing: 3,
+                kind: Kind::Other,
+                kind_cues: Vec::new(),
             }]
         );
     }
