@@ -22,8 +22,8 @@
 //! with the article only when the whole word does not recur (`كاليفورنيا`).
 //!
 //! **Cues.** `glossaries/name-cues-en.tsv` lists English words that are no names
-//! alone (weekdays, months, pronouns, common nouns), titles, and words that mark
-//! a place or an organization; `glossaries/name-cues-ar.tsv` lists Arabic
+//! alone (weekdays, months, pronouns, common nouns), titles, words of direction,
+//! and words that mark a place or an organization; `glossaries/name-cues-ar.tsv` lists Arabic
 //! descriptor words (مدينة, شركة, السيد…) with the kind they point at.
 
 use std::collections::{HashMap, HashSet};
@@ -48,6 +48,9 @@ pub(crate) enum Cue {
     NotName,
     /// A person's title: not part of the name, evidence for a person.
     Title,
+    /// A word of direction (`southern`): never a name alone; before a name,
+    /// evidence for a place.
+    Direction,
     /// A word that marks a name of this kind.
     Marks(Kind),
 }
@@ -66,6 +69,7 @@ fn read_en_cue(value: &str) -> Option<Cue> {
     match value {
         "not-name" => Some(Cue::NotName),
         "title" => Some(Cue::Title),
+        "direction" => Some(Cue::Direction),
         other => read_kind(other).map(Cue::Marks),
     }
 }

@@ -284,16 +284,23 @@ pub fn mine(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> Mined {
     Mined { evidence, candidates }
 }
 
-/// English words that tell a rendering's kind: a title before it (person), a word
-/// of it that marks a place or an organization (`River`, `University`), a
-/// reporting verb after it (person), a preposition of place before it.
+/// English words that tell a rendering's kind: before it, a title (person), a
+/// word of direction or a preposition of place (place), a given name in the same
+/// run of name words before a one-word span (person: `Kristoffer` before
+/// `Schneider`); a word of it that
+/// marks a place or an organization (`River`, `University`); after it, a
+/// reporting verb (person) or a title (place: `Texas governor`).
 fn english_cues(en: &English, span: Range<usize>) -> Vec<(Kind, String)> {
     let mut out = Vec::new();
-    let before = span.start.checked_sub(1).map(|i| en.words[i].text.as_str());
-    if let Some(word) = before {
+    let in_run = span.len() == 1 && en.runs.iter().any(|r| r.start < span.start && span.start < r.end);
+    if let Some(word) = span.start.checked_sub(1).map(|i| en.words[i].text.as_str()) {
         match en_cue(word) {
             Some(Cue::Title) => out.push((Kind::Person, word.to_string())),
+            Some(Cue::Direction) => out.push((Kind::Place, word.to_string())),
             None if PLACE_PREPOSITIONS.contains(&word) => out.push((Kind::Place, word.to_string())),
+            None if in_run && word.chars().next().is_some_and(char::is_uppercase) => {
+                out.push((Kind::Person, word.to_string()));
+            }
             _ => {}
         }
     }
@@ -302,10 +309,12 @@ fn english_cues(en: &English, span: Range<usize>) -> Vec<(Kind, String)> {
             out.push((kind, w.text.clone()));
         }
     }
-    if let Some(after) = en.words.get(span.end)
-        && REPORTING_VERBS.contains(&after.text.as_str())
-    {
-        out.push((Kind::Person, after.text.clone()));
+    if let Some(after) = en.words.get(span.end) {
+        if REPORTING_VERBS.contains(&after.text.as_str()) {
+            out.push((Kind::Person, after.text.clone()));
+        } else if after.text.chars().next().is_some_and(char::is_lowercase) && en_cue(&after.text) == Some(Cue::Title) {
+            out.push((Kind::Place, after.text.clone()));
+        }
     }
     out
 }
