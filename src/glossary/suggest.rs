@@ -31,6 +31,7 @@ use std::ops::Range;
 
 use super::corpus::Pair;
 use super::lint::common_word;
+use super::matcher::proclitic_readings;
 use super::names::{
     ArWord, Cue, English, MAX_SPAN_WORDS, Stem, arabic_words, descriptor, en_cue, is_content_word, lowercase_words,
     sounds_alike, stem,
@@ -541,6 +542,17 @@ fn nisba(key: &str) -> Vec<String> {
     ["ي", "ية"].iter().flat_map(|end| [format!("{base}{end}"), format!("ال{base}{end}")]).collect()
 }
 
+/// Whether a folded one-word key is the relative adjective of a name the sources
+/// write (النيوزيلندي beside ونيوزيلندا, الرومانية beside الرومان): with the
+/// article and ending in ي or ية, and its stem (with a final ا, or with the
+/// article, or as it is) a word of the sources, proclitics read off.
+fn is_adjective(key: &str, words: &HashSet<String>) -> bool {
+    let Some(rest) = key.strip_prefix("ال") else { return false };
+    let Some(stem) = rest.strip_suffix("ية").or_else(|| rest.strip_suffix('ي')) else { return false };
+    stem.chars().count() >= 3
+        && [stem.to_string(), format!("{stem}ا"), format!("ال{stem}")].iter().any(|w| words.contains(w))
+}
+
 /// Order of kinds when their cues are equally many.
 fn rank(kind: Kind) -> usize {
     match kind {
@@ -552,15 +564,21 @@ fn rank(kind: Kind) -> usize {
 }
 
 /// Candidate entries: [`mine`]'s n-grams whose top rendering is consistent
-/// (at least [`MIN_CONSISTENCY_UNLIKE`] when it does not sound like the Arabic)
-/// and can be a name (a one-word Arabic term that is a common word, see
-/// [`common_word`], is not, nor an acronym that does not sound like the Arabic),
+/// (at least [`MIN_CONSISTENCY_UNLIKE`] when it does not sound like the Arabic
+/// or has more words than the Arabic) and can be a name (a one-word Arabic term
+/// that is a common word, see [`common_word`], or a relative adjective, see
+/// [`is_adjective`], is not, nor an acronym that does not sound like the Arabic),
 /// with a kind ([`kind_of`] its agreeing occurrences; else a place when the
 /// sources write its [`nisba`] adjective), ranked by agreeing occurrences (frequency ×
 /// consistency), then by frequency, then by the Arabic.
 pub fn suggest(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> (Evidence, Vec<Suggestion>) {
     let mined = mine(pairs, matcher, min_count);
-    let words: HashSet<String> = pairs.iter().flat_map(|p| arabic_words(&p.source)).map(|w| w.folded).collect();
+    // The sources' words, and each with its proclitics read off in every way.
+    let words: HashSet<String> = pairs
+        .iter()
+        .flat_map(|p| arabic_words(&p.source))
+        .flat_map(|w| proclitic_readings(&w.folded).into_iter().map(|(_, stem)| stem))
+        .collect();
     let mut out: Vec<Suggestion> = mined
         .candidates
         .iter()
@@ -568,9 +586,9 @@ pub fn suggest(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> (Evidence
         .filter_map(|c| {
             let (english, agreeing) = c.top()?;
             let alike = sounds_alike(&c.key, english) >= MIN_ALIKE;
-            if !alike
-                && ((agreeing as f64) < MIN_CONSISTENCY_UNLIKE * c.occurrences.len() as f64 || is_acronym(english))
-            {
+            let longer = english.split(' ').count() > c.key.split(' ').count();
+            let strong = agreeing as f64 >= MIN_CONSISTENCY_UNLIKE * c.occurrences.len() as f64;
+            if (!alike || longer) && !strong || !alike && is_acronym(english) || is_adjective(&c.key, &words) {
                 return None;
             }
             let (mut kind, mut kind_cues) =
