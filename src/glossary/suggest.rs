@@ -699,6 +699,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn descriptors_weekdays_and_titles_stay_out_of_suggestions() {
+        let pairs = [
+            pair(1, "ضرب الزلزال مدينة بالو يوم السبت", "The earthquake hit the city of Palu on Saturday", None),
+            pair(2, "وصل السيد كافانو إلى بالو السبت", "Mr Kavanaugh arrived in Palu on Saturday", None),
+            pair(3, "غادر السيد كافانو مدينة بالو السبت", "Mr Kavanaugh left Palu on Saturday", None),
+            pair(4, "قال السيد كافانو إن بالو هادئة", "Mr Kavanaugh said Palu is calm", None),
+        ];
+        let (_, suggestions) = suggest(&pairs, &Matcher::new(&Glossary::new()), 3);
+        // مدينة and السيد are no part of the terms but give their kinds; السبت
+        // renders Saturday, a weekday: no suggestion.
+        assert_eq!(
+            suggestions_tsv(&suggestions).unwrap(),
+            format!(
+                "{HEADER}\nبالو\tPalu\tplace\t\tcount 4, consistency 100%, cues مدينة ×2; in ×1\n\
+                 كافانو\tKavanaugh\tperson\t\tcount 3, consistency 100%, cues Mr ×3; السيد ×3; said ×1\n"
+            )
+        );
+    }
+
+    #[test]
     fn word_links_give_each_occurrence_its_aligned_span() {
         let pairs = [
             pair(
