@@ -487,14 +487,16 @@ fn write_report(
     source: &str,
     translation: &Translation,
 ) -> std::io::Result<()> {
+    // The source characters a span covers.
+    let source_text =
+        |span: &std::ops::Range<usize>| -> String { source.chars().skip(span.start).take(span.len()).collect() };
     let terms: Vec<serde_json::Value> = translation
         .terms
         .iter()
         .map(|t| {
-            let source_text: String = source.chars().skip(t.source_span.start).take(t.source_span.len()).collect();
             json!({
                 "term": t.term, "english": t.english, "kind": t.kind.to_string(),
-                "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text,
+                "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text(&t.source_span),
                 "confirmed": t.confirmed,
                 "target_span": t.target_span.as_ref().map(|s| [s.start, s.end]),
                 "placed": t.target_span.is_some(), "problem": t.problem, "aligned": t.aligned,
@@ -505,10 +507,9 @@ fn write_report(
         .skipped
         .iter()
         .map(|t| {
-            let source_text: String = source.chars().skip(t.source_span.start).take(t.source_span.len()).collect();
             json!({
                 "term": t.term, "english": t.english, "kind": t.kind.to_string(),
-                "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text,
+                "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text(&t.source_span),
                 "why": t.why,
             })
         })
