@@ -98,6 +98,9 @@ pub struct Match {
     pub prefix: Range<usize>,
     /// The words of the text it covers (indices into [`Sentence::words`]).
     pub(crate) words: Range<usize>,
+    /// Whether the entry marks this form ambiguous (read once, when the matcher
+    /// is built).
+    pub(crate) ambiguous: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +108,8 @@ struct Term {
     words: Vec<String>,
     entry: usize,
     form: Form,
+    /// The entry marks this form ambiguous.
+    ambiguous: bool,
     /// Possessive suffixes may follow the last word.
     suffixes: bool,
     /// Per word, the diacritics of each letter, when the form is written with any.
@@ -311,6 +316,7 @@ impl Matcher {
                 words,
                 entry: entry_index,
                 form,
+                ambiguous: entry.is_ambiguous(form),
                 marks,
             });
         }
@@ -399,7 +405,14 @@ impl Matcher {
                 span.start..span.start
             };
             let term = &self.terms[c.term];
-            out.push(Match { entry: term.entry, form: term.form, span, prefix, words: c.words });
+            out.push(Match {
+                entry: term.entry,
+                form: term.form,
+                span,
+                prefix,
+                words: c.words,
+                ambiguous: term.ambiguous,
+            });
         }
         out
     }

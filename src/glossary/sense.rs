@@ -288,7 +288,7 @@ fn decide(entry: &super::Entry, sentence: &Sentence, m: &Match) -> Decision {
     if let Some(cue) = entry.refute.iter().find(|c| c.holds(sentence, &m.words, &prefix)) {
         return Decision::Skip { why: format!("refuted by the cue `{cue}`") };
     }
-    if !entry.is_ambiguous(m.form) {
+    if !m.ambiguous {
         return Decision::Enforce { confirmed: None };
     }
     if let Some(cue) = entry.confirm.iter().find(|c| c.holds(sentence, &m.words, &prefix)) {
