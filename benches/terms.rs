@@ -48,8 +48,8 @@ fn comparable(text: &str) -> String {
 
 /// Report-mode precision of the built-in glossary on FLORES devtest.
 fn precision(root: &Path, glossary: &Glossary) {
-    let flores_ar = read(&root.join("../shared/eval/flores200-devtest/arb_Arab.txt"));
-    let flores_en = read(&root.join("../shared/eval/flores200-devtest/eng_Latn.txt"));
+    let flores_ar = read(&root.join("data/eval/flores200-devtest/arb_Arab.txt"));
+    let flores_en = read(&root.join("data/eval/flores200-devtest/eng_Latn.txt"));
     let accepted_text = read(&root.join("tests/data/accepted.tsv"));
     let mut accepted: HashMap<&str, Vec<&str>> = HashMap::new();
     for line in accepted_text.lines().filter(|l| !l.starts_with('#')).skip(1) {
@@ -123,8 +123,8 @@ fn main() {
         })
         .collect();
     let sentences: Vec<&str> = rows.iter().map(|r| r.0).collect();
-    let flores_ar = read(&root.join("../shared/eval/flores200-devtest/arb_Arab.txt"));
-    let flores_en = read(&root.join("../shared/eval/flores200-devtest/eng_Latn.txt"));
+    let flores_ar = read(&root.join("data/eval/flores200-devtest/arb_Arab.txt"));
+    let flores_en = read(&root.join("data/eval/flores200-devtest/eng_Latn.txt"));
     let flores: Vec<&str> = flores_ar.lines().take(lines).collect();
     let references: Vec<&str> = flores_en.lines().take(lines).collect();
 

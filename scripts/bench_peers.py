@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "bench-peers"
 MODEL = WORK / "exact-shape"
-FLORES_AR = ROOT / "../shared/eval/flores200-devtest/arb_Arab.txt"
-AR_FR = ROOT / "../shared/spm/opus-mt-ar-fr"
+FLORES_AR = ROOT / "data/eval/flores200-devtest/arb_Arab.txt"
+AR_FR = ROOT / "data/spm/opus-mt-ar-fr"
 AR_FR_VOCAB = ROOT / "tests/fixtures/ar-fr-vocab"
 TARJIM = ROOT / "target" / "release" / "tarjim"
 

@@ -46,8 +46,8 @@ TINY = FIXTURES / "tiny"
 TINY_BIN = FIXTURES / "tiny-bin"
 TINY_F16 = FIXTURES / "tiny-f16"
 REFERENCE = FIXTURES / "model"
-SEED_ARTICLE = Path("../shared/corpus/000_ed67191bc9fdfc38.txt")
-FLORES_AR = Path("../shared/eval/flores200-devtest/arb_Arab.txt")
+SEED_ARTICLE = Path("data/corpus/000_ed67191bc9fdfc38.txt")
+FLORES_AR = Path("data/eval/flores200-devtest/arb_Arab.txt")
 
 # ---------------------------------------------------------------------------
 # 1. Tiny SentencePiece pair and Marian vocabulary

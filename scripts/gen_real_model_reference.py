@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from transformers import MarianMTModel, MarianTokenizer
 
-FLORES_AR = Path("../shared/eval/flores200-devtest/arb_Arab.txt")
+FLORES_AR = Path("data/eval/flores200-devtest/arb_Arab.txt")
 
 
 def strip(seq: list[int], start: int, pad: int) -> list[int]:

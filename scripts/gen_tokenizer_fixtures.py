@@ -7,9 +7,9 @@ Reference: transformers 5.23.0 ``MarianTokenizer`` (Python backend) and sentence
 sacremoses must NOT be installed: without it ``MarianTokenizer`` applies no Moses punctuation
 normalization, which is what tarjim reproduces.
 
-Inputs (read-only, beside the clone): ``../shared/spm/opus-mt-ar-fr/{source,target}.spm``,
-``../shared/eval/flores200-devtest/arb_Arab.txt`` (all lines, parity only),
-``../shared/corpus/000_ed67191bc9fdfc38.txt`` (seed article) and, when present,
+Inputs (read-only, beside the clone): ``data/spm/opus-mt-ar-fr/{source,target}.spm``,
+``data/eval/flores200-devtest/arb_Arab.txt`` (all lines, parity only),
+``data/corpus/000_ed67191bc9fdfc38.txt`` (seed article) and, when present,
 ``tests/fixtures/tiny/`` (the tiny SentencePiece pair of the fixture model).
 
 Outputs:
@@ -40,7 +40,7 @@ from pathlib import Path
 # Run from the repository root as ``scripts/...``: its folder is on sys.path.
 from gen_model_fixtures import marian_vocab, write_json
 
-SHARED = Path("../shared")
+SHARED = Path("data")
 AR_FR_SPM = SHARED / "spm" / "opus-mt-ar-fr"
 FLORES_AR = SHARED / "eval" / "flores200-devtest" / "arb_Arab.txt"
 SEED_ARTICLE = SHARED / "corpus" / "000_ed67191bc9fdfc38.txt"

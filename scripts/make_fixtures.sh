@@ -5,8 +5,8 @@
 #   python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt
 #   PYTHON=.venv/bin/python bash scripts/make_fixtures.sh
 #
-# Needs ../shared beside the repository (SentencePiece models, seed article,
-# FLORES devtest). Order matters: the tiny SentencePiece pair comes first, the
+# Reads data/ (the real SentencePiece models, the seed article and FLORES
+# devtest). Order matters: the tiny SentencePiece pair comes first, the
 # tokenizer references use it, the tiny model is trained on it, and the decoding
 # references use the tiny model.
 set -euo pipefail

@@ -545,7 +545,7 @@ fn source_tokens_keep_their_pieces_and_tile_the_line() {
     // The tokenizer fixtures (MarianTokenizer's pieces and ids) through
     // `encode_tokens`: the same pieces, and spans that cover the line in order.
     let tiny = repo("tests/fixtures/tiny");
-    let ar_fr = repo("../shared/spm/opus-mt-ar-fr");
+    let ar_fr = repo("data/spm/opus-mt-ar-fr");
     let vocab = repo("tests/fixtures/ar-fr-vocab");
     let tokenizers = [
         ("tiny", tarjim::tokenizer::MarianTokenizer::from_dir(&tiny).unwrap()),

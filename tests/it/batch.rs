@@ -87,7 +87,7 @@ fn tiny_translator() -> Translator {
 }
 
 fn seed_article() -> String {
-    std::fs::read_to_string(repo("../shared/corpus/000_ed67191bc9fdfc38.txt")).unwrap()
+    std::fs::read_to_string(repo("data/corpus/000_ed67191bc9fdfc38.txt")).unwrap()
 }
 
 #[test]
