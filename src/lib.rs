@@ -3,7 +3,8 @@
 //! Pipeline: SentencePiece tokenization ([`tokenizer`]), our own Marian
 //! encoder-decoder ([`model`]), greedy and beam search ([`decoding`]), put
 //! together by [`translate::Translator`]; [`hub`] finds model directories;
-//! [`align`] reads word alignments from the cross-attention.
+//! [`align`] reads word alignments from the cross-attention; [`xliff`]
+//! pre-translates XLIFF files.
 
 pub mod align;
 pub mod article;
@@ -17,3 +18,4 @@ pub mod model;
 mod text;
 pub mod tokenizer;
 pub mod translate;
+pub mod xliff;

@@ -3,6 +3,7 @@
 mod align;
 mod batch;
 mod glossary;
+mod xliff;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -45,6 +46,9 @@ enum Command {
     Align(align::AlignArgs),
     /// Check, convert and edit glossary files.
     Glossary(glossary::GlossaryArgs),
+    /// Pre-translate XLIFF 1.2 and 2.x files: fill their empty targets, marked
+    /// as machine translation, and leave every other byte as it was.
+    Xliff(xliff::XliffArgs),
 }
 
 #[derive(Args)]
@@ -218,6 +222,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::ModelInfo(args) => model_info(args),
         Command::Align(args) => align::align(args),
         Command::Glossary(args) => glossary::run(args),
+        Command::Xliff(args) => xliff::run(args),
     }
 }
 

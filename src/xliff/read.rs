@@ -1,0 +1,600 @@
+//! Decoding an XLIFF file and locating the targets to fill.
+
+use std::ops::Range;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use super::XliffError;
+
+/// XLIFF versions read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// XLIFF 1.2 (`<trans-unit>`, target `state` attributes).
+    V1_2,
+    /// XLIFF 2.0, 2.1 and 2.2 (`<unit>`/`<segment>`; the core is the same).
+    V2,
+}
+
+/// How the file's bytes encode its text; the output is written the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8, with or without a byte-order mark.
+    Utf8 {
+        /// Whether the file starts with a byte-order mark.
+        bom: bool,
+    },
+    /// UTF-16 with a byte-order mark.
+    Utf16 {
+        /// Big-endian (`FE FF`) rather than little-endian (`FF FE`).
+        big_endian: bool,
+    },
+}
+
+/// Where a segment's target is, or goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetAt {
+    /// An empty element `<target …/>`: its byte range.
+    Empty(Range<usize>),
+    /// `<target …>` with only whitespace before `</target>`.
+    Open {
+        /// The start tag.
+        start_tag: Range<usize>,
+        /// What is between the tags.
+        content: Range<usize>,
+    },
+    /// No target: one is inserted at `at`, after `indent` (the line break and
+    /// indentation of the source, when it starts a line).
+    Missing {
+        /// Byte offset (right after the source, or the 1.2 `<seg-source>`).
+        at: usize,
+        /// Line break and indentation to put before the new target.
+        indent: Option<String>,
+    },
+}
+
+/// A segment to fill: its source and where its target goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// The 2.x segment's `id`, when it has one.
+    pub id: Option<String>,
+    /// Byte range of the source's content (between `<source>` and `</source>`).
+    pub source: Range<usize>,
+    /// The target.
+    pub target: TargetAt,
+    /// 2.x: the `<segment>` start tag, which gets the state.
+    pub segment_tag: Option<Range<usize>>,
+}
+
+/// Where the notes of a unit go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotesAt {
+    /// 1.2: after the target (its end, or where a new one is inserted), on a
+    /// line of its own when `indent` is given.
+    AfterTarget {
+        /// Byte offset.
+        at: usize,
+        /// Line break and indentation.
+        indent: Option<String>,
+    },
+    /// 2.x: into the unit's `<notes>`, before its end tag at this offset.
+    Inside(usize),
+    /// 2.x: a new `<notes>` before the unit's first `<originalData>`,
+    /// `<segment>` or `<ignorable>`, at this offset, followed by `indent`.
+    New {
+        /// Byte offset.
+        at: usize,
+        /// Line break and indentation to put after the new element.
+        indent: Option<String>,
+    },
+}
+
+/// A translation unit with segments to fill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    /// Its `id`.
+    pub id: String,
+    /// Line of its start tag.
+    pub line: usize,
+    /// Its segments to fill (one for 1.2), in document order.
+    pub segments: Vec<Segment>,
+    /// Where its notes go.
+    pub notes: NotesAt,
+}
+
+/// A decoded XLIFF file and what to fill in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The file's text (decoded; without a byte-order mark).
+    pub text: String,
+    /// Its encoding.
+    pub encoding: Encoding,
+    /// Its XLIFF version.
+    pub version: Version,
+    /// 2.x without `trgLang`: the end of the name of the `<xliff>` start tag,
+    /// where ` trgLang="en"` goes when a target is written.
+    pub trg_lang_at: Option<usize>,
+    /// Units with segments to fill.
+    pub units: Vec<Unit>,
+    /// Units (1.2) or segments (2.x) left alone because they are translated.
+    pub translated: usize,
+    /// Units or segments left alone because they are locked, final, approved or
+    /// `translate="no"`.
+    pub locked: usize,
+}
+
+/// Decodes `bytes` to text: UTF-8 (a byte-order mark is kept aside), or UTF-16
+/// with a byte-order mark.
+fn decode(bytes: &[u8]) -> Result<(String, Encoding), XliffError> {
+    let (text, encoding) = if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        (utf8(rest)?, Encoding::Utf8 { bom: true })
+    } else if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        (utf16(rest, false)?, Encoding::Utf16 { big_endian: false })
+    } else if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        (utf16(rest, true)?, Encoding::Utf16 { big_endian: true })
+    } else if bytes.starts_with(&[0, b'<']) || bytes.starts_with(&[b'<', 0]) {
+        return Err(XliffError::Unsupported(
+            "UTF-16 without a byte-order mark is not supported; add the mark or convert the file to UTF-8".into(),
+        ));
+    } else {
+        (utf8(bytes)?, Encoding::Utf8 { bom: false })
+    };
+    if let Some(declared) = declared_encoding(&text) {
+        let name = declared.to_ascii_lowercase();
+        let fits = match encoding {
+            Encoding::Utf8 { .. } => name == "utf-8" || name == "utf8",
+            Encoding::Utf16 { .. } => name.starts_with("utf-16") || name.starts_with("utf16"),
+        };
+        if !fits {
+            return Err(XliffError::Unsupported(format!(
+                "the file declares encoding=\"{declared}\": tarjim reads UTF-8 and UTF-16 (with a byte-order mark); \
+                 convert it to UTF-8 (e.g. iconv -f {declared} -t UTF-8) and change the declaration"
+            )));
+        }
+    }
+    Ok((text, encoding))
+}
+
+fn utf8(bytes: &[u8]) -> Result<String, XliffError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_owned()),
+        Err(err) => {
+            let (line, column) = crate::text::utf8_error_position(bytes, &err);
+            Err(XliffError::Xml { line, column, message: "invalid UTF-8".into() })
+        }
+    }
+}
+
+fn utf16(bytes: &[u8], big_endian: bool) -> Result<String, XliffError> {
+    if bytes.len() % 2 == 1 {
+        return Err(XliffError::Unsupported("UTF-16 file with an odd number of bytes".into()));
+    }
+    let units = bytes.chunks_exact(2).map(|p| {
+        let pair = [p[0], p[1]];
+        if big_endian { u16::from_be_bytes(pair) } else { u16::from_le_bytes(pair) }
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => text.push(c),
+            Err(_) => {
+                let (line, column) = crate::text::line_column(&text, text.len());
+                return Err(XliffError::Xml { line, column, message: "invalid UTF-16 (unpaired surrogate)".into() });
+            }
+        }
+    }
+    Ok(text)
+}
+
+/// The `encoding` of the XML declaration, when there is one.
+fn declared_encoding(text: &str) -> Option<&str> {
+    let declaration = &text[..text.find("?>")?];
+    if !declaration.starts_with("<?xml") {
+        return None;
+    }
+    let after = &declaration[declaration.find("encoding")? + "encoding".len()..];
+    let after = after.trim_start().strip_prefix('=')?.trim_start();
+    let quote = after.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+    let value = &after[1..];
+    Some(&value[..value.find(quote)?])
+}
+
+/// The line break and indentation before byte `at` when only whitespace
+/// precedes it on its line.
+pub(super) fn indent_before(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n')?;
+    let indent = &text[line_start + 1..at];
+    if !indent.chars().all(|c| c == ' ' || c == '\t') {
+        return None;
+    }
+    let start = if text[..line_start].ends_with('\r') { line_start - 1 } else { line_start };
+    Some(text[start..at].to_owned())
+}
+
+/// An open element during the walk.
+struct Frame {
+    /// Qualified name, as written.
+    name: String,
+    /// Whether it is an XLIFF element (no prefix).
+    xliff: bool,
+    /// Its local name.
+    local: String,
+    /// Byte offset of its start tag.
+    start: usize,
+    /// Byte offset right after its start tag.
+    tag_end: usize,
+    /// Whether its content is to be translated (`translate`, inherited).
+    translate: bool,
+}
+
+/// A unit being read.
+struct UnitBuild {
+    id: String,
+    line: usize,
+    /// Depth of its frame in the stack.
+    depth: usize,
+    translate: bool,
+    approved: bool,
+    notes_end: Option<usize>,
+    first_body: Option<usize>,
+    segments: Vec<SegmentBuild>,
+}
+
+/// A 1.2 unit or 2.x segment being read.
+#[derive(Default)]
+struct SegmentBuild {
+    id: Option<String>,
+    tag: Option<Range<usize>>,
+    state: Option<String>,
+    /// Start of `<source>`, its content, and the end of the element.
+    source: Option<(usize, Range<usize>, usize)>,
+    /// End of `<seg-source>` (1.2).
+    seg_source_end: Option<usize>,
+    target: Option<TargetBuild>,
+}
+
+/// A target as read.
+struct TargetBuild {
+    start: usize,
+    start_tag: Range<usize>,
+    content: Option<Range<usize>>,
+    end: usize,
+    state: Option<String>,
+}
+
+/// The walk over a document.
+struct Walk<'t> {
+    text: &'t str,
+    version: Option<Version>,
+    stack: Vec<Frame>,
+    unit: Option<UnitBuild>,
+    units: Vec<Unit>,
+    trg_lang_at: Option<usize>,
+    translated: usize,
+    locked: usize,
+    seen_root: bool,
+}
+
+/// Attributes of a start tag, unescaped; a malformed or repeated one is an error at `at`.
+fn attributes(text: &str, element: &BytesStart, at: usize) -> Result<Vec<(String, String)>, XliffError> {
+    let mut out = Vec::new();
+    for attribute in element.attributes().with_checks(true) {
+        let attribute = attribute.map_err(|e| XliffError::at(text, at, format!("broken XML: {e}")))?;
+        let value = attribute
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| XliffError::at(text, at, format!("broken XML: {e}")))?;
+        out.push((attribute.key.as_ref().to_owned(), value.into_owned()));
+    }
+    Ok(out)
+}
+
+fn get<'a>(attributes: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The primary subtag of a language tag, lower-cased.
+fn primary(tag: &str) -> String {
+    tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase()
+}
+
+impl Walk<'_> {
+    fn error(&self, at: usize, message: impl Into<String>) -> XliffError {
+        XliffError::at(self.text, at, message)
+    }
+
+    fn parent(&self) -> Option<&Frame> {
+        self.stack.last()
+    }
+
+    /// Whether the innermost open element is the XLIFF element `local`.
+    fn parent_is(&self, local: &str) -> bool {
+        self.parent().is_some_and(|f| f.xliff && f.local == local)
+    }
+
+    fn check_languages(&self, at: usize, source: Option<&str>, target: Option<&str>) -> Result<(), XliffError> {
+        if let Some(source) = source.filter(|s| primary(s) != "ar") {
+            return Err(self.error(at, format!("the source language is {source}: tarjim translates from Arabic")));
+        }
+        if let Some(target) = target.filter(|t| primary(t) != "en") {
+            return Err(self.error(at, format!("the target language is {target}: tarjim writes English targets")));
+        }
+        Ok(())
+    }
+
+    /// An element starts: `range` is its start tag, `empty` for `<x/>`.
+    fn start(&mut self, element: &BytesStart, range: Range<usize>, empty: bool) -> Result<(), XliffError> {
+        let name = element.name().as_ref().to_owned();
+        let local = element.local_name().as_ref().to_owned();
+        let xliff = !name.contains(':');
+        let at = range.start;
+        let attributes = attributes(self.text, element, at)?;
+        let inherited = self.parent().is_none_or(|f| f.translate);
+        let own = get(&attributes, "translate").map(|v| v != "no");
+        let translate = own.unwrap_or(inherited);
+        if self.stack.is_empty() {
+            if self.seen_root {
+                return Err(self.error(at, "broken XML: a second root element"));
+            }
+            self.seen_root = true;
+            if local != "xliff" {
+                return Err(self.error(at, format!("not an XLIFF file: the root element is <{name}>")));
+            }
+            let version = get(&attributes, "version").unwrap_or_default();
+            self.version = Some(if version == "1.2" {
+                Version::V1_2
+            } else if version.starts_with("2.") {
+                Version::V2
+            } else {
+                return Err(XliffError::Unsupported(format!(
+                    "XLIFF version \"{version}\" is not supported (1.2 and 2.x are)"
+                )));
+            });
+            if self.version == Some(Version::V2) {
+                self.check_languages(at, get(&attributes, "srcLang"), get(&attributes, "trgLang"))?;
+                if get(&attributes, "trgLang").is_none() {
+                    self.trg_lang_at = Some(at + 1 + name.len());
+                }
+            }
+        }
+        let v12 = self.version == Some(Version::V1_2);
+        if xliff {
+            match local.as_str() {
+                "file" if v12 => self.check_languages(
+                    at,
+                    Some(get(&attributes, "source-language").unwrap_or_default()),
+                    get(&attributes, "target-language"),
+                )?,
+                "trans-unit" | "unit" if self.unit.is_none() => {
+                    let (line, _) = crate::text::line_column(self.text, at);
+                    self.unit = Some(UnitBuild {
+                        id: get(&attributes, "id").unwrap_or_default().to_owned(),
+                        line,
+                        depth: self.stack.len(),
+                        translate,
+                        approved: v12 && get(&attributes, "approved") == Some("yes"),
+                        notes_end: None,
+                        first_body: None,
+                        segments: if v12 { vec![SegmentBuild::default()] } else { Vec::new() },
+                    });
+                }
+                _ => {}
+            }
+            let parent_unit = self.unit.as_ref().is_some_and(|u| u.depth + 1 == self.stack.len());
+            if !v12 && parent_unit && matches!(local.as_str(), "originalData" | "segment" | "ignorable") {
+                let unit = self.unit.as_mut().expect("checked above");
+                unit.first_body.get_or_insert(at);
+            }
+            if !v12 && parent_unit && local == "segment" {
+                let unit = self.unit.as_mut().expect("checked above");
+                unit.segments.push(SegmentBuild {
+                    id: get(&attributes, "id").map(str::to_owned),
+                    tag: Some(range.clone()),
+                    state: get(&attributes, "state").map(str::to_owned),
+                    ..SegmentBuild::default()
+                });
+            }
+            let segment_parent = if v12 { self.parent_is("trans-unit") } else { self.parent_is("segment") };
+            if segment_parent && let Some(segment) = self.unit.as_mut().and_then(|u| u.segments.last_mut()) {
+                match local.as_str() {
+                    "target" => {
+                        segment.target = Some(TargetBuild {
+                            start: at,
+                            start_tag: range.clone(),
+                            content: None,
+                            end: range.end,
+                            state: get(&attributes, "state").map(str::to_owned),
+                        });
+                    }
+                    "source" if empty => segment.source = Some((at, range.end..range.end, range.end)),
+                    _ => {}
+                }
+            }
+        }
+        if !empty {
+            self.stack.push(Frame { name, xliff, local, start: at, tag_end: range.end, translate });
+        } else if xliff && (local == "trans-unit" || local == "unit") {
+            return Err(self.error(at, format!("<{name}/> has no source")));
+        }
+        Ok(())
+    }
+
+    /// The element on top of the stack ends with the end tag at `range`.
+    fn end(&mut self, range: Range<usize>) -> Result<(), XliffError> {
+        let Some(frame) = self.stack.pop() else {
+            return Err(self.error(range.start, "broken XML: an end tag without a start tag"));
+        };
+        if !frame.xliff {
+            return Ok(());
+        }
+        let v12 = self.version == Some(Version::V1_2);
+        let segment_parent = if v12 { self.parent_is("trans-unit") } else { self.parent_is("segment") };
+        if segment_parent && let Some(segment) = self.unit.as_mut().and_then(|u| u.segments.last_mut()) {
+            match frame.local.as_str() {
+                "source" => segment.source = Some((frame.start, frame.tag_end..range.start, range.end)),
+                "seg-source" => segment.seg_source_end = Some(range.end),
+                "target" => {
+                    if let Some(target) = segment.target.as_mut() {
+                        target.content = Some(frame.tag_end..range.start);
+                        target.end = range.end;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let unit_parent = self.unit.as_ref().is_some_and(|u| self.stack.len().checked_sub(1) == Some(u.depth));
+        if !v12 && frame.local == "notes" && unit_parent {
+            if let Some(unit) = self.unit.as_mut() {
+                unit.notes_end = Some(range.start);
+            }
+        }
+        if self.unit.as_ref().is_some_and(|u| u.depth == self.stack.len()) {
+            let unit = self.unit.take().expect("checked above");
+            self.finish_unit(unit, frame.start)?;
+        }
+        Ok(())
+    }
+
+    /// Decides which segments of a finished unit to fill.
+    fn finish_unit(&mut self, unit: UnitBuild, start: usize) -> Result<(), XliffError> {
+        let v12 = self.version == Some(Version::V1_2);
+        let mut segments = Vec::new();
+        let mut notes = None;
+        for segment in unit.segments {
+            let Some((source_start, source, source_end)) = segment.source else {
+                return Err(self.error(start, format!("unit \"{}\" has a segment without a source", unit.id)));
+            };
+            let text_of = |r: &Range<usize>| self.text[r.clone()].trim().is_empty();
+            let target_empty = segment.target.as_ref().is_none_or(|t| t.content.as_ref().is_none_or(text_of));
+            let state = if v12 { segment.target.as_ref().and_then(|t| t.state.clone()) } else { segment.state };
+            let final_state = match (v12, state.as_deref()) {
+                (true, Some("final" | "translated" | "signed-off")) => segment.target.is_some(),
+                (false, Some("final")) => true,
+                _ => false,
+            };
+            if !target_empty {
+                self.translated += 1;
+                continue;
+            }
+            if !unit.translate || unit.approved || final_state {
+                self.locked += 1;
+                continue;
+            }
+            if text_of(&source) {
+                continue;
+            }
+            let target = match segment.target {
+                Some(target) => match target.content {
+                    Some(content) => TargetAt::Open { start_tag: target.start_tag, content },
+                    None => TargetAt::Empty(target.start..target.end),
+                },
+                None => {
+                    let at = segment.seg_source_end.unwrap_or(source_end);
+                    TargetAt::Missing { at, indent: indent_before(self.text, source_start) }
+                }
+            };
+            if v12 {
+                let (at, indent) = match &target {
+                    TargetAt::Empty(r) => (r.end, indent_before(self.text, r.start)),
+                    TargetAt::Open { start_tag, content } => {
+                        let end = content.end + self.text[content.end..].find('>').map_or(0, |i| i + 1);
+                        (end, indent_before(self.text, start_tag.start))
+                    }
+                    TargetAt::Missing { at, indent } => (*at, indent.clone()),
+                };
+                notes = Some(NotesAt::AfterTarget { at, indent });
+            }
+            segments.push(Segment { id: segment.id, source, target, segment_tag: segment.tag });
+        }
+        if segments.is_empty() {
+            return Ok(());
+        }
+        let notes = match (notes, unit.notes_end, unit.first_body) {
+            (Some(notes), _, _) => notes,
+            (None, Some(end), _) => NotesAt::Inside(end),
+            (None, None, Some(at)) => NotesAt::New { at, indent: indent_before(self.text, at) },
+            (None, None, None) => return Err(self.error(start, format!("unit \"{}\" has no segment", unit.id))),
+        };
+        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes });
+        Ok(())
+    }
+}
+
+impl Document {
+    /// Decodes and reads an XLIFF file. A file that is not well-formed is an
+    /// error at its line and column.
+    pub fn parse(bytes: &[u8]) -> Result<Self, XliffError> {
+        let (text, encoding) = decode(bytes)?;
+        let mut walk = Walk {
+            text: &text,
+            version: None,
+            stack: Vec::new(),
+            unit: None,
+            units: Vec::new(),
+            trg_lang_at: None,
+            translated: 0,
+            locked: 0,
+            seen_root: false,
+        };
+        let mut reader = Reader::from_str(&text);
+        loop {
+            let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(text.len());
+            let event = match reader.read_event() {
+                Ok(event) => event,
+                Err(err) => {
+                    let at = usize::try_from(reader.error_position()).unwrap_or(usize::MAX).min(text.len());
+                    return Err(walk.error(at, format!("broken XML: {err}")));
+                }
+            };
+            let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(text.len());
+            match event {
+                Event::Start(element) => walk.start(&element, at..end, false)?,
+                Event::Empty(element) => walk.start(&element, at..end, true)?,
+                Event::End(_) => walk.end(at..end)?,
+                Event::Text(content) => {
+                    if walk.stack.is_empty() && !content.xml10_content().trim().is_empty() {
+                        return Err(walk.error(at, "broken XML: text outside the root element"));
+                    }
+                }
+                Event::CData(_) if walk.stack.is_empty() => {
+                    return Err(walk.error(at, "broken XML: CDATA outside the root element"));
+                }
+                Event::GeneralRef(reference) => {
+                    if walk.stack.is_empty() {
+                        return Err(walk.error(at, "broken XML: a reference outside the root element"));
+                    }
+                    check_reference(&reference).map_err(|problem| walk.error(at, problem))?;
+                }
+                Event::Eof => break,
+                Event::CData(_) | Event::PI(_) | Event::Comment(_) | Event::Decl(_) | Event::DocType(_) => {}
+            }
+        }
+        if let Some(frame) = walk.stack.last() {
+            return Err(walk.error(frame.start, format!("broken XML: <{}> is never closed", frame.name)));
+        }
+        let Some(version) = walk.version else {
+            return Err(walk.error(text.len(), "not an XLIFF file: no root element"));
+        };
+        let (units, trg_lang_at, translated, locked) = (walk.units, walk.trg_lang_at, walk.translated, walk.locked);
+        Ok(Self { text, encoding, version, trg_lang_at, units, translated, locked })
+    }
+
+    /// The segments to fill, in document order.
+    pub fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.units.iter().flat_map(|u| &u.segments)
+    }
+}
+
+/// Checks that an entity or character reference resolves (XML's five entities
+/// and character references; a document type's own entities are not read).
+pub(super) fn check_reference(reference: &quick_xml::events::BytesRef) -> Result<String, String> {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c.to_string()),
+        Ok(None) => {
+            let name = reference.xml10_content();
+            quick_xml::escape::resolve_predefined_entity(&name)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("broken XML: unknown entity &{name};"))
+        }
+        Err(err) => Err(format!("broken XML: {err}")),
+    }
+}
