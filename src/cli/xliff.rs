@@ -235,7 +235,7 @@ pub(super) fn run(args: XliffArgs) -> anyhow::Result<ExitCode> {
         translator: &translator,
         aligner,
         batch_size: args.decode.batch_size,
-        origin: format!("tarjim {} with model {}", env!("CARGO_PKG_VERSION"), model_name(&args.model.model)),
+        origin: format!("tarjim with model {}", model_name(&args.model.model)),
         constrain: args.glossary.glossary_mode == ModeArg::Constrain,
     };
     let (mut failed, mut missed_terms) = (false, false);

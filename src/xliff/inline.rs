@@ -262,7 +262,7 @@ fn escape(text: &str, out: &mut String) {
 pub fn place(inline: &Inline, translation: &str, alignment: Option<&Alignment>, pairs: &[(usize, usize)]) -> String {
     let target: Vec<char> = translation.chars().collect();
     let source_len = inline.text.chars().count();
-    let proportional = |at: usize| if source_len == 0 { 0 } else { at * target.len() / source_len };
+    let proportional = |at: usize| (at * target.len()).checked_div(source_len).unwrap_or(0);
     let mut offsets: Vec<usize> = inline
         .codes
         .iter()
@@ -296,4 +296,95 @@ pub fn place(inline: &Inline, translation: &str, alignment: Option<&Alignment>, 
     }
     escape(&target[done..].iter().collect::<String>(), &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(spans: &[(usize, usize)]) -> Vec<Word> {
+        spans.iter().map(|&(s, e)| Word { text: String::new(), span: Some(s..e), pieces: 0..0 }).collect()
+    }
+
+    /// "قال <b>رئيس الوزراء</b> اليوم<x/> هنا" → "Today the prime minister said here",
+    /// with the words linked by hand.
+    fn case() -> (Inline, Alignment, Vec<(usize, usize)>) {
+        let source = "قال <g id=\"1\">رئيس الوزراء</g> اليوم<x id=\"2\"/> هنا";
+        let inline = Inline::parse(source, 0, source, Version::V1_2).unwrap();
+        assert_eq!(inline.text, "قال رئيس الوزراء اليوم هنا");
+        // قال 0..3, رئيس 4..8, الوزراء 9..16, اليوم 17..22, هنا 23..26
+        let alignment = Alignment {
+            source_words: words(&[(0, 3), (4, 8), (9, 16), (17, 22), (23, 26)]),
+            // Today 0..5, the 6..9, prime 10..15, minister 16..24, said 25..29, here 30..34
+            target_words: words(&[(0, 5), (6, 9), (10, 15), (16, 24), (25, 29), (30, 34)]),
+            attention: Vec::new(),
+        };
+        let pairs = vec![(0, 4), (1, 3), (2, 1), (2, 2), (3, 0), (4, 5)];
+        (inline, alignment, pairs)
+    }
+
+    #[test]
+    fn paired_codes_enclose_the_target_words_linked_to_their_source_words() {
+        let (inline, alignment, pairs) = case();
+        let kinds: Vec<CodeKind> = inline.codes.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [CodeKind::Open { partner: 1 }, CodeKind::Close { partner: 0 }, CodeKind::Point]);
+        let target = "Today the prime minister said here";
+        // <x/> stands before هنا, whose word is "here"; the pair holds "the prime minister".
+        assert_eq!(
+            place(&inline, target, Some(&alignment), &pairs),
+            "Today <g id=\"1\">the prime minister</g> said <x id=\"2\"/>here"
+        );
+    }
+
+    #[test]
+    fn a_code_aligned_before_the_previous_one_moves_up_to_it() {
+        let (inline, alignment, _) = case();
+        // هنا → "Today": the point code would come before the pair; it follows it instead.
+        let pairs = vec![(0, 4), (1, 3), (2, 1), (2, 2), (3, 5), (4, 0)];
+        assert_eq!(
+            place(&inline, "Today the prime minister said here", Some(&alignment), &pairs),
+            "Today <g id=\"1\">the prime minister</g><x id=\"2\"/> said here"
+        );
+    }
+
+    #[test]
+    fn codes_at_the_edges_stay_at_the_edges_and_text_is_escaped() {
+        let source = "<x id=\"1\"/>قال &amp; هنا<x id=\"2\"/>";
+        let inline = Inline::parse(source, 0, source, Version::V1_2).unwrap();
+        assert_eq!(inline.text, "قال & هنا");
+        let alignment = Alignment {
+            source_words: words(&[(0, 3), (4, 5), (6, 9)]),
+            target_words: words(&[(0, 4), (5, 6), (7, 11)]),
+            attention: Vec::new(),
+        };
+        let pairs = vec![(0, 2), (1, 1), (2, 0)];
+        assert_eq!(
+            place(&inline, "here & said", Some(&alignment), &pairs),
+            "<x id=\"1\"/>here &amp; said<x id=\"2\"/>"
+        );
+        assert_eq!(place(&inline, "abcdefghi", None, &[]), "<x id=\"1\"/>abcdefghi<x id=\"2\"/>");
+    }
+
+    #[test]
+    fn standalone_codes_pair_by_their_ids() {
+        let source =
+            "<sc id=\"1\"/>أ<sm id=\"m\"/>ب<ec startRef=\"1\"/>ج<em startRef=\"m\"/><ec id=\"9\" isolated=\"yes\"/>";
+        let inline = Inline::parse(source, 0, source, Version::V2).unwrap();
+        let kinds: Vec<CodeKind> = inline.codes.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                CodeKind::Open { partner: 2 },
+                CodeKind::Open { partner: 3 },
+                CodeKind::Close { partner: 0 },
+                CodeKind::Close { partner: 1 },
+                CodeKind::Point
+            ]
+        );
+        let source = "<bpt id=\"1\">&lt;b&gt;</bpt>أ<ept id=\"1\">&lt;/b&gt;</ept><ph id=\"2\">x</ph>";
+        let inline = Inline::parse(source, 0, source, Version::V1_2).unwrap();
+        assert_eq!(inline.text, "أ", "native code inside bpt, ept and ph is not text");
+        assert_eq!(inline.codes[0].xml, "<bpt id=\"1\">&lt;b&gt;</bpt>");
+        assert_eq!(inline.codes[0].kind, CodeKind::Open { partner: 1 });
+    }
 }

@@ -379,19 +379,20 @@ impl Walk<'_> {
                 }
                 _ => {}
             }
-            let parent_unit = self.unit.as_ref().is_some_and(|u| u.depth + 1 == self.stack.len());
-            if !v12 && parent_unit && matches!(local.as_str(), "originalData" | "segment" | "ignorable") {
-                let unit = self.unit.as_mut().expect("checked above");
+            let depth = self.stack.len();
+            if !v12
+                && let Some(unit) = self.unit.as_mut().filter(|u| u.depth + 1 == depth)
+                && matches!(local.as_str(), "originalData" | "segment" | "ignorable")
+            {
                 unit.first_body.get_or_insert(at);
-            }
-            if !v12 && parent_unit && local == "segment" {
-                let unit = self.unit.as_mut().expect("checked above");
-                unit.segments.push(SegmentBuild {
-                    id: get(&attributes, "id").map(str::to_owned),
-                    tag: Some(range.clone()),
-                    state: get(&attributes, "state").map(str::to_owned),
-                    ..SegmentBuild::default()
-                });
+                if local == "segment" {
+                    unit.segments.push(SegmentBuild {
+                        id: get(&attributes, "id").map(str::to_owned),
+                        tag: Some(range.clone()),
+                        state: get(&attributes, "state").map(str::to_owned),
+                        ..SegmentBuild::default()
+                    });
+                }
             }
             let segment_parent = if v12 { self.parent_is("trans-unit") } else { self.parent_is("segment") };
             if segment_parent && let Some(segment) = self.unit.as_mut().and_then(|u| u.segments.last_mut()) {
@@ -442,13 +443,15 @@ impl Walk<'_> {
             }
         }
         let unit_parent = self.unit.as_ref().is_some_and(|u| self.stack.len().checked_sub(1) == Some(u.depth));
-        if !v12 && frame.local == "notes" && unit_parent {
-            if let Some(unit) = self.unit.as_mut() {
-                unit.notes_end = Some(range.start);
-            }
+        if !v12
+            && frame.local == "notes"
+            && unit_parent
+            && let Some(unit) = self.unit.as_mut()
+        {
+            unit.notes_end = Some(range.start);
         }
-        if self.unit.as_ref().is_some_and(|u| u.depth == self.stack.len()) {
-            let unit = self.unit.take().expect("checked above");
+        let depth = self.stack.len();
+        if let Some(unit) = self.unit.take_if(|u| u.depth == depth) {
             self.finish_unit(unit, frame.start)?;
         }
         Ok(())

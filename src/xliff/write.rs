@@ -11,7 +11,7 @@ pub struct Filled<'a> {
     pub targets: Vec<Vec<Option<String>>>,
     /// Per unit: the glossary terms its translations used, as `ARABIC → English`.
     pub terms: Vec<Vec<String>>,
-    /// Who translated, for the notes (e.g. `tarjim 0.1.0, model Helsinki-NLP/opus-mt-ar-en`).
+    /// Who translated, for the notes (e.g. `tarjim with model Helsinki-NLP/opus-mt-ar-en`).
     pub origin: &'a str,
 }
 
@@ -193,5 +193,22 @@ pub fn write(document: &Document, filled: &Filled) -> Vec<u8> {
             }
             bytes
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_replaced_in_place_or_added_after_the_last() {
+        let set = [("state", "needs-review-translation"), ("state-qualifier", "mt-suggestion")];
+        assert_eq!(
+            set_attributes("<target xml:lang='en' state = \"new\" >", &set),
+            "<target xml:lang='en' state = \"needs-review-translation\" state-qualifier=\"mt-suggestion\" >"
+        );
+        assert_eq!(set_attributes("<target/>", &set[..1]), "<target state=\"needs-review-translation\"/>");
+        assert_eq!(find_attribute("<x substate='a' state=\"b\">", "state"), Some(23..24));
+        assert_eq!(element_name("<xlf:target state=\"new\"/>"), "xlf:target");
     }
 }

@@ -11,3 +11,4 @@ mod model;
 mod props;
 mod real_model;
 mod util;
+mod xliff;
