@@ -517,7 +517,7 @@ fn align_command_aligns_the_translation_translate_prints() {
         }
     }
     let out = crate::cli::tarjim(
-        &["align", "--model", repo("tests/fixtures/tiny").to_str().unwrap(), "--format", "json"],
+        &["align", "--no-split", "--model", repo("tests/fixtures/tiny").to_str().unwrap(), "--format", "json"],
         input.as_bytes(),
     );
     assert!(out.status.success(), "{}", crate::cli::text(&out.stderr));

@@ -66,7 +66,7 @@ fn translate_prints_transformers_translations_line_for_line() {
     }
     for batch in ["1", "3", "16"] {
         let out = tarjim(
-            &["translate", "--glossary-mode", "off", "--model", &tiny(), "--batch-size", batch],
+            &["translate", "--no-split", "--glossary-mode", "off", "--model", &tiny(), "--batch-size", batch],
             input.as_bytes(),
         );
         assert_eq!(text(&out.stderr), "");
@@ -83,7 +83,10 @@ fn translate_greedy_option_matches_transformers_greedy() {
         case["sources"].as_array().unwrap().iter().map(|s| format!("{}\n", s.as_str().unwrap())).collect();
     let want: String =
         case["translations"].as_array().unwrap().iter().map(|s| format!("{}\n", s.as_str().unwrap())).collect();
-    let out = tarjim(&["translate", "--glossary-mode", "off", "--model", &tiny(), "--beam", "1"], input.as_bytes());
+    let out = tarjim(
+        &["translate", "--no-split", "--glossary-mode", "off", "--model", &tiny(), "--beam", "1"],
+        input.as_bytes(),
+    );
     assert_eq!(text(&out.stdout), want);
 }
 
@@ -616,7 +619,7 @@ fn max_length_past_the_position_table_is_clamped_and_every_line_translates() {
     let (sources, _) = default_case();
     let input = format!("{}\n", sources.join("\n"));
     let run = |max_length: &str| {
-        let args = ["translate", "--model", &model, "--glossary-mode", "off", "--format", "jsonl"];
+        let args = ["translate", "--no-split", "--model", &model, "--glossary-mode", "off", "--format", "jsonl"];
         tarjim(&[&args[..], &["--max-length", max_length]].concat(), input.as_bytes())
     };
     let out = run("100000");
