@@ -11,7 +11,9 @@ use tarjim::align::{Aligner, Alignment, Method, Target, Word, pharaoh};
 use tarjim::model::AttentionHead;
 use tarjim::translate::{Split, Translator};
 
-use super::{CHUNK_LINES, DecodeArgs, ModelArgs, align_lines, load_translator, read_inputs, split_lines, stdout_failed};
+use super::{
+    CHUNK_LINES, DecodeArgs, ModelArgs, align_lines, load_translator, read_inputs, split_lines, stdout_failed,
+};
 
 #[derive(Args)]
 pub(super) struct AlignArgs {

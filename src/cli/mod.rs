@@ -14,13 +14,13 @@ use candle_core::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use stream::stdin_chunks;
 use tarjim::align::{AlignError, Aligner, Alignment, Method, Target, pharaoh};
+use tarjim::exchange::tmx;
 use tarjim::glossary::Glossary;
 use tarjim::hub::{self, Manifest, ModelSpec, Need};
-use tarjim::tokenizer::MarianTokenizer;
-use stream::stdin_chunks;
-use tarjim::exchange::tmx;
 use tarjim::time::Utc;
+use tarjim::tokenizer::MarianTokenizer;
 use tarjim::translate::{GlossaryMode, LineError, LineTranslation, Split, Terms, Translator};
 
 /// Lines handed to the translator at a time from a file (stdin goes in
@@ -275,9 +275,7 @@ fn split_lines(bytes: &[u8]) -> Vec<Result<String, String>> {
     if bytes.is_empty() {
         return Vec::new();
     }
-    body.split(|&b| b == b'\n')
-        .map(|line| check_line(line.strip_suffix(b"\r").unwrap_or(line)))
-        .collect()
+    body.split(|&b| b == b'\n').map(|line| check_line(line.strip_suffix(b"\r").unwrap_or(line))).collect()
 }
 
 /// One line's text, or why it is not valid UTF-8.
@@ -380,7 +378,8 @@ fn align_lines(
         .iter_mut()
         .map(|result| {
             let translation = result.as_mut().ok()?;
-            let parts: Vec<Result<Alignment, AlignError>> = aligned.by_ref().take(translation.sentences.len()).collect();
+            let parts: Vec<Result<Alignment, AlignError>> =
+                aligned.by_ref().take(translation.sentences.len()).collect();
             let parts: Result<Vec<(Alignment, usize, usize)>, AlignError> = parts
                 .into_iter()
                 .zip(&translation.sentences)

@@ -75,7 +75,8 @@ impl LineTranslation {
         if tokens == 0 {
             return self.sentences.first().map_or(0.0, |s| s.translation.score);
         }
-        let total: f32 = self.sentences.iter().map(|s| s.translation.score * s.translation.target_ids.len() as f32).sum();
+        let total: f32 =
+            self.sentences.iter().map(|s| s.translation.score * s.translation.target_ids.len() as f32).sum();
         total / tokens as f32
     }
 
@@ -155,7 +156,11 @@ impl Translator {
                             }
                             (_, error) => error,
                         };
-                        if count > 1 { LineError::Sentence { index: index + 1, count, error: Box::new(error) } } else { error }
+                        if count > 1 {
+                            LineError::Sentence { index: index + 1, count, error: Box::new(error) }
+                        } else {
+                            error
+                        }
                     })?;
                     let source_span = char_offset(line, span.start)..char_offset(line, span.end);
                     if !translation.text.is_empty() && !out.text.is_empty() {

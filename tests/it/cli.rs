@@ -313,7 +313,7 @@ fn int8_translations_do_not_depend_on_the_batch_and_stay_near_f32() {
     assert!(same * 2 >= lines.len(), "int8 equals f32 on only {same} of {} lines", lines.len());
 }
 
-const SENSE_GLOSSARY: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute
+pub(crate) const SENSE_GLOSSARY: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute
 الجزيرة\tAl Jazeera\torg\t\t\t\tالجزيرة\tقناة ~\tشبه ~
 بشار الأسد\tBashar al-Assad\tperson\t\t\tالأسد=Assad\tالأسد\tنظام ~\t
 ";
@@ -324,7 +324,7 @@ type Enforced = (String, String, Value);
 type Skipped = (String, String);
 
 /// The enforced terms and the skipped mentions of each report line.
-fn decisions(report: &std::path::Path) -> Vec<(Vec<Enforced>, Vec<Skipped>)> {
+pub(crate) fn decisions(report: &std::path::Path) -> Vec<(Vec<Enforced>, Vec<Skipped>)> {
     std::fs::read_to_string(report)
         .unwrap()
         .lines()

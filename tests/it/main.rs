@@ -10,4 +10,5 @@ mod glossary_cli;
 mod model;
 mod props;
 mod real_model;
+mod translate_io;
 mod util;
