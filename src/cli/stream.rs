@@ -14,9 +14,12 @@ const GATHER: Duration = Duration::from_millis(250);
 
 /// What the reading thread sends.
 enum Message {
-    Line(Result<String, String>),
+    Line(Line),
     Failed(std::io::Error),
 }
+
+/// One input line: its text, or why it is not valid UTF-8.
+type Line = Result<String, String>;
 
 /// Reads stdin on a thread of its own and calls `each` with chunks of lines
 /// (the first line's 1-based number and the lines, each valid UTF-8 or why
@@ -27,7 +30,7 @@ enum Message {
 /// result says whether one happened.
 pub(super) fn stdin_chunks(
     whole: bool,
-    each: &mut dyn FnMut(usize, &[Result<String, String>]) -> anyhow::Result<()>,
+    each: &mut dyn FnMut(usize, &[Line]) -> anyhow::Result<()>,
 ) -> anyhow::Result<bool> {
     let (send, receive) = mpsc::channel();
     // The thread ends at the end of stdin, or with the process.
@@ -52,7 +55,7 @@ pub(super) fn stdin_chunks(
     });
     let mut failed = false;
     let mut number = 1;
-    let mut take = |message: Message, lines: &mut Vec<Result<String, String>>| match message {
+    let mut take = |message: Message, lines: &mut Vec<Line>| match message {
         Message::Line(line) => lines.push(line),
         Message::Failed(err) => {
             eprintln!("<stdin>: cannot read: {err}");

@@ -123,7 +123,7 @@ impl Translator {
             .map(|(i, line)| {
                 let spans = match split {
                     Split::Sentences => segment::split(line, max, &count),
-                    Split::Lines => vec![0..line.len()],
+                    Split::Lines => std::iter::once(0..line.len()).collect(),
                 };
                 let document = documents.get(i).copied().unwrap_or(fresh + i);
                 for span in &spans {

@@ -248,11 +248,14 @@ fn a_line_on_an_open_pipe_comes_back_before_the_next_is_written() {
     assert!(child.lock().unwrap().wait().unwrap().success());
 }
 
+/// `(name, value)` pairs: attributes, properties, or `(language, segment)`.
+type Pairs = Vec<(String, String)>;
+
 /// A parsed TMX document: the header's attributes and, per unit, its
 /// properties and `(language, segment)` pairs.
 struct Memory {
-    header: Vec<(String, String)>,
-    units: Vec<(Vec<(String, String)>, Vec<(String, String)>)>,
+    header: Pairs,
+    units: Vec<(Pairs, Pairs)>,
 }
 
 /// An element's name.
