@@ -19,6 +19,10 @@ use crate::glossary::{Decision, Glossary, Kind, Senses};
 use crate::model::{MarianConfig, MarianMTModel, ModelError, Precision, load_model_as};
 use crate::tokenizer::{MarianTokenizer, TokenizerError};
 
+mod lines;
+
+pub use lines::{LineTranslation, Sentence, Split};
+
 /// Why a model directory could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -68,6 +72,25 @@ pub enum LineError {
     /// Decoding the line failed (alone: a failed batch is retried line by line).
     #[error("decoding failed: {0}")]
     Decode(String),
+    /// A sentence split at commas and spaces still holds a word with more
+    /// tokens than the model's position table.
+    #[error("a word of {tokens} tokens is more than the model's limit of {max} and cannot be split")]
+    WordTooLong {
+        /// Source tokens of the piece holding it, `</s>` included.
+        tokens: usize,
+        /// `max_position_embeddings`.
+        max: usize,
+    },
+    /// One sentence of a line of several failed.
+    #[error("sentence {index} of {count}: {error}")]
+    Sentence {
+        /// 1-based index of the sentence in its line.
+        index: usize,
+        /// Sentences in the line.
+        count: usize,
+        /// Why it failed.
+        error: Box<LineError>,
+    },
 }
 
 /// One translated line.
@@ -100,22 +123,26 @@ impl Translation {
     /// from it: true when every target word the rendering overlaps is linked to a
     /// source word that overlaps the term's source span.
     pub fn check_alignment(&mut self, alignment: &Alignment, pairs: &[(usize, usize)]) {
-        let overlapping = |words: &[Word], span: &Range<usize>| -> Vec<usize> {
-            words
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| w.span.as_ref().is_some_and(|s| s.start < span.end && span.start < s.end))
-                .map(|(i, _)| i)
-                .collect()
-        };
-        for term in &mut self.terms {
-            term.aligned = term.target_span.as_ref().map(|target_span| {
-                let sources = overlapping(&alignment.source_words, &term.source_span);
-                let targets = overlapping(&alignment.target_words, target_span);
-                !targets.is_empty()
-                    && targets.iter().all(|t| pairs.iter().any(|(s, pt)| pt == t && sources.contains(s)))
-            });
-        }
+        check_terms(&mut self.terms, alignment, pairs);
+    }
+}
+
+/// Sets each placed term's [`TermUse::aligned`] (see [`Translation::check_alignment`]).
+fn check_terms(terms: &mut [TermUse], alignment: &Alignment, pairs: &[(usize, usize)]) {
+    let overlapping = |words: &[Word], span: &Range<usize>| -> Vec<usize> {
+        words
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.span.as_ref().is_some_and(|s| s.start < span.end && span.start < s.end))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    for term in terms {
+        term.aligned = term.target_span.as_ref().map(|target_span| {
+            let sources = overlapping(&alignment.source_words, &term.source_span);
+            let targets = overlapping(&alignment.target_words, target_span);
+            !targets.is_empty() && targets.iter().all(|t| pairs.iter().any(|(s, pt)| pt == t && sources.contains(s)))
+        });
     }
 }
 
@@ -222,7 +249,7 @@ impl Terms {
 pub enum Event {
     /// A batch is done.
     Batch {
-        /// Lines in the batch.
+        /// Lines (or sentences) in the batch.
         lines: usize,
         /// Tokens generated for them.
         target_tokens: usize,
@@ -650,6 +677,7 @@ mod tests {
                 word("so", 22..24),
             ],
             attention: Vec::new(),
+            sentences: Vec::new(),
         };
         let mut translation = Translation {
             text: "Kataib Hezbollah said so".into(),

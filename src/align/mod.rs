@@ -101,12 +101,67 @@ pub struct Alignment {
     pub target_words: Vec<Word>,
     /// Word-level attention, `attention[target word][source word]`.
     pub attention: Vec<Vec<f32>>,
+    /// For a line aligned sentence by sentence ([`Alignment::concat`]), each
+    /// sentence's source and target word ranges: pairs are read within each
+    /// sentence, never across. Empty for a line aligned whole.
+    pub sentences: Vec<(Range<usize>, Range<usize>)>,
 }
 
 impl Alignment {
     /// The `(source word, target word)` pairs `method` reads, sorted.
     pub fn pairs(&self, method: Method) -> Vec<(usize, usize)> {
-        extract(&self.attention, method)
+        if self.sentences.is_empty() {
+            return extract(&self.attention, method);
+        }
+        let mut pairs = Vec::new();
+        for (sources, targets) in &self.sentences {
+            let block: Vec<Vec<f32>> =
+                self.attention[targets.clone()].iter().map(|row| row[sources.clone()].to_vec()).collect();
+            pairs.extend(extract(&block, method).into_iter().map(|(s, t)| (s + sources.start, t + targets.start)));
+        }
+        pairs
+    }
+
+    /// The alignment of a line from those of its sentences: each given with the
+    /// character offsets of the sentence in the line and of its translation in
+    /// the line's translation. Words are numbered through the line and their
+    /// spans count characters of the line (and of its translation); a word's
+    /// pieces are numbered through the line's tokens; attention across
+    /// sentences is 0.
+    pub fn concat(parts: Vec<(Alignment, usize, usize)>) -> Self {
+        let source_total: usize = parts.iter().map(|(a, _, _)| a.source_words.len()).sum();
+        let mut out =
+            Self { source_words: Vec::new(), target_words: Vec::new(), attention: Vec::new(), sentences: Vec::new() };
+        let (mut source_pieces, mut target_pieces) = (0, 0);
+        for (alignment, source_offset, target_offset) in parts {
+            let sources = out.source_words.len()..out.source_words.len() + alignment.source_words.len();
+            let targets = out.target_words.len()..out.target_words.len() + alignment.target_words.len();
+            let shift = |words: Vec<Word>, chars: usize, pieces: usize| -> (Vec<Word>, usize) {
+                let end = words.iter().map(|w| w.pieces.end).max().unwrap_or(0);
+                let words = words
+                    .into_iter()
+                    .map(|w| Word {
+                        span: w.span.map(|s| s.start + chars..s.end + chars),
+                        pieces: w.pieces.start + pieces..w.pieces.end + pieces,
+                        ..w
+                    })
+                    .collect();
+                (words, pieces + end)
+            };
+            let (words, next) = shift(alignment.source_words, source_offset, source_pieces);
+            out.source_words.extend(words);
+            source_pieces = next;
+            let (words, next) = shift(alignment.target_words, target_offset, target_pieces);
+            out.target_words.extend(words);
+            target_pieces = next;
+            for row in alignment.attention {
+                let mut full = vec![0.0; source_total];
+                full[sources.clone()].copy_from_slice(&row);
+                out.attention.push(full);
+            }
+            out.sentences.push((sources, targets));
+        }
+        out
     }
 }
 
@@ -232,7 +287,7 @@ fn word_alignment(source: &str, target: &str, prepared: &Prepared, matrix: &[Vec
     let pieces: Vec<&str> = prepared.target_pieces.iter().map(String::as_str).collect();
     let target_words = words::words(target, &pieces, &prepared.target_spans);
     let attention = word_attention(matrix, &source_words, &target_words);
-    Alignment { source_words, target_words, attention }
+    Alignment { source_words, target_words, attention, sentences: Vec::new() }
 }
 
 /// Word-level attention: for each target word, the mean over its pieces' rows of
@@ -268,5 +323,33 @@ mod tests {
         let source = [word(0..1), word(1..3)];
         let target = [word(0..2), word(2..3)];
         assert_eq!(word_attention(&matrix, &source, &target), vec![vec![0.25, 0.6875], vec![0.25, 0.25]]);
+    }
+
+    fn spanned(text: &str, span: Range<usize>, pieces: Range<usize>) -> Word {
+        Word { text: text.into(), span: Some(span), pieces }
+    }
+
+    #[test]
+    fn sentences_concatenate_with_line_offsets_and_pairs_never_cross_them() {
+        // "أ ب. ج" → "A B. C": sentence 1 is characters 0..4 → 0..4, sentence 2 is 5..6 → 5..6.
+        let first = Alignment {
+            source_words: vec![spanned("أ", 0..1, 0..1), spanned("ب.", 2..4, 1..3)],
+            target_words: vec![spanned("A", 0..1, 0..1), spanned("B.", 2..4, 1..2)],
+            attention: vec![vec![0.9, 0.1], vec![0.0, 0.0]],
+            sentences: Vec::new(),
+        };
+        let second = Alignment {
+            source_words: vec![spanned("ج", 0..1, 0..1)],
+            target_words: vec![spanned("C", 0..1, 0..1)],
+            attention: vec![vec![0.0]],
+            sentences: Vec::new(),
+        };
+        let line = Alignment::concat(vec![(first, 0, 0), (second, 5, 5)]);
+        assert_eq!(line.source_words[2], spanned("ج", 5..6, 3..4));
+        assert_eq!(line.target_words[2], spanned("C", 5..6, 2..3));
+        assert_eq!(line.attention, vec![vec![0.9, 0.1, 0.0], vec![0.0, 0.0, 0.0], vec![0.0, 0.0, 0.0]]);
+        // Rows of zeros still link within their own sentence: B. → أ, C → ج.
+        assert_eq!(line.pairs(Method::Argmax), vec![(0, 0), (0, 1), (2, 2)]);
+        assert_eq!(line.pairs(Method::threshold(0.0).unwrap()).len(), 5, "2 × 2 + 1 × 1");
     }
 }

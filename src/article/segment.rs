@@ -4,9 +4,13 @@
 //! `؟`, `؛` or `…` (and runs of them, with closing quotes and brackets that
 //! follow) when whitespace or the paragraph's end comes next — but not after a
 //! decimal point (3.5), nor after an abbreviation ([`ABBREVIATIONS`]) or a
-//! single Latin capital (initials). A sentence with more tokens than the model
-//! takes is split at commas (`،` `,`), or at spaces when a clause alone is too
-//! long, never truncated.
+//! single Latin capital (initials). A number or mark alone before a terminator
+//! (a list item's `1.`) is no sentence: it opens the one that follows. A
+//! sentence with more tokens than the model takes is split at commas (`،` `,`),
+//! or at spaces when a clause alone is too long, never truncated. [`split`] gives the pieces as byte ranges of the
+//! paragraph, so that offsets into the sentences map back to the line.
+
+use std::ops::Range;
 
 /// Words ending in `.` that do not end a sentence.
 pub const ABBREVIATIONS: &[&str] = &[
@@ -40,8 +44,17 @@ fn is_abbreviation(text: &str, at: usize) -> bool {
     matches!((chars.next(), chars.next(), chars.next()), (Some(c), Some('.'), None) if c.is_ascii_uppercase())
 }
 
-/// Splits one paragraph into sentences.
-pub fn sentences(text: &str) -> Vec<String> {
+/// Byte range `range` of `text` without its leading and trailing whitespace.
+fn trimmed(text: &str, range: Range<usize>) -> Range<usize> {
+    let piece = &text[range.clone()];
+    let start = range.start + (piece.len() - piece.trim_start().len());
+    let end = range.end - (piece.len() - piece.trim_end().len());
+    start..end.max(start)
+}
+
+/// The sentences of one paragraph as byte ranges of `text`, in order, trimmed,
+/// none empty.
+pub fn sentence_spans(text: &str) -> Vec<Range<usize>> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut out = Vec::new();
     let mut start = 0;
@@ -66,72 +79,103 @@ pub fn sentences(text: &str) -> Vec<String> {
         }
         if j == chars.len() || chars[j].1.is_whitespace() {
             let end = chars.get(j).map_or(text.len(), |&(b, _)| b);
-            let sentence = text[start..end].trim();
-            if !sentence.is_empty() {
-                out.push(sentence.to_string());
+            let sentence = trimmed(text, start..end);
+            // A number or mark alone (a list item's `1.`) opens the sentence
+            // that follows rather than standing as one.
+            if text[sentence.clone()].chars().any(char::is_alphabetic) {
+                out.push(sentence);
+                start = end;
             }
-            start = end;
         }
         i = j;
     }
-    let rest = text[start..].trim();
+    let rest = trimmed(text, start..text.len());
     if !rest.is_empty() {
-        out.push(rest.to_string());
+        out.push(rest);
     }
     out
 }
 
-/// Splits `sentence` into pieces of at most `max_tokens` tokens (as `count`
-/// counts them): at commas first, at spaces when a clause alone is too long.
-/// A single word over the limit stays whole (the caller reports it).
-pub fn fit(sentence: &str, max_tokens: usize, count: &dyn Fn(&str) -> usize) -> Vec<String> {
-    if count(sentence) <= max_tokens {
-        return vec![sentence.to_string()];
+/// Splits one paragraph into sentences.
+pub fn sentences(text: &str) -> Vec<String> {
+    sentence_spans(text).into_iter().map(|s| text[s].to_string()).collect()
+}
+
+/// Splits the sentence at byte range `sentence` of `text` into pieces of at
+/// most `max_tokens` tokens (as `count` counts them): at commas first, at
+/// spaces when a clause alone is too long. A single word over the limit stays
+/// whole (the caller reports it). Returns trimmed byte ranges of `text`.
+pub fn fit_spans(
+    text: &str,
+    sentence: Range<usize>,
+    max_tokens: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> Vec<Range<usize>> {
+    if count(&text[sentence.clone()]) <= max_tokens {
+        return vec![sentence];
     }
-    let clauses = split_after(sentence, |c| COMMAS.contains(&c));
+    let clauses = split_after(text, sentence, |c| COMMAS.contains(&c));
     let mut out = Vec::new();
-    for clause in pack(&clauses, max_tokens, count) {
-        if count(&clause) <= max_tokens {
+    for clause in pack(text, &clauses, max_tokens, count) {
+        if count(&text[clause.clone()]) <= max_tokens {
             out.push(clause);
         } else {
-            let words = split_after(&clause, char::is_whitespace);
-            out.extend(pack(&words, max_tokens, count));
+            let words = split_after(text, clause, char::is_whitespace);
+            out.extend(pack(text, &words, max_tokens, count));
         }
     }
     out
 }
 
-/// Pieces of `text`, each ending after a character `is_end` accepts.
-fn split_after(text: &str, is_end: impl Fn(char) -> bool) -> Vec<String> {
+/// [`fit_spans`] of a whole sentence, as strings.
+pub fn fit(sentence: &str, max_tokens: usize, count: &dyn Fn(&str) -> usize) -> Vec<String> {
+    fit_spans(sentence, 0..sentence.len(), max_tokens, count).into_iter().map(|s| sentence[s].to_string()).collect()
+}
+
+/// The sentences of a paragraph, each split to fit `max_tokens` (see
+/// [`sentence_spans`] and [`fit_spans`]), as trimmed byte ranges of `text`.
+pub fn split(text: &str, max_tokens: usize, count: &dyn Fn(&str) -> usize) -> Vec<Range<usize>> {
+    sentence_spans(text).into_iter().flat_map(|s| fit_spans(text, s, max_tokens, count)).collect()
+}
+
+/// Pieces of `range` of `text`, each ending after a character `is_end` accepts.
+fn split_after(text: &str, range: Range<usize>, is_end: impl Fn(char) -> bool) -> Vec<Range<usize>> {
     let mut out = Vec::new();
-    let mut current = String::new();
-    for c in text.chars() {
-        current.push(c);
+    let mut start = range.start;
+    for (at, c) in text[range.clone()].char_indices() {
+        let end = range.start + at + c.len_utf8();
         if is_end(c) {
-            out.push(std::mem::take(&mut current));
+            out.push(start..end);
+            start = end;
         }
     }
-    if !current.is_empty() {
-        out.push(current);
+    if start < range.end {
+        out.push(start..range.end);
     }
     out
 }
 
-/// Joins consecutive pieces while they fit.
-fn pack(pieces: &[String], max_tokens: usize, count: &dyn Fn(&str) -> usize) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut current = String::new();
+/// Joins consecutive pieces while they fit; each result trimmed.
+fn pack(text: &str, pieces: &[Range<usize>], max_tokens: usize, count: &dyn Fn(&str) -> usize) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut current: Option<Range<usize>> = None;
     for piece in pieces {
-        let joined = format!("{current}{piece}");
-        if !current.trim().is_empty() && count(joined.trim()) > max_tokens {
-            out.push(current.trim().to_string());
-            current = piece.clone();
-        } else {
-            current = joined;
-        }
+        current = match current {
+            Some(now) if !trimmed(text, now.clone()).is_empty() => {
+                let joined = trimmed(text, now.start..piece.end);
+                if count(&text[joined]) > max_tokens {
+                    out.push(trimmed(text, now));
+                    Some(piece.clone())
+                } else {
+                    Some(now.start..piece.end)
+                }
+            }
+            Some(now) => Some(now.start..piece.end),
+            None => Some(piece.clone()),
+        };
     }
-    if !current.trim().is_empty() {
-        out.push(current.trim().to_string());
+    if let Some(now) = current.map(|c| trimmed(text, c)).filter(|c| !c.is_empty()) {
+        out.push(now);
     }
     out
 }
@@ -145,7 +189,7 @@ pub fn paragraphs(lines: &[String], max_tokens: usize, count: &dyn Fn(&str) -> u
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| Paragraph {
             line: i + 1,
-            sentences: sentences(line).iter().flat_map(|s| fit(s, max_tokens, count)).collect(),
+            sentences: split(line, max_tokens, count).into_iter().map(|s| line[s].to_string()).collect(),
         })
         .collect()
 }
@@ -175,6 +219,22 @@ mod tests {
         );
         assert_eq!(sentences("عام 2024.النص"), vec!["عام 2024.النص"]);
         assert_eq!(sentences("  "), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_list_number_opens_its_sentence_instead_of_standing_alone() {
+        assert_eq!(sentences("1. عاد الوفد. 2. غادر الرئيس."), vec!["1. عاد الوفد.", "2. غادر الرئيس."]);
+        assert_eq!(sentences("وصل في عام 2024. ثم غادر."), vec!["وصل في عام 2024.", "ثم غادر."]);
+    }
+
+    #[test]
+    fn spans_are_trimmed_byte_ranges_of_the_paragraph() {
+        let text = "  أولى.   ثانية، طويلة جدا!  ";
+        let words = |s: &str| s.split_whitespace().count();
+        let spans = split(text, 2, &words);
+        let pieces: Vec<&str> = spans.iter().map(|s| &text[s.clone()]).collect();
+        assert_eq!(pieces, vec!["أولى.", "ثانية،", "طويلة جدا!"]);
+        assert_eq!(spans[0].start, 2);
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::fs::{File, TryLockError};
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +79,7 @@ impl ShardLock {
             let p = p.to_path_buf();
             move |source| BatchError::Io { path: p, error: source }
         };
-        let holder = Holder { pid: std::process::id(), host: host_name(), started: utc_now() };
+        let holder = Holder { pid: std::process::id(), host: host_name(), started: crate::time::Utc::now().iso() };
         let mut line = serde_json::to_vec(&holder).map_err(|e| io(path)(std::io::Error::other(e)))?;
         line.push(b'\n');
         file.set_len(0).map_err(io(path))?;
@@ -159,38 +158,9 @@ fn host_name() -> String {
     "unknown host".to_string()
 }
 
-/// The time now, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
-fn utc_now() -> String {
-    utc(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
-}
-
-/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (days to civil date
-/// after Howard Hinnant's `civil_from_days`).
-fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64 + 719_468;
-    let rem = secs % 86_400;
-    let era = days.div_euclid(146_097);
-    let doe = days.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3_600, rem % 3_600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_utc_dates() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(utc(4_107_542_399), "2100-02-28T23:59:59Z");
-    }
 
     #[test]
     fn a_held_shard_names_its_holder_and_other_shards_stay_free() {

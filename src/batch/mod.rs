@@ -377,6 +377,7 @@ impl Job {
         // article confirms its short forms elsewhere in it.
         let mut results =
             translator.translate_documents(&sentences, &documents, self.batch_size, &mut |_| {}).into_iter();
+        let created = crate::time::Utc::now();
         for pending in pool {
             let n = pending.article.sentence_count();
             let outcome: Vec<Result<Translation, String>> =
@@ -391,7 +392,7 @@ impl Job {
             }
             let translations: Vec<Translation> = outcome.into_iter().filter_map(Result::ok).collect();
             let rel = output_path(&pending.doc.stem, self.format);
-            let bytes = output::render(&pending.doc, &pending.article, &translations, self.format);
+            let bytes = output::render(&pending.doc, &pending.article, &translations, self.format, &created);
             output::write_atomically(&self.output, &rel, &bytes, &writer.temp_prefix()).map_err(io(&rel))?;
             writer.record(&ManifestEntry {
                 id: pending.doc.id.clone(),

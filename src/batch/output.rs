@@ -10,6 +10,8 @@ use serde_json::json;
 use super::Document;
 use super::manifest::{STATE_DIR, TEMP_DIR};
 use crate::article::Article;
+use crate::exchange::tmx;
+use crate::time::Utc;
 use crate::translate::Translation;
 
 /// How translations are written.
@@ -20,6 +22,9 @@ pub enum OutputFormat {
     /// `NAME.en.jsonl`: one JSON object with the paragraphs, each sentence's
     /// source and translation, and what cleaning removed.
     Jsonl,
+    /// `NAME.en.tmx`: a TMX 1.4b memory, one unit per sentence (see
+    /// [`crate::exchange::tmx`]).
+    Tmx,
 }
 
 /// Longest file-name component written, in bytes.
@@ -57,6 +62,7 @@ pub fn output_path(stem: &Path, format: OutputFormat) -> PathBuf {
     let suffix = match format {
         OutputFormat::Text => "en.txt",
         OutputFormat::Jsonl => "en.jsonl",
+        OutputFormat::Tmx => "en.tmx",
     };
     let base = if stem.extension().is_some_and(|e| e == "txt") { stem.with_extension("") } else { stem.to_path_buf() };
     let mut name = base.file_name().map(|n| n.to_os_string()).unwrap_or_default();
@@ -65,8 +71,15 @@ pub fn output_path(stem: &Path, format: OutputFormat) -> PathBuf {
     base.with_file_name(name)
 }
 
-/// The bytes of a document's output.
-pub(super) fn render(doc: &Document, article: &Article, translations: &[Translation], format: OutputFormat) -> Vec<u8> {
+/// The bytes of a document's output (a memory records `created` as its
+/// creation date).
+pub(super) fn render(
+    doc: &Document,
+    article: &Article,
+    translations: &[Translation],
+    format: OutputFormat,
+    created: &Utc,
+) -> Vec<u8> {
     let mut next = translations.iter();
     let paragraphs: Vec<(usize, Vec<(&str, &str)>)> = article
         .paragraphs
@@ -85,6 +98,21 @@ pub(super) fn render(doc: &Document, article: &Article, translations: &[Translat
                 out.push_str(&join(sentences, |s| s.1));
                 out.push('\n');
             }
+            out.into_bytes()
+        }
+        OutputFormat::Tmx => {
+            let mut out = tmx::start(created);
+            let sentences = article.paragraphs.iter().flat_map(|p| p.sentences.iter().map(move |s| (p.line, s)));
+            for ((line, source), translation) in sentences.zip(translations) {
+                out.push_str(&tmx::unit(&tmx::Unit {
+                    document: &doc.id,
+                    line,
+                    source,
+                    target: &translation.text,
+                    terms: &translation.terms,
+                }));
+            }
+            out.push_str(tmx::END);
             out.into_bytes()
         }
         OutputFormat::Jsonl => {
@@ -158,6 +186,7 @@ mod tests {
         assert_eq!(output_path(Path::new("a/b.txt"), OutputFormat::Text), PathBuf::from("a/b.en.txt"));
         assert_eq!(output_path(Path::new("a/b.md"), OutputFormat::Text), PathBuf::from("a/b.md.en.txt"));
         assert_eq!(output_path(Path::new("news/2024.17"), OutputFormat::Jsonl), PathBuf::from("news/2024.17.en.jsonl"));
+        assert_eq!(output_path(Path::new("a/b.txt"), OutputFormat::Tmx), PathBuf::from("a/b.en.tmx"));
     }
 
     #[test]

@@ -9,9 +9,11 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 use tarjim::align::{Aligner, Alignment, Method, Target, Word, pharaoh};
 use tarjim::model::AttentionHead;
-use tarjim::translate::Translator;
+use tarjim::translate::{Split, Translator};
 
-use super::{CHUNK_LINES, DecodeArgs, ModelArgs, load_translator, read_inputs, split_lines, stdout_failed};
+use super::{
+    CHUNK_LINES, DecodeArgs, ModelArgs, align_lines, load_translator, read_inputs, split_lines, stdout_failed,
+};
 
 #[derive(Args)]
 pub(super) struct AlignArgs {
@@ -39,6 +41,12 @@ pub(super) struct AlignArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Pharaoh)]
     format: Format,
+    /// Translate each line whole, for input that is already one sentence a
+    /// line (by default each line is split into sentences, each aligned with
+    /// its translation; the words are numbered through the line). Lines given
+    /// with --target are always aligned whole.
+    #[arg(long)]
+    no_split: bool,
     #[command(flatten)]
     decode: DecodeArgs,
 }
@@ -118,7 +126,10 @@ pub(super) fn align(args: AlignArgs) -> anyhow::Result<ExitCode> {
                 Some(targets) => {
                     align_given(&aligner, chunk, &targets[seen..seen + chunk.len()], args.decode.batch_size)
                 }
-                None => align_translations(&translator, &aligner, chunk, args.decode.batch_size),
+                None => {
+                    let split = if args.no_split { Split::Lines } else { Split::Sentences };
+                    align_translations(&translator, &aligner, chunk, split, args.decode.batch_size)
+                }
             };
             seen += chunk.len();
             for (offset, outcome) in outcomes.into_iter().enumerate() {
@@ -173,40 +184,36 @@ fn align_given(
     outcomes
 }
 
-/// Translates source lines (as `translate --glossary-mode off` does) and aligns
-/// each with its translation by forcing the generated tokens.
+/// Translates source lines (as `translate --glossary-mode off` does, split as
+/// `split` says) and aligns each with its translation by forcing the generated
+/// tokens, sentence by sentence.
 fn align_translations(
     translator: &Translator,
     aligner: &Aligner,
     sources: &[Result<String, String>],
+    split: Split,
     batch_size: usize,
 ) -> Vec<Outcome> {
     let texts: Vec<&str> = sources.iter().filter_map(|l| l.as_deref().ok()).filter(|t| !t.trim().is_empty()).collect();
-    let mut translations = translator.translate(&texts, batch_size, &mut |_| {}).into_iter();
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(sources.len());
-    let mut todo = Vec::new();
-    for (i, source) in sources.iter().enumerate() {
-        match source {
-            Err(problem) => outcomes.push(Err(problem.clone())),
-            Ok(text) if text.trim().is_empty() => outcomes.push(empty(text)),
-            Ok(text) => match translations.next() {
-                Some(Ok(translation)) => {
-                    outcomes.push(empty(text));
-                    todo.push((i, text.as_str(), translation));
+    let documents: Vec<usize> = (0..texts.len()).collect();
+    let mut translations = translator.translate_lines(&texts, &documents, split, batch_size, &mut |_| {});
+    let alignments = align_lines(aligner, &texts, &mut translations, batch_size);
+    let mut results = translations.into_iter().zip(alignments);
+    sources
+        .iter()
+        .map(|source| match source {
+            Err(problem) => Err(problem.clone()),
+            Ok(text) if text.trim().is_empty() => empty(text),
+            Ok(text) => match results.next() {
+                Some((Ok(translation), Some(Ok(alignment)))) => {
+                    Ok(Aligned { source: text.clone(), target: translation.text, alignment: Some(alignment) })
                 }
-                Some(Err(err)) => outcomes.push(Err(err.to_string())),
-                None => outcomes.push(Err("no result".into())),
+                Some((Ok(_), Some(Err(err)))) => Err(err.to_string()),
+                Some((Err(err), _)) => Err(err.to_string()),
+                Some((Ok(_), None)) | None => Err("no result".into()),
             },
-        }
-    }
-    let lines: Vec<(&str, Target)> =
-        todo.iter().map(|(_, source, t)| (*source, Target::Generated { ids: &t.target_ids, text: &t.text })).collect();
-    for ((i, source, translation), result) in todo.iter().zip(aligner.align(&lines, batch_size)) {
-        outcomes[*i] = result
-            .map(|a| Aligned { source: source.to_string(), target: translation.text.clone(), alignment: Some(a) })
-            .map_err(|e| e.to_string());
-    }
-    outcomes
+        })
+        .collect()
 }
 
 /// Words with their character spans, as JSON.

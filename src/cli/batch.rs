@@ -37,6 +37,8 @@ enum BatchFormat {
     Text,
     /// `NAME.en.jsonl`: paragraphs with each sentence's source and translation.
     Jsonl,
+    /// `NAME.en.tmx`: a TMX 1.4b memory, one unit per sentence, with its glossary terms.
+    Tmx,
 }
 
 #[derive(Args)]
@@ -167,6 +169,7 @@ pub(super) fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         format: match args.format {
             BatchFormat::Text => OutputFormat::Text,
             BatchFormat::Jsonl => OutputFormat::Jsonl,
+            BatchFormat::Tmx => OutputFormat::Tmx,
         },
         shard,
         settings,

@@ -3,6 +3,7 @@
 mod align;
 mod batch;
 mod glossary;
+mod stream;
 mod xliff;
 
 use std::io::{BufWriter, Read, Write};
@@ -14,13 +15,17 @@ use candle_core::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use stream::stdin_chunks;
 use tarjim::align::{AlignError, Aligner, Alignment, Method, Target, pharaoh};
+use tarjim::exchange::tmx;
 use tarjim::glossary::Glossary;
 use tarjim::hub::{self, Manifest, ModelSpec, Need};
+use tarjim::time::Utc;
 use tarjim::tokenizer::MarianTokenizer;
-use tarjim::translate::{Event, GlossaryMode, LineError, Terms, Translation, Translator};
+use tarjim::translate::{GlossaryMode, LineError, LineTranslation, Split, Terms, Translator};
 
-/// Lines handed to the translator at a time: output streams chunk by chunk.
+/// Lines handed to the translator at a time from a file (stdin goes in
+/// smaller chunks as it arrives): output streams chunk by chunk.
 const CHUNK_LINES: usize = 256;
 
 #[derive(Parser)]
@@ -79,8 +84,11 @@ impl ModelArgs {
 enum Format {
     /// The translation only.
     Text,
-    /// One JSON object per line: file, line, source, translation, token counts, score, time.
+    /// One JSON object per line: file, line, source, translation, token counts, score, time,
+    /// and each sentence's source and translation.
     Jsonl,
+    /// A TMX 1.4b translation memory: one unit per sentence, with its glossary terms.
+    Tmx,
 }
 
 #[derive(Args)]
@@ -110,6 +118,11 @@ struct TranslateArgs {
     /// terms align to their source span.
     #[arg(long)]
     align: bool,
+    /// Translate each line whole, for input that is already one sentence a
+    /// line (by default each line is split into sentences, translated, and its
+    /// translations joined by one space).
+    #[arg(long)]
+    no_split: bool,
 }
 
 /// Decoding options shared by the commands that translate.
@@ -267,13 +280,12 @@ fn split_lines(bytes: &[u8]) -> Vec<Result<String, String>> {
     if bytes.is_empty() {
         return Vec::new();
     }
-    body.split(|&b| b == b'\n')
-        .map(|line| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            String::from_utf8(line.to_vec())
-                .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))
-        })
-        .collect()
+    body.split(|&b| b == b'\n').map(|line| check_line(line.strip_suffix(b"\r").unwrap_or(line))).collect()
+}
+
+/// One line's text, or why it is not valid UTF-8.
+fn check_line(line: &[u8]) -> Result<String, String> {
+    String::from_utf8(line.to_vec()).map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))
 }
 
 /// Most compute threads `--threads` accepts.
@@ -342,37 +354,134 @@ fn load_translator(
     Ok((translator, dir))
 }
 
-/// Aligns each translated line with its translation (forcing the generated ids)
-/// and checks its placed terms against the alignment. Returns one entry per
+/// Aligns each translated line with its translation, sentence by sentence
+/// (forcing the generated ids), joins the sentences' alignments into the
+/// line's, and checks the line's placed terms against it. Returns one entry per
 /// result: `None` for a line that was not translated.
-fn align_results(
+fn align_lines(
     aligner: &Aligner,
     texts: &[&str],
-    results: &mut [Result<Translation, LineError>],
+    results: &mut [Result<LineTranslation, LineError>],
     batch_size: usize,
 ) -> Vec<Option<Result<Alignment, AlignError>>> {
     let aligned = {
-        let lines: Vec<(&str, Target)> = texts
+        let sentences: Vec<(&str, Target)> = texts
             .iter()
             .zip(results.iter())
-            .filter_map(|(source, r)| {
-                r.as_ref().ok().map(|t| (*source, Target::Generated { ids: &t.target_ids, text: &t.text }))
+            .filter_map(|(line, r)| r.as_ref().ok().map(|t| (*line, t)))
+            .flat_map(|(line, t)| {
+                t.sentences.iter().map(move |s| {
+                    let target = Target::Generated { ids: &s.translation.target_ids, text: &s.translation.text };
+                    (char_slice(line, &s.source_span), target)
+                })
             })
             .collect();
-        aligner.align(&lines, batch_size)
+        aligner.align(&sentences, batch_size)
     };
     let mut aligned = aligned.into_iter();
     results
         .iter_mut()
         .map(|result| {
             let translation = result.as_mut().ok()?;
-            let alignment = aligned.next()?;
-            if let Ok(alignment) = &alignment {
-                translation.check_alignment(alignment, &alignment.pairs(Method::Argmax));
-            }
-            Some(alignment)
+            let parts: Vec<Result<Alignment, AlignError>> =
+                aligned.by_ref().take(translation.sentences.len()).collect();
+            let parts: Result<Vec<(Alignment, usize, usize)>, AlignError> = parts
+                .into_iter()
+                .zip(&translation.sentences)
+                .map(|(part, s)| part.map(|a| (a, s.source_span.start, s.target_span.start)))
+                .collect();
+            Some(parts.map(|parts| {
+                let alignment = Alignment::concat(parts);
+                translation.check_alignment(&alignment, &alignment.pairs(Method::Argmax));
+                alignment
+            }))
         })
         .collect()
+}
+
+/// The characters `span` of `text`.
+fn char_slice<'a>(text: &'a str, span: &std::ops::Range<usize>) -> &'a str {
+    let mut bounds = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len()));
+    let start = bounds.nth(span.start).unwrap_or(text.len());
+    let end = if span.is_empty() { start } else { bounds.nth(span.len() - 1).unwrap_or(text.len()) };
+    &text[start..end]
+}
+
+/// The state of a `translate` run, fed chunk by chunk.
+struct TranslateRun<'a, W: Write> {
+    args: &'a TranslateArgs,
+    translator: &'a Translator,
+    aligner: Option<Aligner<'a>>,
+    report: Option<(BufWriter<std::fs::File>, &'a PathBuf)>,
+    out: W,
+    progress: ProgressBar,
+    /// Some line failed.
+    failed: bool,
+    /// Some enforced term was not placed.
+    missed_terms: bool,
+}
+
+impl<W: Write> TranslateRun<'_, W> {
+    /// Translates and writes one chunk of lines of input `name` (lines from
+    /// `first_line`, 1-based), then flushes the output.
+    fn chunk(&mut self, name: &str, first_line: usize, lines: &[Result<String, String>]) -> anyhow::Result<()> {
+        let args = self.args;
+        let split = if args.no_split { Split::Lines } else { Split::Sentences };
+        // Lines with text go to the model; empty and invalid lines keep their place.
+        let texts: Vec<&str> =
+            lines.iter().filter_map(|l| l.as_deref().ok()).filter(|t| !t.trim().is_empty()).collect();
+        let documents: Vec<usize> = if args.document { vec![0; texts.len()] } else { (0..texts.len()).collect() };
+        let mut results =
+            self.translator.translate_lines(&texts, &documents, split, args.decode.batch_size, &mut |_| {});
+        let alignments = match &self.aligner {
+            Some(aligner) => align_lines(aligner, &texts, &mut results, args.decode.batch_size),
+            None => vec![None; results.len()],
+        };
+        let mut results = results.into_iter().zip(alignments);
+        for (offset, line) in lines.iter().enumerate() {
+            let number = first_line + offset;
+            let outcome = match line {
+                Err(problem) => Err(problem.clone()),
+                Ok(text) if text.trim().is_empty() => Ok(None),
+                Ok(_) => match results.next() {
+                    Some((Ok(translation), None)) => Ok(Some((translation, None))),
+                    Some((Ok(translation), Some(Ok(alignment)))) => Ok(Some((translation, Some(alignment)))),
+                    Some((Ok(_), Some(Err(err)))) => Err(format!("alignment: {err}")),
+                    Some((Err(err), _)) => Err(err.to_string()),
+                    None => Err("no result".into()),
+                },
+            };
+            let source = line.as_deref().unwrap_or_default();
+            if let Ok(Some((translation, _))) = &outcome {
+                if let Some((report, path)) = self.report.as_mut() {
+                    write_report(report, name, number, source, translation)
+                        .with_context(|| format!("{}: cannot write", path.display()))?;
+                }
+                if args.glossary.glossary_mode == ModeArg::Constrain && translation.missed_terms() > 0 {
+                    self.missed_terms = true;
+                    for term in translation.terms.iter().filter(|t| t.target_span.is_none()) {
+                        let why = term.problem.as_deref().unwrap_or("missing");
+                        self.progress.suspend(|| {
+                            eprintln!("{name}:{number}: term `{}` → `{}` not placed: {why}", term.term, term.english)
+                        });
+                    }
+                }
+            }
+            match outcome {
+                Ok(translation) => {
+                    write_translation(&mut self.out, args.format, name, number, source, translation, args.align)
+                        .map_err(stdout_failed)?
+                }
+                Err(problem) => {
+                    self.failed = true;
+                    self.progress.suspend(|| eprintln!("{name}:{number}: {problem}"));
+                    write_failure(&mut self.out, args.format, name, number, &problem).map_err(stdout_failed)?;
+                }
+            }
+            self.progress.inc(1);
+        }
+        self.out.flush().map_err(stdout_failed)
+    }
 }
 
 fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
@@ -383,102 +492,62 @@ fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let mut report = match &args.report {
+    let report = match &args.report {
         Some(path) => {
             let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
             Some((BufWriter::new(file), path))
         }
         None => None,
     };
-    let constrain = args.glossary.glossary_mode == ModeArg::Constrain;
-    let mut missed_terms = false;
-
-    let (inputs, mut failed) = read_inputs(&args.files);
-    let total: usize = inputs.iter().map(|i| i.lines.len()).sum();
     // Cleared when dropped too, so that an error ending the run is not printed after a stale bar.
-    let progress = ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr())
+    let progress = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
         .with_finish(indicatif::ProgressFinish::AndClear);
     progress.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} lines, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    for input in &inputs {
-        // A document is decided whole, so it goes to the translator in one piece.
-        let chunk_lines = if args.document { input.lines.len().max(1) } else { CHUNK_LINES };
-        for (chunk_index, chunk) in input.lines.chunks(chunk_lines).enumerate() {
-            let first_line = chunk_index * chunk_lines + 1;
-            // Lines with text go to the model; empty and invalid lines keep their place.
-            let texts: Vec<&str> =
-                chunk.iter().filter_map(|l| l.as_deref().ok()).filter(|t| !t.trim().is_empty()).collect();
-            let mut on_event = |event: Event| match event {
-                Event::Batch { lines, .. } => progress.inc(lines as u64),
-            };
-            let documents: Vec<usize> = if args.document { vec![0; texts.len()] } else { (0..texts.len()).collect() };
-            let mut results = translator.translate_documents(&texts, &documents, args.decode.batch_size, &mut on_event);
-            let alignments = match &aligner {
-                Some(aligner) => align_results(aligner, &texts, &mut results, args.decode.batch_size),
-                None => vec![None; results.len()],
-            };
-            let mut results = results.into_iter().zip(alignments);
-            for (offset, line) in chunk.iter().enumerate() {
-                let number = first_line + offset;
-                let outcome = match line {
-                    Err(problem) => Err(problem.clone()),
-                    Ok(text) if text.trim().is_empty() => {
-                        progress.inc(1);
-                        Ok(None)
-                    }
-                    Ok(_) => match results.next() {
-                        Some((Ok(translation), None)) => Ok(Some((translation, None))),
-                        Some((Ok(translation), Some(Ok(alignment)))) => Ok(Some((translation, Some(alignment)))),
-                        Some((Ok(_), Some(Err(err)))) => Err(format!("alignment: {err}")),
-                        Some((Err(err), _)) => Err(err.to_string()),
-                        None => Err("no result".into()),
-                    },
-                };
-                if let Ok(Some((translation, _))) = &outcome {
-                    if let Some((report, path)) = report.as_mut() {
-                        write_report(report, &input.name, number, line.as_deref().unwrap_or_default(), translation)
-                            .with_context(|| format!("{}: cannot write", path.display()))?;
-                    }
-                    if constrain && translation.missed_terms() > 0 {
-                        missed_terms = true;
-                        for term in translation.terms.iter().filter(|t| t.target_span.is_none()) {
-                            let why = term.problem.as_deref().unwrap_or("missing");
-                            progress.suspend(|| {
-                                eprintln!(
-                                    "{}:{number}: term `{}` → `{}` not placed: {why}",
-                                    input.name, term.term, term.english
-                                )
-                            });
-                        }
-                    }
-                }
-                match outcome {
-                    Ok(translation) => {
-                        let source = line.as_deref().unwrap_or_default();
-                        write_translation(&mut out, args.format, &input.name, number, source, translation, args.align)
-                            .map_err(stdout_failed)?
-                    }
-                    Err(problem) => {
-                        failed = true;
-                        progress.suspend(|| eprintln!("{}:{number}: {problem}", input.name));
-                        write_failure(&mut out, args.format, &input.name, number, &problem).map_err(stdout_failed)?;
-                    }
-                }
-            }
-            out.flush().map_err(stdout_failed)?;
-        }
+    let mut run = TranslateRun {
+        args: &args,
+        translator: &translator,
+        aligner,
+        report,
+        out: BufWriter::new(stdout.lock()),
+        progress,
+        failed: false,
+        missed_terms: false,
+    };
+    if args.format == Format::Tmx {
+        run.out.write_all(tmx::start(&Utc::now()).as_bytes()).map_err(stdout_failed)?;
     }
-    progress.finish_and_clear();
-    if let Some((mut report, path)) = report {
+    let read_failed = if args.files.is_empty() {
+        // Streamed: each chunk is written as soon as it is translated.
+        run.progress.set_style(
+            ProgressStyle::with_template("{pos} lines, {per_sec}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        stdin_chunks(args.document, &mut |first_line, lines| run.chunk("<stdin>", first_line, lines))?
+    } else {
+        let (inputs, failed) = read_inputs(&args.files);
+        run.progress.set_length(inputs.iter().map(|i| i.lines.len() as u64).sum());
+        for input in &inputs {
+            // A document is decided whole, so it goes to the translator in one piece.
+            let chunk_lines = if args.document { input.lines.len().max(1) } else { CHUNK_LINES };
+            for (chunk_index, chunk) in input.lines.chunks(chunk_lines).enumerate() {
+                run.chunk(&input.name, chunk_index * chunk_lines + 1, chunk)?;
+            }
+        }
+        failed
+    };
+    if args.format == Format::Tmx {
+        run.out.write_all(tmx::END.as_bytes()).and_then(|()| run.out.flush()).map_err(stdout_failed)?;
+    }
+    run.progress.finish_and_clear();
+    if let Some((mut report, path)) = run.report {
         report.flush().with_context(|| format!("{}: cannot write", path.display()))?;
     }
-    Ok(if failed {
+    Ok(if run.failed || read_failed {
         ExitCode::from(1)
-    } else if missed_terms {
+    } else if run.missed_terms {
         ExitCode::from(EXIT_TERMS_MISSED)
     } else {
         ExitCode::SUCCESS
@@ -490,11 +559,10 @@ fn write_report(
     file: &str,
     number: usize,
     source: &str,
-    translation: &Translation,
+    translation: &LineTranslation,
 ) -> std::io::Result<()> {
     // The source characters a span covers.
-    let source_text =
-        |span: &std::ops::Range<usize>| -> String { source.chars().skip(span.start).take(span.len()).collect() };
+    let source_text = |span: &std::ops::Range<usize>| char_slice(source, span);
     let terms: Vec<serde_json::Value> = translation
         .terms
         .iter()
@@ -535,15 +603,29 @@ fn write_translation(
     file: &str,
     number: usize,
     source: &str,
-    translation: Option<(Translation, Option<Alignment>)>,
+    translation: Option<(LineTranslation, Option<Alignment>)>,
     align: bool,
 ) -> std::io::Result<()> {
     let (t, alignment) = match (format, translation) {
         (Format::Text, None) => return writeln!(out),
         (Format::Text, Some((t, _))) => return writeln!(out, "{}", t.text.replace(['\n', '\r'], " ")),
+        (Format::Tmx, None) => return Ok(()),
+        (Format::Tmx, Some((t, _))) => {
+            for sentence in &t.sentences {
+                let unit = tmx::Unit {
+                    document: file,
+                    line: number,
+                    source: char_slice(source, &sentence.source_span),
+                    target: &sentence.translation.text,
+                    terms: &sentence.translation.terms,
+                };
+                out.write_all(tmx::unit(&unit).as_bytes())?;
+            }
+            return Ok(());
+        }
         (Format::Jsonl, None) => {
             let mut value = json!({"file": file, "line": number, "source": source, "translation": "",
-                                   "source_tokens": 0, "target_tokens": 0});
+                                   "source_tokens": 0, "target_tokens": 0, "sentences": []});
             if align {
                 value["alignment"] = json!("");
                 value["alignment_words"] = json!({"source": [], "target": []});
@@ -552,11 +634,20 @@ fn write_translation(
         }
         (Format::Jsonl, Some(pair)) => pair,
     };
+    let sentences: Vec<serde_json::Value> = t
+        .sentences
+        .iter()
+        .map(|s| {
+            json!({"source": char_slice(source, &s.source_span), "translation": s.translation.text,
+                   "source_span": [s.source_span.start, s.source_span.end],
+                   "target_span": [s.target_span.start, s.target_span.end], "score": s.translation.score})
+        })
+        .collect();
     let mut value = json!({"file": file, "line": number, "source": source, "translation": t.text,
-                           "source_tokens": t.source_ids.len(), "target_tokens": t.target_ids.len(),
-                           "score": t.score, "time_ms": (t.time.as_secs_f64() * 1e4).round() / 10.0,
+                           "source_tokens": t.source_tokens(), "target_tokens": t.target_tokens(),
+                           "score": t.score(), "time_ms": (t.time().as_secs_f64() * 1e4).round() / 10.0,
                            "terms": t.terms.len(), "terms_missed": t.missed_terms(),
-                           "terms_skipped": t.skipped.len()});
+                           "terms_skipped": t.skipped.len(), "sentences": sentences});
     if let Some(a) = alignment {
         value["alignment"] = json!(pharaoh(&a.pairs(Method::Argmax)));
         value["alignment_words"] =
@@ -576,6 +667,8 @@ fn write_failure(
     match format {
         Format::Text => writeln!(out),
         Format::Jsonl => writeln!(out, "{}", json!({"file": file, "line": number, "error": problem})),
+        // The memory holds translated sentences only; stderr names the line.
+        Format::Tmx => Ok(()),
     }
 }
 

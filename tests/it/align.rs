@@ -517,7 +517,7 @@ fn align_command_aligns_the_translation_translate_prints() {
         }
     }
     let out = crate::cli::tarjim(
-        &["align", "--model", repo("tests/fixtures/tiny").to_str().unwrap(), "--format", "json"],
+        &["align", "--no-split", "--model", repo("tests/fixtures/tiny").to_str().unwrap(), "--format", "json"],
         input.as_bytes(),
     );
     assert!(out.status.success(), "{}", crate::cli::text(&out.stderr));
@@ -534,8 +534,10 @@ fn align_command_aligns_the_translation_translate_prints() {
             .collect();
         assert_eq!(&got, pairs, "{translation}");
     }
-    let out =
-        crate::cli::tarjim(&["align", "--model", repo("tests/fixtures/tiny").to_str().unwrap()], input.as_bytes());
+    let out = crate::cli::tarjim(
+        &["align", "--no-split", "--model", repo("tests/fixtures/tiny").to_str().unwrap()],
+        input.as_bytes(),
+    );
     let pharaoh_lines: Vec<String> = want.iter().map(|(_, pairs)| pharaoh(pairs)).collect();
     assert_eq!(crate::cli::text(&out.stdout), pharaoh_lines.join("\n") + "\n");
 }

@@ -66,7 +66,7 @@ fn translate_prints_transformers_translations_line_for_line() {
     }
     for batch in ["1", "3", "16"] {
         let out = tarjim(
-            &["translate", "--glossary-mode", "off", "--model", &tiny(), "--batch-size", batch],
+            &["translate", "--no-split", "--glossary-mode", "off", "--model", &tiny(), "--batch-size", batch],
             input.as_bytes(),
         );
         assert_eq!(text(&out.stderr), "");
@@ -83,7 +83,10 @@ fn translate_greedy_option_matches_transformers_greedy() {
         case["sources"].as_array().unwrap().iter().map(|s| format!("{}\n", s.as_str().unwrap())).collect();
     let want: String =
         case["translations"].as_array().unwrap().iter().map(|s| format!("{}\n", s.as_str().unwrap())).collect();
-    let out = tarjim(&["translate", "--glossary-mode", "off", "--model", &tiny(), "--beam", "1"], input.as_bytes());
+    let out = tarjim(
+        &["translate", "--no-split", "--glossary-mode", "off", "--model", &tiny(), "--beam", "1"],
+        input.as_bytes(),
+    );
     assert_eq!(text(&out.stdout), want);
 }
 
@@ -310,7 +313,7 @@ fn int8_translations_do_not_depend_on_the_batch_and_stay_near_f32() {
     assert!(same * 2 >= lines.len(), "int8 equals f32 on only {same} of {} lines", lines.len());
 }
 
-const SENSE_GLOSSARY: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute
+pub(crate) const SENSE_GLOSSARY: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute
 الجزيرة\tAl Jazeera\torg\t\t\t\tالجزيرة\tقناة ~\tشبه ~
 بشار الأسد\tBashar al-Assad\tperson\t\t\tالأسد=Assad\tالأسد\tنظام ~\t
 ";
@@ -321,7 +324,7 @@ type Enforced = (String, String, Value);
 type Skipped = (String, String);
 
 /// The enforced terms and the skipped mentions of each report line.
-fn decisions(report: &std::path::Path) -> Vec<(Vec<Enforced>, Vec<Skipped>)> {
+pub(crate) fn decisions(report: &std::path::Path) -> Vec<(Vec<Enforced>, Vec<Skipped>)> {
     std::fs::read_to_string(report)
         .unwrap()
         .lines()
@@ -616,7 +619,7 @@ fn max_length_past_the_position_table_is_clamped_and_every_line_translates() {
     let (sources, _) = default_case();
     let input = format!("{}\n", sources.join("\n"));
     let run = |max_length: &str| {
-        let args = ["translate", "--model", &model, "--glossary-mode", "off", "--format", "jsonl"];
+        let args = ["translate", "--no-split", "--model", &model, "--glossary-mode", "off", "--format", "jsonl"];
         tarjim(&[&args[..], &["--max-length", max_length]].concat(), input.as_bytes())
     };
     let out = run("100000");

@@ -10,5 +10,6 @@ mod glossary_cli;
 mod model;
 mod props;
 mod real_model;
+mod translate_io;
 mod util;
 mod xliff;
