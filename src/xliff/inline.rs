@@ -318,6 +318,7 @@ mod tests {
             // Today 0..5, the 6..9, prime 10..15, minister 16..24, said 25..29, here 30..34
             target_words: words(&[(0, 5), (6, 9), (10, 15), (16, 24), (25, 29), (30, 34)]),
             attention: Vec::new(),
+            sentences: Vec::new(),
         };
         let pairs = vec![(0, 4), (1, 3), (2, 1), (2, 2), (3, 0), (4, 5)];
         (inline, alignment, pairs)
@@ -356,6 +357,7 @@ mod tests {
             source_words: words(&[(0, 3), (4, 5), (6, 9)]),
             target_words: words(&[(0, 4), (5, 6), (7, 11)]),
             attention: Vec::new(),
+            sentences: Vec::new(),
         };
         let pairs = vec![(0, 2), (1, 1), (2, 0)];
         assert_eq!(
