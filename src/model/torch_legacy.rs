@@ -1020,12 +1020,11 @@ mod tests {
     fn strided_copies_are_bounded_by_the_file_length() {
         // One strided tensor, then 60 more calls of the memoized function with
         // the memoized arguments: 12 bytes of pickle for each 128 bytes copied.
-        let mut first = b"ctorch._utils\n_rebuild_tensor_v2\nq\x00".to_vec();
-        first.push(MARK);
-        first.extend(storage("FloatStorage", "0", 64));
-        first.extend_from_slice(&[BININT1, 0, BININT1, 32, TUPLE1, BININT1, 2, TUPLE1, NEWFALSE]);
-        first.extend(b"ccollections\nOrderedDict\n");
-        first.extend_from_slice(&[EMPTY_TUPLE, REDUCE, TUPLE, BINPUT, 1, REDUCE]);
+        let strided = || tensor(storage("FloatStorage", "0", 64), 0, 32, 2);
+        let mut first = strided();
+        let (function_end, reduce) = (b"ctorch._utils\n_rebuild_tensor_v2\n".len(), first.len() - 1);
+        first.splice(reduce..reduce, [BINPUT, 1]);
+        first.splice(function_end..function_end, [BINPUT, 0]);
         let names: Vec<String> = (0..61).map(|i| format!("t{i:02}")).collect();
         let mut entries = vec![(names[0].as_str(), first)];
         entries.extend(names[1..].iter().map(|name| (name.as_str(), vec![BINGET, 0, BINGET, 1, REDUCE])));
@@ -1035,12 +1034,7 @@ mod tests {
         assert!(err.starts_with("tensor `t"), "{err}");
         assert!(err.ends_with("`: strided tensors would take more bytes to copy than the file has"), "{err}");
         // The same tensor under many names is built once.
-        let mut entries = vec![(names[0].as_str(), b"ctorch._utils\n_rebuild_tensor_v2\n".to_vec())];
-        entries[0].1.push(MARK);
-        entries[0].1.extend(storage("FloatStorage", "0", 64));
-        entries[0].1.extend_from_slice(&[BININT1, 0, BININT1, 32, TUPLE1, BININT1, 2, TUPLE1, NEWFALSE]);
-        entries[0].1.extend(b"ccollections\nOrderedDict\n");
-        entries[0].1.extend_from_slice(&[EMPTY_TUPLE, REDUCE, TUPLE, REDUCE, BINPUT, 2]);
+        let mut entries = vec![(names[0].as_str(), [strided(), vec![BINPUT, 2]].concat())];
         entries.extend(names[1..].iter().map(|name| (name.as_str(), vec![BINGET, 2])));
         let tensors = read_bytes(&file(&entries, &["0"], &floats(&[1.5; 64]))).unwrap();
         assert_eq!(tensors.len(), 61);
