@@ -62,10 +62,23 @@ impl Checkpoint {
     fn take(&self, name: &str) -> candle_core::Result<Option<Tensor>> {
         let mut tensors = self.tensors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(key) = Self::key(&tensors, name) else { return Ok(None) };
-        match &mut *tensors {
-            Tensors::Memory(map) => Ok(map.remove(&key)),
-            Tensors::File(file) => file.take(&key).map(Some).map_err(|err| candle_core::Error::Msg(err.to_string())),
+        let tensor = match &mut *tensors {
+            Tensors::Memory(map) => map.remove(&key),
+            Tensors::File(file) => Some(file.take(&key).map_err(|err| candle_core::Error::Msg(err.to_string()))?),
+        };
+        // The model takes `model.shared.weight` only when the embeddings are
+        // shared, and then never its tied copies: drop them, so that a layer
+        // that repacks the embedding holds its only copy (in a PyTorch file
+        // the copies keep the shared storage alive).
+        if name == SHARED_ALIASES[0] {
+            for alias in SHARED_ALIASES.iter().flat_map(|n| [Some(*n), n.strip_prefix("model.")]).flatten() {
+                match &mut *tensors {
+                    Tensors::Memory(map) => drop(map.remove(alias)),
+                    Tensors::File(file) => drop(file.index.remove(alias)),
+                }
+            }
         }
+        Ok(tensor)
     }
 }
 
