@@ -10,6 +10,7 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 
+use super::torch_legacy::LegacyFile;
 use super::{MarianConfig, MarianMTModel, ModelError, Precision};
 
 /// Config file of a checkpoint directory.
@@ -29,8 +30,9 @@ const SHARED_ALIASES: [&str; 3] =
 /// embedding may be stored only under its tied names.
 /// The model takes each tensor once (the shared embedding too), so a taken
 /// tensor leaves the checkpoint: a layer that repacks its weights then holds the
-/// only copy. A safetensors file is read one tensor at a time as the model
-/// takes them, so loading holds the weights once plus the tensor being packed.
+/// only copy. A safetensors or PyTorch legacy file is read one tensor at a time
+/// as the model takes them, so loading holds the weights once plus the tensor
+/// being packed.
 struct Checkpoint {
     tensors: Mutex<Tensors>,
 }
@@ -39,6 +41,7 @@ struct Checkpoint {
 enum Tensors {
     Memory(HashMap<String, Tensor>),
     File(SafetensorsFile),
+    Legacy(Box<LegacyFile>),
 }
 
 impl Tensors {
@@ -46,6 +49,7 @@ impl Tensors {
         match self {
             Self::Memory(tensors) => tensors.contains_key(key),
             Self::File(file) => file.index.contains_key(key),
+            Self::Legacy(file) => file.contains(key),
         }
     }
 }
@@ -62,9 +66,11 @@ impl Checkpoint {
     fn take(&self, name: &str) -> candle_core::Result<Option<Tensor>> {
         let mut tensors = self.tensors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(key) = Self::key(&tensors, name) else { return Ok(None) };
+        let msg = |err: ModelError| candle_core::Error::Msg(err.to_string());
         let tensor = match &mut *tensors {
             Tensors::Memory(map) => map.remove(&key),
-            Tensors::File(file) => Some(file.take(&key).map_err(|err| candle_core::Error::Msg(err.to_string()))?),
+            Tensors::File(file) => Some(file.take(&key).map_err(msg)?),
+            Tensors::Legacy(file) => Some(file.take(&key).map_err(msg)?),
         };
         // The model takes `model.shared.weight` only when the embeddings are
         // shared, and then never its tied copies: drop them, so that a layer
@@ -75,6 +81,7 @@ impl Checkpoint {
                 match &mut *tensors {
                     Tensors::Memory(map) => drop(map.remove(alias)),
                     Tensors::File(file) => drop(file.index.remove(alias)),
+                    Tensors::Legacy(file) => file.forget(alias),
                 }
             }
         }
@@ -360,12 +367,18 @@ pub fn load_model_as(
         .find(|path| path.is_file())
         .ok_or_else(|| ModelError::MissingWeights { dir: dir.to_path_buf() })?;
     let origin = weights.display().to_string();
-    let model = if weight_format(&weights)? == Format::Safetensors {
-        build(&cfg, Tensors::File(SafetensorsFile::open(&weights)?), &origin, device, precision)?
-    } else {
-        let tensors = read_weights(&weights)?;
-        check_dtypes(&tensors, &origin)?;
-        build(&cfg, Tensors::Memory(tensors), &origin, device, precision)?
+    let model = match weight_format(&weights)? {
+        Format::Safetensors => {
+            build(&cfg, Tensors::File(SafetensorsFile::open(&weights)?), &origin, device, precision)?
+        }
+        Format::TorchLegacy => {
+            build(&cfg, Tensors::Legacy(Box::new(LegacyFile::open(&weights)?)), &origin, device, precision)?
+        }
+        Format::TorchZip => {
+            let tensors = read_weights(&weights)?;
+            check_dtypes(&tensors, &origin)?;
+            build(&cfg, Tensors::Memory(tensors), &origin, device, precision)?
+        }
     };
     Ok((model, cfg))
 }

@@ -25,6 +25,10 @@
 //! allocated, and every object the pickles build costs at least one byte of
 //! the file.
 //!
+//! [`LegacyFile`] runs the pickles and checks the storages' layout when it
+//! opens a file, then reads a storage when a tensor of it is taken, so that a
+//! model loads holding its weights about once, as from safetensors.
+//!
 //! [`_legacy_save`]: https://github.com/pytorch/pytorch/blob/v2.15.0/torch/serialization.py#L1022
 //! [`_legacy_load`]: https://github.com/pytorch/pytorch/blob/v2.15.0/torch/serialization.py#L1909-L1939
 //! [persistent id]: https://github.com/pytorch/pytorch/blob/v2.15.0/torch/serialization.py#L1139-L1146
@@ -34,9 +38,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
 
@@ -75,58 +79,194 @@ pub(super) fn is_legacy(head: &[u8]) -> bool {
 /// stored dtype (f32, f16 or bf16). Tensors that share a storage share it in
 /// memory too when they are contiguous.
 pub(super) fn read(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
-    let file = File::open(path).map_err(|error| ModelError::Io { path: path.to_path_buf(), error })?;
-    let bad = |msg: String| ModelError::Weights {
-        path: path.to_path_buf(),
-        error: candle_core::Error::Msg(format!("PyTorch legacy format: {msg}")),
-    };
-    let len = file.metadata().map_err(|err| bad(err.to_string()))?.len();
-    read_from(BufReader::new(file), len).map_err(bad)
+    let mut file = LegacyFile::open(path)?;
+    let names: Vec<String> = file.state.entries.keys().cloned().collect();
+    names.into_iter().map(|name| Ok((name.clone(), file.take(&name)?))).collect()
 }
 
-/// [`read`] on `len` bytes of `reader`; the error says what is wrong.
-fn read_from(reader: impl Read, len: u64) -> Result<HashMap<String, Tensor>, String> {
-    let mut input = Input { inner: reader, pos: 0, len, section: "the magic number".into() };
-    let mut objects = Objects::default();
-    if !matches!(unpickle(&mut input, &mut objects)?, Value::Int(MAGIC_NUMBER)) {
-        return Err("invalid magic number: not a file written by torch.save".into());
+/// A legacy-format file whose pickles have been run and checked, and whose
+/// storages are read when a tensor of theirs is taken, so that loading holds
+/// the weights about once.
+pub(super) struct LegacyFile {
+    path: std::path::PathBuf,
+    state: State<BufReader<File>>,
+}
+
+impl LegacyFile {
+    /// Opens `path`, runs its pickles and checks the storages' layout: their
+    /// element counts, and that they fill the rest of the file exactly.
+    pub(super) fn open(path: &Path) -> Result<Self, ModelError> {
+        let file = File::open(path).map_err(|error| ModelError::Io { path: path.to_path_buf(), error })?;
+        let len = file.metadata().map_err(|err| weights_error(path, err.to_string()))?.len();
+        let state = State::open(BufReader::new(file), len).map_err(|err| weights_error(path, err))?;
+        Ok(Self { path: path.to_path_buf(), state })
     }
-    input.section = "the protocol version".into();
-    match unpickle(&mut input, &mut objects)? {
-        Value::Int(PROTOCOL_VERSION) => {}
-        Value::Int(v) => return Err(format!("protocol version {v}, expected {PROTOCOL_VERSION}")),
-        other => return Err(format!("the protocol version is {}, expected {PROTOCOL_VERSION}", other.kind())),
+
+    /// Whether `name` is a tensor not taken yet.
+    pub(super) fn contains(&self, name: &str) -> bool {
+        self.state.entries.contains_key(name)
     }
-    input.section = "the system info".into();
-    unpickle(&mut input, &mut objects)?;
-    input.section = "the state dict".into();
-    let state = unpickle(&mut input, &mut objects)?;
-    let entries = state_dict(&state, &objects)?;
-    input.section = "the list of storages".into();
-    let keys = storage_keys(&unpickle(&mut input, &mut objects)?, &objects)?;
-    let storages = read_storages(&mut input, &objects, &keys)?;
-    if input.pos != input.len {
-        return Err(format!("{} trailing bytes after the last storage", input.len - input.pos));
+
+    /// Reads tensor `name` (once: it then leaves the file's index).
+    pub(super) fn take(&mut self, name: &str) -> Result<Tensor, ModelError> {
+        self.state.take(name).map_err(|err| weights_error(&self.path, format!("tensor `{name}`: {err}")))
     }
-    // Tensors the pickle shares (tied weights) are built once; strided ones are
-    // copied, in all at most as many bytes as the file holds.
-    let mut built: HashMap<usize, Tensor> = HashMap::new();
-    let mut copy_budget = len;
-    entries
-        .into_iter()
-        .map(|(name, index)| {
-            let tensor = match built.get(&index) {
-                Some(tensor) => tensor.clone(),
-                None => {
-                    let tensor = build_tensor(&objects.tensors[index], &storages, &mut copy_budget)
-                        .map_err(|err| format!("tensor `{name}`: {err}"))?;
-                    built.insert(index, tensor.clone());
-                    tensor
-                }
-            };
-            Ok((name, tensor))
+
+    /// Drops tensor `name` unread, and what only it kept in memory.
+    pub(super) fn forget(&mut self, name: &str) {
+        self.state.forget(name);
+    }
+}
+
+fn weights_error(path: &Path, msg: String) -> ModelError {
+    ModelError::Weights {
+        path: path.to_path_buf(),
+        error: candle_core::Error::Msg(format!("PyTorch legacy format: {msg}")),
+    }
+}
+
+/// The pickles' objects and where the storages are, with the tensors and
+/// storages read so far that names not yet taken still need.
+struct State<R> {
+    input: Input<R>,
+    objects: Objects,
+    /// Tensor index by name, for the names not taken yet.
+    entries: HashMap<String, usize>,
+    /// Where each storage's elements start in the file, by storage index.
+    data: Vec<u64>,
+    /// Names not yet taken, by tensor index (tied weights are one tensor).
+    tensor_users: HashMap<usize, usize>,
+    /// Tensors built that names not yet taken share.
+    built: HashMap<usize, Tensor>,
+    /// Tensors not yet built, by storage index.
+    storage_users: HashMap<usize, usize>,
+    /// Storages read that tensors not yet built share.
+    storages: HashMap<usize, Tensor>,
+    /// Bytes strided tensors may still take to copy: in all at most the file's length.
+    copy_budget: u64,
+}
+
+impl<R: Read + Seek> State<R> {
+    fn open(reader: R, len: u64) -> Result<Self, String> {
+        let mut input = Input { inner: reader, pos: 0, len, section: "the magic number".into() };
+        let mut objects = Objects::default();
+        if !matches!(unpickle(&mut input, &mut objects)?, Value::Int(MAGIC_NUMBER)) {
+            return Err("invalid magic number: not a file written by torch.save".into());
+        }
+        input.section = "the protocol version".into();
+        match unpickle(&mut input, &mut objects)? {
+            Value::Int(PROTOCOL_VERSION) => {}
+            Value::Int(v) => return Err(format!("protocol version {v}, expected {PROTOCOL_VERSION}")),
+            other => return Err(format!("the protocol version is {}, expected {PROTOCOL_VERSION}", other.kind())),
+        }
+        input.section = "the system info".into();
+        unpickle(&mut input, &mut objects)?;
+        input.section = "the state dict".into();
+        let state = unpickle(&mut input, &mut objects)?;
+        let entries = state_dict(&state, &objects)?;
+        input.section = "the list of storages".into();
+        let keys = storage_keys(&unpickle(&mut input, &mut objects)?, &objects)?;
+        let data = storage_layout(&mut input, &objects, &keys)?;
+        let mut tensor_users = HashMap::new();
+        for &index in entries.values() {
+            *tensor_users.entry(index).or_insert(0) += 1;
+        }
+        let mut storage_users = HashMap::new();
+        for &index in tensor_users.keys() {
+            *storage_users.entry(objects.tensors[index].view.storage).or_insert(0) += 1;
+        }
+        Ok(Self {
+            input,
+            objects,
+            entries,
+            data,
+            tensor_users,
+            built: HashMap::new(),
+            storage_users,
+            storages: HashMap::new(),
+            copy_budget: len,
         })
-        .collect()
+    }
+
+    fn take(&mut self, name: &str) -> Result<Tensor, String> {
+        let index = self.entries.remove(name).ok_or("it was read already")?;
+        let tensor = match self.built.get(&index) {
+            Some(tensor) => tensor.clone(),
+            None => {
+                let storage = self.objects.tensors[index].view.storage;
+                let values = match self.storages.get(&storage) {
+                    Some(values) => values.clone(),
+                    None => self.read_storage(storage)?,
+                };
+                let tensor = build_tensor(&self.objects.tensors[index], &values, &mut self.copy_budget)?;
+                self.built.insert(index, tensor.clone());
+                self.storages.insert(storage, values);
+                self.release_storage(storage);
+                tensor
+            }
+        };
+        self.release_tensor(index);
+        Ok(tensor)
+    }
+
+    fn forget(&mut self, name: &str) {
+        if let Some(index) = self.entries.remove(name) {
+            if self.tensor_users.get(&index) == Some(&1) && !self.built.contains_key(&index) {
+                self.release_storage(self.objects.tensors[index].view.storage);
+            }
+            self.release_tensor(index);
+        }
+    }
+
+    /// One name of tensor `index` is done with it.
+    fn release_tensor(&mut self, index: usize) {
+        if let Some(users) = self.tensor_users.get_mut(&index) {
+            *users -= 1;
+            if *users == 0 {
+                self.tensor_users.remove(&index);
+                self.built.remove(&index);
+            }
+        }
+    }
+
+    /// One tensor of storage `index` is built (or will never be).
+    fn release_storage(&mut self, index: usize) {
+        if let Some(users) = self.storage_users.get_mut(&index) {
+            *users -= 1;
+            if *users == 0 {
+                self.storage_users.remove(&index);
+                self.storages.remove(&index);
+            }
+        }
+    }
+
+    /// Storage `index` as a 1-D tensor; [`storage_layout`] checked that the
+    /// file holds its elements.
+    fn read_storage(&mut self, index: usize) -> Result<Tensor, String> {
+        let StorageSpec { kind, numel } = self.objects.storages[index];
+        let input = &mut self.input;
+        input.seek_to(self.data[index])?;
+        let n = (numel * kind.element_size()) as usize;
+        let io = |err: std::io::Error| format!("its storage at byte {}: {err}", input.pos);
+        let tensor = match kind {
+            StorageType::Float => {
+                let values = read_values(&mut input.inner, n, 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                Tensor::from_vec(values.map_err(io)?, numel as usize, &Device::Cpu)
+            }
+            StorageType::Half => {
+                let values = read_values(&mut input.inner, n, 2, |b| half::f16::from_le_bytes([b[0], b[1]]));
+                Tensor::from_vec(values.map_err(io)?, numel as usize, &Device::Cpu)
+            }
+            StorageType::BFloat16 => {
+                let values = read_values(&mut input.inner, n, 2, |b| half::bf16::from_le_bytes([b[0], b[1]]));
+                Tensor::from_vec(values.map_err(io)?, numel as usize, &Device::Cpu)
+            }
+            // `state_dict` refused tensors of other storages.
+            other => return Err(format!("it is stored as {}", other.name())),
+        };
+        input.pos += n as u64;
+        tensor.map_err(|err| err.to_string())
+    }
 }
 
 /// The file being read, with its length known up front.
@@ -139,7 +279,7 @@ struct Input<R> {
     section: String,
 }
 
-impl<R: Read> Input<R> {
+impl<R: Read + Seek> Input<R> {
     /// Fails unless `n` more bytes are left.
     fn need(&self, n: u64) -> Result<(), String> {
         if n > self.len - self.pos {
@@ -192,15 +332,12 @@ impl<R: Read> Input<R> {
         String::from_utf8(line).map_err(|_| format!("invalid UTF-8 in a global name at byte {start}"))
     }
 
-    /// Reads `n` bytes and drops them.
-    fn skip(&mut self, n: u64) -> Result<(), String> {
-        self.need(n)?;
-        let copied = std::io::copy(&mut (&mut self.inner).take(n), &mut std::io::sink())
-            .map_err(|err| format!("{} at byte {}: {err}", self.section, self.pos))?;
-        if copied != n {
-            return Err(format!("{}: the file ended while it was read", self.section));
-        }
-        self.pos += n;
+    /// Moves to byte `pos` of the file.
+    fn seek_to(&mut self, pos: u64) -> Result<(), String> {
+        self.inner
+            .seek(SeekFrom::Start(pos))
+            .map_err(|err| format!("{}: cannot seek to byte {pos}: {err}", self.section))?;
+        self.pos = pos;
         Ok(())
     }
 }
@@ -214,8 +351,8 @@ enum Value {
     /// `True` or `False` (which one no state dict needs).
     Bool,
     Int(i128),
-    Str(Rc<str>),
-    Tuple(Rc<[Value]>),
+    Str(Arc<str>),
+    Tuple(Arc<[Value]>),
     List(usize),
     Dict(usize),
     Global(Global),
@@ -369,9 +506,9 @@ struct Objects {
     tensors: Vec<TensorSpec>,
     storages: Vec<StorageSpec>,
     /// Storage index by key.
-    storage_index: HashMap<Rc<str>, usize>,
+    storage_index: HashMap<Arc<str>, usize>,
     /// Storage views by key (the first declaration wins, as in torch).
-    views: HashMap<Rc<str>, View>,
+    views: HashMap<Arc<str>, View>,
 }
 
 // Pickle opcodes (`Lib/pickletools.py`) of protocols 2 and 3 that state dicts use.
@@ -436,7 +573,7 @@ impl Stack {
 
 /// Runs one pickle (up to its `STOP`) and returns its value. Each pickle has
 /// a memo of its own, as each `pickle.load` of torch does.
-fn unpickle<R: Read>(input: &mut Input<R>, objects: &mut Objects) -> Result<Value, String> {
+fn unpickle<R: Read + Seek>(input: &mut Input<R>, objects: &mut Objects) -> Result<Value, String> {
     let mut stack = Stack::default();
     let mut memo: HashMap<u32, Value> = HashMap::new();
     loop {
@@ -481,7 +618,7 @@ fn unpickle<R: Read>(input: &mut Input<R>, objects: &mut Objects) -> Result<Valu
                 let text = String::from_utf8(bytes).map_err(|_| format!("invalid UTF-8 in the string at byte {at}"))?;
                 Value::Str(text.into())
             }
-            EMPTY_TUPLE => Value::Tuple(Rc::from([])),
+            EMPTY_TUPLE => Value::Tuple(Arc::from([])),
             TUPLE => Value::Tuple(stack.pop_mark(at)?.into()),
             TUPLE1 | TUPLE2 | TUPLE3 => {
                 let n = usize::from(op - TUPLE1) + 1;
@@ -728,11 +865,11 @@ fn rebuild_tensor(
 
 /// The state dict's entries: tensor index by name, each tensor of a dtype the
 /// model takes.
-fn state_dict(state: &Value, objects: &Objects) -> Result<Vec<(String, usize)>, String> {
+fn state_dict(state: &Value, objects: &Objects) -> Result<HashMap<String, usize>, String> {
     let Value::Dict(dict) = state else {
         return Err(format!("the saved object is {}, not a state dict", state.kind()));
     };
-    let mut entries: HashMap<&str, usize> = HashMap::new();
+    let mut entries = HashMap::new();
     for (key, value) in &objects.dicts[*dict] {
         let Value::Str(name) = key else { return Err(format!("a state dict key is {}", key.kind())) };
         let Value::Tensor(index) = value else {
@@ -745,9 +882,9 @@ fn state_dict(state: &Value, objects: &Objects) -> Result<Vec<(String, usize)>, 
                 kind.name()
             ));
         }
-        entries.insert(name, *index);
+        entries.insert(name.to_string(), *index);
     }
-    Ok(entries.into_iter().map(|(name, index)| (name.to_string(), index)).collect())
+    Ok(entries)
 }
 
 /// The storage keys of the last pickle, in order: each storage the state dict
@@ -773,19 +910,17 @@ fn storage_keys(list: &Value, objects: &Objects) -> Result<Vec<usize>, String> {
     Ok(keys)
 }
 
-/// Reads the storages in the order of `keys` (each an 8-byte element count and
-/// the elements), as 1-D tensors by storage index; storages of a dtype the
-/// model does not take (no tensor of the state dict uses them) are skipped.
-fn read_storages<R: Read>(
-    input: &mut Input<R>,
-    objects: &Objects,
-    keys: &[usize],
-) -> Result<Vec<Option<Tensor>>, String> {
+/// Where the storages' elements start, by storage index: the storages follow
+/// the pickles in the order of `keys`, each an 8-byte element count and the
+/// elements, and fill the rest of the file exactly.
+fn storage_layout<R: Read + Seek>(input: &mut Input<R>, objects: &Objects, keys: &[usize]) -> Result<Vec<u64>, String> {
     let names: HashMap<usize, &str> = objects.storage_index.iter().map(|(key, &index)| (index, &**key)).collect();
-    let mut storages: Vec<Option<Tensor>> = vec![None; objects.storages.len()];
+    let mut data = vec![0; objects.storages.len()];
+    let mut pos = input.pos;
     for &index in keys {
         let StorageSpec { kind, numel } = objects.storages[index];
         input.section = format!("storage `{}`", names.get(&index).copied().unwrap_or_default());
+        input.seek_to(pos)?;
         let count = u64::from_le_bytes(input.array()?);
         if count != numel {
             return Err(format!("{} holds {count} elements, its tensors were saved with {numel}", input.section));
@@ -793,36 +928,18 @@ fn read_storages<R: Read>(
         // `persistent_load` bounded this by the file's length.
         let bytes = numel * kind.element_size();
         input.need(bytes)?;
-        let io = |err: std::io::Error| format!("{}: {err}", input.section);
-        let n = bytes as usize;
-        let tensor = match kind {
-            StorageType::Float => {
-                let values = read_values(&mut input.inner, n, 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-                Tensor::from_vec(values.map_err(io)?, numel as usize, &Device::Cpu)
-            }
-            StorageType::Half => {
-                let values = read_values(&mut input.inner, n, 2, |b| half::f16::from_le_bytes([b[0], b[1]]));
-                Tensor::from_vec(values.map_err(io)?, numel as usize, &Device::Cpu)
-            }
-            StorageType::BFloat16 => {
-                let values = read_values(&mut input.inner, n, 2, |b| half::bf16::from_le_bytes([b[0], b[1]]));
-                Tensor::from_vec(values.map_err(io)?, numel as usize, &Device::Cpu)
-            }
-            _ => {
-                input.skip(bytes)?;
-                continue;
-            }
-        };
-        input.pos += bytes;
-        storages[index] = Some(tensor.map_err(|err| err.to_string())?);
+        data[index] = input.pos;
+        pos = input.pos + bytes;
     }
-    Ok(storages)
+    if pos != input.len {
+        return Err(format!("{} trailing bytes after the last storage", input.len - pos));
+    }
+    Ok(data)
 }
 
-/// The tensor `spec` of the storages read: a view of its storage when its
+/// The tensor `spec` of `storage`: a view of the storage when its
 /// elements are contiguous, else a copy, whose bytes are taken from `budget`.
-fn build_tensor(spec: &TensorSpec, storages: &[Option<Tensor>], budget: &mut u64) -> Result<Tensor, String> {
-    let storage = storages[spec.view.storage].as_ref().ok_or("its storage was not read")?;
+fn build_tensor(spec: &TensorSpec, storage: &Tensor, budget: &mut u64) -> Result<Tensor, String> {
     let start = (spec.view.offset + spec.offset) as usize;
     let numel: usize = spec.shape.iter().product();
     let built = if numel == 0 {
@@ -875,8 +992,14 @@ mod tests {
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect("fixture")
     }
 
+    /// Every tensor of a file in memory, as [`read`] reads them.
     fn read_bytes(bytes: &[u8]) -> Result<HashMap<String, Tensor>, String> {
-        read_from(bytes, bytes.len() as u64)
+        let mut state = State::open(std::io::Cursor::new(bytes), bytes.len() as u64)?;
+        let names: Vec<String> = state.entries.keys().cloned().collect();
+        names
+            .into_iter()
+            .map(|name| Ok((name.clone(), state.take(&name).map_err(|err| format!("tensor `{name}`: {err}"))?)))
+            .collect()
     }
 
     /// The first three pickles of every file.
