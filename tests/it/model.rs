@@ -520,3 +520,11 @@ fn corrupt_legacy_weights_are_an_error_naming_the_file_and_the_problem() {
         assert!(err.starts_with(&prefix) && err[prefix.len()..].starts_with(&problem), "{err}");
     }
 }
+
+#[test]
+fn legacy_checkpoint_loads_as_int8_like_the_safetensors_checkpoint() {
+    let int8 =
+        |dir: &str| tarjim::model::load_model_as(&repo(dir), &Device::Cpu, tarjim::model::Precision::Int8).unwrap().0;
+    let want = teacher_forced(&int8("tests/fixtures/tiny"));
+    assert_eq!(max_abs_diff(&teacher_forced(&int8("tests/fixtures/tiny-legacy")), &want), 0.0);
+}
