@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate tarjim's model fixtures (rerunnable; run from the repository root).
 
-    .venv/bin/python scripts/gen_model_fixtures.py [--only tokenizer|tiny|decoding|exact|attention]
+    .venv/bin/python scripts/gen_model_fixtures.py [--only tokenizer|tiny|legacy|decoding|exact|attention]
 
 Outputs (all committed, all small):
 
@@ -13,6 +13,17 @@ Outputs (all committed, all small):
 * ``tests/fixtures/tiny-bin/``: the same weights as ``pytorch_model.bin`` in the old
   hub layout (repeated ``embed_tokens``, ``embed_positions`` and ``lm_head`` keys).
 * ``tests/fixtures/tiny-f16/``: the same weights as float16 ``model.safetensors``.
+* ``tests/fixtures/tiny-legacy/``: the committed ``tests/fixtures/tiny`` weights re-saved
+  (never retrained) as the hub's 2020 opus-mt repositories hold them: only a
+  ``pytorch_model.bin`` in PyTorch's legacy (pre-1.6, non-zip) serialization, written
+  by ``torch.save(..., _use_new_zipfile_serialization=False)``, in the 2020 key layout
+  (``model.shared.weight`` and both ``embed_tokens`` sharing one storage, both
+  ``embed_positions``, ``final_logits_bias``, no ``lm_head``), an ``OrderedDict`` with
+  ``_metadata`` as ``state_dict()`` returns it.
+* ``tests/fixtures/legacy/``: small legacy-format files for the reader: ``views.bin``
+  (tensors sharing one storage, views with offsets and strides, f16, bf16, a scalar,
+  an empty tensor, a ``Parameter``) with ``views.json`` holding what torch reads back,
+  and ``long.bin`` (an int64 tensor, a dtype the model does not take).
 * ``tests/fixtures/model/``: HF reference outputs (``tiny_reference.json`` with
   the inputs, ``tiny_logits.safetensors`` with the logits).
 * ``tests/fixtures/decoding/``: ``tiny_generate.json`` (HF ``generate`` on the tiny
@@ -45,6 +56,8 @@ FIXTURES = Path("tests/fixtures")
 TINY = FIXTURES / "tiny"
 TINY_BIN = FIXTURES / "tiny-bin"
 TINY_F16 = FIXTURES / "tiny-f16"
+TINY_LEGACY = FIXTURES / "tiny-legacy"
+LEGACY = FIXTURES / "legacy"
 REFERENCE = FIXTURES / "model"
 SEED_ARTICLE = Path("data/corpus/000_ed67191bc9fdfc38.txt")
 FLORES_AR = Path("data/eval/flores200-devtest/arb_Arab.txt")
@@ -380,6 +393,8 @@ def save_checkpoint(dest: Path, cfg: dict, weights: dict, fmt: str) -> None:
         (dest / stale).unlink(missing_ok=True)
     if fmt == "safetensors":
         save_file(weights, str(dest / "model.safetensors"), metadata={"format": "pt"})
+    elif fmt == "legacy":
+        torch.save(weights, dest / "pytorch_model.bin", _use_new_zipfile_serialization=False)
     else:
         torch.save(weights, dest / "pytorch_model.bin")
 
@@ -469,6 +484,113 @@ def gen_tiny() -> None:
             "attention_mask": enc["attention_mask"].tolist(),
             "decoder_input_ids": decoder_input_ids.tolist(),
         },
+    )
+
+
+# ---------------------------------------------------------------------------
+# 2b. PyTorch's legacy (pre-1.6, non-zip) serialization
+# ---------------------------------------------------------------------------
+
+TIED_EMBEDDINGS = ("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight")
+
+
+def hub_2020_layout(model):
+    """The key layout of the hub's 2020 opus-mt ``pytorch_model.bin``: ``state_dict()``
+    of a model whose LM head was the shared embedding itself: ``model.shared.weight``
+    with both ``embed_tokens`` as the same tensor (one storage), both
+    ``embed_positions``, ``final_logits_bias``, and no ``lm_head.weight``."""
+    from collections import OrderedDict
+
+    sd = model.state_dict()
+    out = OrderedDict((k, v.detach()) for k, v in sd.items() if k != "lm_head.weight")
+    out._metadata = sd._metadata
+    for key in TIED_EMBEDDINGS:
+        out[key] = out["model.shared.weight"]
+    for key in ("model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"):
+        assert key in out, key
+    return out
+
+
+def legacy_views() -> dict:
+    """Tensors that exercise the legacy reader: shared storages, offsets, strides,
+    f16 and bf16, a scalar, an empty tensor and a ``Parameter``."""
+    from collections import OrderedDict
+
+    import torch
+
+    base = (torch.arange(24, dtype=torch.float32) * 0.37 - 3.0).reshape(4, 6)
+    half = (torch.arange(12, dtype=torch.float32) / 7.0 - 0.5).to(torch.float16).reshape(3, 4)
+    return OrderedDict(
+        [
+            ("base", base),
+            ("rows", base[1:3]),  # offset 6, contiguous
+            ("columns", base[:, 2:5]),  # offset 2, strides (6, 1)
+            ("transposed", base.t()),  # strides (1, 6)
+            ("every_other", base[1::2, ::3]),  # offset 6, strides (12, 3)
+            ("scalar", torch.tensor(2.5)),
+            ("empty", torch.zeros(0, 3)),
+            ("half", half),
+            ("half_view", half[1:, 1:].t()),
+            ("bfloat16", (torch.arange(5, dtype=torch.float32) * 1.5 - 2.0).to(torch.bfloat16)),
+            ("parameter", torch.nn.Parameter(torch.tensor([[1.0, -2.0], [0.5, 4.0]]))),
+        ]
+    )
+
+
+def gen_legacy() -> None:
+    import torch
+
+    # The committed tiny weights, re-saved (never retrained).
+    model = load_hf(TINY)
+    cfg = json.loads((TINY / "config.json").read_text(encoding="utf-8"))
+    weights = hub_2020_layout(model)
+    save_checkpoint(TINY_LEGACY, cfg, weights, "legacy")
+    for name in ("config.json", "generation_config.json"):
+        assert (TINY_LEGACY / name).read_bytes() == (TINY / name).read_bytes(), name
+    raw = (TINY_LEGACY / "pytorch_model.bin").read_bytes()
+    assert not raw.startswith(b"PK"), "expected the legacy format, not a zip archive"
+    loaded = torch.load(TINY_LEGACY / "pytorch_model.bin", weights_only=True)
+    ptrs = {loaded[k].untyped_storage().data_ptr() for k in ("model.shared.weight", *TIED_EMBEDDINGS)}
+    assert len(ptrs) == 1, "the tied embeddings must share one storage"
+    assert "lm_head.weight" not in loaded
+
+    tok_inputs = json.loads((REFERENCE / "tiny_reference.json").read_text(encoding="utf-8"))
+    args = {k: torch.tensor(tok_inputs[k]) for k in ("input_ids", "attention_mask", "decoder_input_ids")}
+    with torch.no_grad():
+        want = load_hf(TINY)(**args).logits
+        got = load_hf(TINY_LEGACY)(**args).logits
+    assert torch.equal(want, got), "the legacy checkpoint differs from tests/fixtures/tiny"
+    print(f"  tiny-legacy: {len(raw)} bytes, {len(loaded)} tensors, logits equal tests/fixtures/tiny")
+
+    LEGACY.mkdir(parents=True, exist_ok=True)
+    views = legacy_views()
+    torch.save(views, LEGACY / "views.bin", _use_new_zipfile_serialization=False)
+    read = torch.load(LEGACY / "views.bin", weights_only=True)
+    assert read["rows"].untyped_storage().data_ptr() == read["base"].untyped_storage().data_ptr()
+    expected = {}
+    for name, tensor in read.items():
+        t = tensor.detach()
+        expected[name] = {
+            "dtype": str(t.dtype).removeprefix("torch."),
+            "shape": list(t.shape),
+            "storage_offset": t.storage_offset(),
+            "stride": list(t.stride()),
+            "values": t.float().flatten().tolist(),
+        }
+    write_json(
+        LEGACY / "views.json",
+        {
+            "about": "What torch.load reads from views.bin (written by torch.save(..., "
+            "_use_new_zipfile_serialization=False)): each tensor's dtype, shape, storage "
+            "offset, strides and values in row-major order (as float). Regenerate with "
+            "scripts/gen_model_fixtures.py --only legacy.",
+            "tensors": expected,
+        },
+    )
+    torch.save(
+        {"positions": torch.arange(4, dtype=torch.int64)},
+        LEGACY / "long.bin",
+        _use_new_zipfile_serialization=False,
     )
 
 
@@ -779,12 +901,14 @@ def gen_attention() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["tokenizer", "tiny", "decoding", "exact", "attention"])
+    parser.add_argument("--only", choices=["tokenizer", "tiny", "legacy", "decoding", "exact", "attention"])
     args = parser.parse_args()
     if args.only in (None, "tokenizer"):
         gen_tokenizer()
     if args.only in (None, "tiny"):
         gen_tiny()
+    if args.only in (None, "legacy"):
+        gen_legacy()
     if args.only in (None, "decoding"):
         gen_decoding()
     if args.only in (None, "exact"):

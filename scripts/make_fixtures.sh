@@ -7,7 +7,8 @@
 #
 # Reads data/ (the real SentencePiece models, the seed article and FLORES
 # devtest). Order matters: the tiny SentencePiece pair comes first, the
-# tokenizer references use it, the tiny model is trained on it, and the decoding
+# tokenizer references use it, the tiny model is trained on it, the legacy
+# (pre-1.6 torch.save) copy re-saves its committed weights, and the decoding
 # references use the tiny model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ PYTHON=${PYTHON:-python3}
 "$PYTHON" scripts/gen_model_fixtures.py --only tokenizer
 "$PYTHON" scripts/gen_tokenizer_fixtures.py
 "$PYTHON" scripts/gen_model_fixtures.py --only tiny
+"$PYTHON" scripts/gen_model_fixtures.py --only legacy
 "$PYTHON" scripts/gen_model_fixtures.py --only decoding
 "$PYTHON" scripts/gen_model_fixtures.py --only exact
 "$PYTHON" scripts/gen_model_fixtures.py --only attention

@@ -10,13 +10,14 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 
+use super::torch_legacy::LegacyFile;
 use super::{MarianConfig, MarianMTModel, ModelError, Precision};
 
 /// Config file of a checkpoint directory.
 pub const CONFIG_FILE: &str = "config.json";
 /// Preferred weight file.
 pub const SAFETENSORS_FILE: &str = "model.safetensors";
-/// Weight file of older checkpoints (PyTorch zip format).
+/// Weight file of older checkpoints (PyTorch zip or legacy format).
 pub const PYTORCH_FILE: &str = "pytorch_model.bin";
 
 /// Names a checkpoint may use for `model.shared.weight`: older saves also (or
@@ -29,8 +30,9 @@ const SHARED_ALIASES: [&str; 3] =
 /// embedding may be stored only under its tied names.
 /// The model takes each tensor once (the shared embedding too), so a taken
 /// tensor leaves the checkpoint: a layer that repacks its weights then holds the
-/// only copy. A safetensors file is read one tensor at a time as the model
-/// takes them, so loading holds the weights once plus the tensor being packed.
+/// only copy. A safetensors or PyTorch legacy file is read one tensor at a time
+/// as the model takes them, so loading holds the weights once plus the tensor
+/// being packed.
 struct Checkpoint {
     tensors: Mutex<Tensors>,
 }
@@ -39,6 +41,7 @@ struct Checkpoint {
 enum Tensors {
     Memory(HashMap<String, Tensor>),
     File(SafetensorsFile),
+    Legacy(Box<LegacyFile>),
 }
 
 impl Tensors {
@@ -46,6 +49,7 @@ impl Tensors {
         match self {
             Self::Memory(tensors) => tensors.contains_key(key),
             Self::File(file) => file.index.contains_key(key),
+            Self::Legacy(file) => file.contains(key),
         }
     }
 }
@@ -62,10 +66,26 @@ impl Checkpoint {
     fn take(&self, name: &str) -> candle_core::Result<Option<Tensor>> {
         let mut tensors = self.tensors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(key) = Self::key(&tensors, name) else { return Ok(None) };
-        match &mut *tensors {
-            Tensors::Memory(map) => Ok(map.remove(&key)),
-            Tensors::File(file) => file.take(&key).map(Some).map_err(|err| candle_core::Error::Msg(err.to_string())),
+        let msg = |err: ModelError| candle_core::Error::Msg(err.to_string());
+        let tensor = match &mut *tensors {
+            Tensors::Memory(map) => map.remove(&key),
+            Tensors::File(file) => Some(file.take(&key).map_err(msg)?),
+            Tensors::Legacy(file) => Some(file.take(&key).map_err(msg)?),
+        };
+        // The model takes `model.shared.weight` only when the embeddings are
+        // shared, and then never its tied copies: drop them, so that a layer
+        // that repacks the embedding holds its only copy (in a PyTorch file
+        // the copies keep the shared storage alive).
+        if name == SHARED_ALIASES[0] {
+            for alias in SHARED_ALIASES.iter().flat_map(|n| [Some(*n), n.strip_prefix("model.")]).flatten() {
+                match &mut *tensors {
+                    Tensors::Memory(map) => drop(map.remove(alias)),
+                    Tensors::File(file) => drop(file.index.remove(alias)),
+                    Tensors::Legacy(file) => file.forget(alias),
+                }
+            }
         }
+        Ok(tensor)
     }
 }
 
@@ -152,7 +172,12 @@ const MAX_HEADER: u64 = 100_000_000;
 
 /// `len_bytes` little-endian values of `size` bytes each, read from `file`
 /// through a small buffer.
-fn read_values<T>(file: &mut File, len_bytes: usize, size: usize, convert: fn(&[u8]) -> T) -> std::io::Result<Vec<T>> {
+pub(super) fn read_values<T>(
+    file: &mut impl Read,
+    len_bytes: usize,
+    size: usize,
+    convert: fn(&[u8]) -> T,
+) -> std::io::Result<Vec<T>> {
     let mut out = Vec::with_capacity(len_bytes / size);
     let mut buf = vec![0u8; READ_CHUNK.min(len_bytes.max(size))];
     let mut left = len_bytes;
@@ -281,21 +306,49 @@ impl SafetensorsFile {
     }
 }
 
-/// Reads every tensor of a weight file on the CPU, in its stored dtype:
-/// safetensors, or a PyTorch zip checkpoint when the name ends in `.bin`/`.pt`/`.pth`.
-pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
-    let is_pytorch = path.extension().is_some_and(|ext| ext == "bin" || ext == "pt" || ext == "pth");
-    let tensors = if is_pytorch {
-        candle_core::pickle::read_all(path).map(|tensors| tensors.into_iter().collect())
+/// How a weight file is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Safetensors,
+    /// `torch.save` since PyTorch 1.6: a zip archive.
+    TorchZip,
+    /// `torch.save` before PyTorch 1.6: pickles followed by raw storages.
+    TorchLegacy,
+}
+
+/// The format of the weight file `path`, told by its first bytes (whatever
+/// its name): the zip signature `_is_zipfile` of `torch/serialization.py`
+/// checks, the legacy format's pickled magic number, or else safetensors.
+fn weight_format(path: &Path) -> Result<Format, ModelError> {
+    let io = |error| ModelError::Io { path: path.to_path_buf(), error };
+    let mut head = Vec::with_capacity(14);
+    File::open(path).map_err(io)?.take(14).read_to_end(&mut head).map_err(io)?;
+    Ok(if head.starts_with(b"PK\x03\x04") {
+        Format::TorchZip
+    } else if super::torch_legacy::is_legacy(&head) {
+        Format::TorchLegacy
     } else {
-        return read_safetensors(path);
-    };
-    tensors.map_err(|error| ModelError::Weights { path: path.to_path_buf(), error })
+        Format::Safetensors
+    })
+}
+
+/// Reads every tensor of a weight file on the CPU, in its stored dtype:
+/// safetensors, a PyTorch zip checkpoint or a PyTorch legacy (pre-1.6)
+/// checkpoint, told apart by their contents.
+pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
+    match weight_format(path)? {
+        Format::Safetensors => read_safetensors(path),
+        Format::TorchLegacy => super::torch_legacy::read(path),
+        Format::TorchZip => candle_core::pickle::read_all(path)
+            .map(|tensors| tensors.into_iter().collect())
+            .map_err(|error| ModelError::Weights { path: path.to_path_buf(), error }),
+    }
 }
 
 /// Loads a Hugging Face Marian checkpoint directory: [`CONFIG_FILE`], and weights
-/// from [`SAFETENSORS_FILE`] or else [`PYTORCH_FILE`], stored as f32, f16 or bf16
-/// (computed in f32 on `device`).
+/// from [`SAFETENSORS_FILE`] or else [`PYTORCH_FILE`] (in any format
+/// [`read_weights`] reads), stored as f32, f16 or bf16 (computed in f32 on
+/// `device`).
 pub fn load_model(dir: &Path, device: &Device) -> Result<(MarianMTModel, MarianConfig), ModelError> {
     load_model_as(dir, device, Precision::F32)
 }
@@ -314,12 +367,18 @@ pub fn load_model_as(
         .find(|path| path.is_file())
         .ok_or_else(|| ModelError::MissingWeights { dir: dir.to_path_buf() })?;
     let origin = weights.display().to_string();
-    let model = if weights.ends_with(SAFETENSORS_FILE) {
-        build(&cfg, Tensors::File(SafetensorsFile::open(&weights)?), &origin, device, precision)?
-    } else {
-        let tensors = read_weights(&weights)?;
-        check_dtypes(&tensors, &origin)?;
-        build(&cfg, Tensors::Memory(tensors), &origin, device, precision)?
+    let model = match weight_format(&weights)? {
+        Format::Safetensors => {
+            build(&cfg, Tensors::File(SafetensorsFile::open(&weights)?), &origin, device, precision)?
+        }
+        Format::TorchLegacy => {
+            build(&cfg, Tensors::Legacy(Box::new(LegacyFile::open(&weights)?)), &origin, device, precision)?
+        }
+        Format::TorchZip => {
+            let tensors = read_weights(&weights)?;
+            check_dtypes(&tensors, &origin)?;
+            build(&cfg, Tensors::Memory(tensors), &origin, device, precision)?
+        }
     };
     Ok((model, cfg))
 }

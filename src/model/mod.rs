@@ -22,6 +22,7 @@ mod load;
 mod marian;
 mod packed;
 mod panels;
+mod torch_legacy;
 
 use std::path::PathBuf;
 

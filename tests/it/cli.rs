@@ -187,6 +187,62 @@ fn model_info_prints_architecture_and_file_hashes() {
     }
 }
 
+#[test]
+fn legacy_weights_translate_exactly_like_the_safetensors_model() {
+    let (sources, translations) = default_case();
+    let input: String = sources.iter().map(|s| format!("{s}\n")).collect();
+    let want: String = translations.iter().map(|t| format!("{t}\n")).collect();
+    let legacy = repo("tests/fixtures/tiny-legacy").display().to_string();
+    for model in [tiny(), legacy] {
+        let out = tarjim(&["translate", "--glossary-mode", "off", "--model", &model], input.as_bytes());
+        assert_eq!(text(&out.stderr), "", "{model}");
+        assert_eq!(text(&out.stdout), want, "{model}");
+        assert!(out.status.success(), "{model}");
+    }
+}
+
+#[test]
+fn model_info_reads_a_legacy_checkpoint() {
+    let dir = repo("tests/fixtures/tiny-legacy");
+    let out = tarjim(&["model-info", "--model", &dir.display().to_string()], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["architecture"]["d_model"], 32);
+    let path = dir.join("pytorch_model.bin");
+    assert_eq!(info["sha256"]["pytorch_model.bin"], tarjim::hub::sha256_file(&path).unwrap().as_str());
+    assert_eq!(info["bytes"]["pytorch_model.bin"], std::fs::metadata(&path).unwrap().len());
+    assert!(info["bytes"].get("model.safetensors").is_none());
+}
+
+#[test]
+fn truncated_or_corrupt_legacy_weights_fail_at_start_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo("tests/fixtures/tiny-legacy")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let path = dir.path().join("pytorch_model.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    // The state dict's pickle starts at byte 137 with PROTO 2.
+    assert_eq!(bytes[137..139], [0x80, 2]);
+    let mut corrupt = bytes.clone();
+    corrupt[138] = 9;
+    let cases = [
+        (bytes[..100].to_vec(), "truncated: the system info needs 5 bytes at byte 100, the file has 100"),
+        (corrupt, "pickle protocol 9 at byte 137, expected 2 or 3"),
+    ];
+    for (contents, problem) in cases {
+        std::fs::write(&path, contents).unwrap();
+        let out = tarjim(&["translate", "--model", &dir.path().display().to_string()], "سوريا\n".as_bytes());
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(text(&out.stdout), "");
+        assert_eq!(
+            text(&out.stderr),
+            format!("tarjim: {}: cannot read weights: PyTorch legacy format: {problem}\n", path.display())
+        );
+    }
+}
+
 const USER_GLOSSARY: &str = "arabic\tenglish\tkind\tvariants\tnote
 القاهرة\tCairo\tplace\t\t
 كتائب حزب الله\tKataib Hezbollah\torg\t\tthe tiny model's vocabulary has no K

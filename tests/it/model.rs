@@ -36,7 +36,7 @@ fn load(dir: &str) -> MarianMTModel {
 #[test]
 fn tiny_logits_match_transformers_in_every_key_layout() {
     let want = reference_logits("logits");
-    for dir in ["tests/fixtures/tiny", "tests/fixtures/tiny-bin"] {
+    for dir in ["tests/fixtures/tiny", "tests/fixtures/tiny-bin", "tests/fixtures/tiny-legacy"] {
         let got = teacher_forced(&load(dir));
         let diff = max_abs_diff(&got, &want);
         assert!(diff < 1e-4, "{dir}: logits differ from transformers by {diff}");
@@ -407,4 +407,124 @@ fn unreadable_config_names_the_file_and_the_os_error_once() {
     // The cause is part of the message, so it is not also a source that
     // `{:#}` would print a second time.
     assert!(std::error::Error::source(&err).is_none());
+}
+
+#[test]
+fn legacy_checkpoint_logits_equal_the_safetensors_checkpoint_exactly() {
+    let want = teacher_forced(&load("tests/fixtures/tiny"));
+    assert_eq!(max_abs_diff(&teacher_forced(&load("tests/fixtures/tiny-legacy")), &want), 0.0);
+}
+
+#[test]
+fn legacy_tiny_checkpoint_holds_the_2020_hub_layout_and_the_tiny_weights() {
+    let legacy = tarjim::model::read_weights(&repo("tests/fixtures/tiny-legacy/pytorch_model.bin")).unwrap();
+    let tiny = tarjim::model::read_weights(&repo("tests/fixtures/tiny/model.safetensors")).unwrap();
+    assert!(!legacy.contains_key("lm_head.weight"));
+    for name in ["model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"] {
+        assert_eq!(legacy[name].dims(), [256, 32], "{name}");
+    }
+    let shared = &tiny["model.shared.weight"];
+    for name in ["model.shared.weight", "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"] {
+        assert_eq!(max_abs_diff(&legacy[name], shared), 0.0, "{name}");
+    }
+    for (name, tensor) in &tiny {
+        assert_eq!(legacy[name].dtype(), candle_core::DType::F32, "{name}");
+        assert_eq!(max_abs_diff(&legacy[name], tensor), 0.0, "{name}");
+    }
+    assert_eq!(legacy.len(), tiny.len() + 4);
+}
+
+#[test]
+fn legacy_tensors_read_as_torch_wrote_them() {
+    let reference = json("tests/fixtures/legacy/views.json");
+    let want = reference["tensors"].as_object().unwrap();
+    let tensors = tarjim::model::read_weights(&repo("tests/fixtures/legacy/views.bin")).unwrap();
+    assert_eq!(tensors.len(), want.len());
+    for (name, expected) in want {
+        let tensor = &tensors[name];
+        let dtype = match expected["dtype"].as_str().unwrap() {
+            "float32" => candle_core::DType::F32,
+            "float16" => candle_core::DType::F16,
+            "bfloat16" => candle_core::DType::BF16,
+            other => panic!("{name}: {other}"),
+        };
+        assert_eq!(tensor.dtype(), dtype, "{name}");
+        let shape: Vec<usize> =
+            expected["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        assert_eq!(tensor.dims(), shape, "{name}");
+        let values: Vec<f32> =
+            tensor.to_dtype(candle_core::DType::F32).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let expected: Vec<f32> =
+            expected["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        assert_eq!(values, expected, "{name}");
+    }
+    // The fixture covers what it is for: views at offsets and with strides.
+    assert_eq!(want["columns"]["storage_offset"], 2);
+    assert_eq!(want["transposed"]["stride"], serde_json::json!([1, 6]));
+    assert_eq!(want["half_view"]["stride"], serde_json::json!([1, 4]));
+}
+
+#[test]
+fn legacy_tensors_of_other_dtypes_are_named() {
+    let path = repo("tests/fixtures/legacy/long.bin");
+    assert_eq!(
+        tarjim::model::read_weights(&path).unwrap_err().to_string(),
+        format!(
+            "{}: cannot read weights: PyTorch legacy format: tensor `positions` is stored as LongStorage, \
+             expected FloatStorage, HalfStorage or BFloat16Storage",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn weight_format_is_told_by_content_not_by_file_name() {
+    let want = teacher_forced(&load("tests/fixtures/tiny"));
+    for source in ["tests/fixtures/tiny-legacy/pytorch_model.bin", "tests/fixtures/tiny-bin/pytorch_model.bin"] {
+        let dir = tiny_copy();
+        std::fs::copy(repo(source), dir.path().join("model.safetensors")).unwrap();
+        let got = teacher_forced(&load_model(dir.path(), &Device::Cpu).unwrap().0);
+        assert!(max_abs_diff(&got, &want) < 1e-4, "{source} named model.safetensors");
+    }
+    let dir = tiny_copy();
+    std::fs::rename(dir.path().join("model.safetensors"), dir.path().join("pytorch_model.bin")).unwrap();
+    assert_eq!(max_abs_diff(&teacher_forced(&load_model(dir.path(), &Device::Cpu).unwrap().0), &want), 0.0);
+}
+
+#[test]
+fn corrupt_legacy_weights_are_an_error_naming_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo("tests/fixtures/tiny-legacy")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join("pytorch_model.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    let global = bytes.windows(11).position(|w| w == b"OrderedDict").unwrap();
+    let cases = [
+        (bytes[..bytes.len() - 10].to_vec(), "PyTorch legacy format: truncated: storage `".to_string()),
+        ([&bytes[..], b"\0"].concat(), "PyTorch legacy format: 1 trailing bytes after the last storage".to_string()),
+        (
+            [&bytes[..global], b"Counter\n", &bytes[global + 12..]].concat(),
+            format!(
+                "PyTorch legacy format: the global `collections.Counter` at byte {} is not part of a state dict of \
+                 tensors",
+                global - 13
+            ),
+        ),
+    ];
+    for (contents, problem) in cases {
+        std::fs::write(&path, &contents).unwrap();
+        let err = load_err(dir.path());
+        let prefix = format!("{}: cannot read weights: ", path.display());
+        assert!(err.starts_with(&prefix) && err[prefix.len()..].starts_with(&problem), "{err}");
+    }
+}
+
+#[test]
+fn legacy_checkpoint_loads_as_int8_like_the_safetensors_checkpoint() {
+    let int8 =
+        |dir: &str| tarjim::model::load_model_as(&repo(dir), &Device::Cpu, tarjim::model::Precision::Int8).unwrap().0;
+    let want = teacher_forced(&int8("tests/fixtures/tiny"));
+    assert_eq!(max_abs_diff(&teacher_forced(&int8("tests/fixtures/tiny-legacy")), &want), 0.0);
 }

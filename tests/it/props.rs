@@ -1014,6 +1014,34 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(cases(256))]
+
+    #[test]
+    fn corrupted_legacy_torch_files_read_or_fail_cleanly(
+        edits in prop::collection::vec((any::<Index>(), any::<u8>()), 0..8),
+        insert in prop_oneof![3 => Just(None), 1 => (any::<Index>(), prop::collection::vec(any::<u8>(), 1..16)).prop_map(Some)],
+        cut in prop_oneof![3 => Just(None), 1 => any::<Index>().prop_map(Some)],
+    ) {
+        let mut bytes = std::fs::read(repo("tests/fixtures/legacy/views.bin")).expect("fixture");
+        for (at, byte) in edits {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+        }
+        if let Some((at, extra)) = insert {
+            let at = at.index(bytes.len());
+            bytes.splice(at..at, extra);
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("pytorch_model.bin");
+        std::fs::write(&path, &bytes).expect("write");
+        assert_weights_result(read_weights(&path), &path);
+    }
+}
+
 /// Writes a safetensors file of `header` (a JSON object) and `data` bytes.
 fn safetensors_file(dir: &Path, header: &serde_json::Value, data: usize) -> PathBuf {
     let json = header.to_string();
