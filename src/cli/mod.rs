@@ -4,7 +4,7 @@ mod align;
 mod batch;
 mod glossary;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tarjim::align::{AlignError, Aligner, Alignment, Method, Target, pharaoh};
 use tarjim::glossary::Glossary;
-use tarjim::hub::{self, Manifest, ModelSpec, Need};
+use tarjim::hub::{self, HubConfig, Manifest, ModelSpec, Need};
 use tarjim::tokenizer::MarianTokenizer;
 use tarjim::translate::{Event, GlossaryMode, LineError, Terms, Translation, Translator};
 
@@ -66,8 +66,57 @@ struct ModelArgs {
 impl ModelArgs {
     fn resolve(&self, need: Need) -> anyhow::Result<PathBuf> {
         let spec = ModelSpec::parse(&self.model)?;
-        let offline = self.offline || hub::offline_from_env();
-        Ok(hub::resolve(&spec, &Manifest::builtin(), offline, need)?)
+        let config = HubConfig::from_env(self.offline)?;
+        let mut progress = DownloadProgress::new(&self.model);
+        Ok(hub::resolve(&spec, &Manifest::builtin(), need, &config, &mut |event| progress.show(event))?)
+    }
+}
+
+/// Shows hub downloads on stderr: a progress bar per file on a terminal,
+/// otherwise a line when each file starts and one when it is done.
+struct DownloadProgress {
+    model: String,
+    terminal: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl DownloadProgress {
+    fn new(model: &str) -> DownloadProgress {
+        DownloadProgress { model: model.to_string(), terminal: std::io::stderr().is_terminal(), bar: None }
+    }
+
+    fn show(&mut self, event: hub::Event) {
+        let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+        match event {
+            hub::Event::Started { file, done, total } => {
+                if self.terminal {
+                    let bar = ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr())
+                        .with_finish(indicatif::ProgressFinish::AndClear);
+                    bar.set_style(
+                        ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}, eta {eta}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar.set_message(format!("{} {file}", self.model));
+                    bar.set_position(done);
+                    bar.reset_eta();
+                    self.bar = Some(bar);
+                } else {
+                    let resumed = if done > 0 { format!(", resuming at {}", mb(done)) } else { String::new() };
+                    eprintln!("tarjim: downloading {} {file} ({}){resumed}", self.model, mb(total));
+                }
+            }
+            hub::Event::Progress { done, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(done);
+                }
+            }
+            hub::Event::Finished { file, total } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                eprintln!("tarjim: downloaded {} {file} ({})", self.model, mb(total));
+            }
+        }
     }
 }
 
