@@ -86,7 +86,10 @@ impl DownloadProgress {
     }
 
     fn show(&mut self, event: hub::Event) {
-        let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+        let size = |bytes: u64| match bytes {
+            0..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+            _ => format!("{:.1} MB", bytes as f64 / 1e6),
+        };
         match event {
             hub::Event::Started { file, done, total } => {
                 if self.terminal {
@@ -101,8 +104,8 @@ impl DownloadProgress {
                     bar.reset_eta();
                     self.bar = Some(bar);
                 } else {
-                    let resumed = if done > 0 { format!(", resuming at {}", mb(done)) } else { String::new() };
-                    eprintln!("tarjim: downloading {} {file} ({}){resumed}", self.model, mb(total));
+                    let resumed = if done > 0 { format!(", resuming at {}", size(done)) } else { String::new() };
+                    eprintln!("tarjim: downloading {} {file} ({}){resumed}", self.model, size(total));
                 }
             }
             hub::Event::Progress { done, .. } => {
@@ -114,7 +117,7 @@ impl DownloadProgress {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                eprintln!("tarjim: downloaded {} {file} ({})", self.model, mb(total));
+                eprintln!("tarjim: downloaded {} {file} ({})", self.model, size(total));
             }
         }
     }

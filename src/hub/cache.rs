@@ -109,7 +109,8 @@ impl RepoCache {
     pub fn lock(&self, etag: &str) -> Result<File, HubError> {
         let path = self.root.join(".locks").join(&self.folder).join(format!("{etag}.lock"));
         create_parent(&path)?;
-        let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(HubError::write(&path))?;
+        let file =
+            File::options().create(true).truncate(false).write(true).open(&path).map_err(HubError::write(&path))?;
         file.lock().map_err(HubError::write(&path))?;
         Ok(file)
     }

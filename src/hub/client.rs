@@ -143,9 +143,7 @@ impl Client {
             }
             let response = match request.call() {
                 Ok(response) => response,
-                Err(ureq::Error::Status(404, response))
-                    if response.header("X-Error-Code") == Some("EntryNotFound") =>
-                {
+                Err(ureq::Error::Status(404, response)) if response.header("X-Error-Code") == Some("EntryNotFound") => {
                     let commit = response.header("X-Repo-Commit").filter(|c| is_commit(c)).map(str::to_string);
                     return Ok(Err(commit));
                 }

@@ -35,9 +35,7 @@ pub enum HubError {
         cache: PathBuf,
     },
     /// The hub cannot be reached at all (no network, connection refused, DNS).
-    #[error(
-        "cannot reach {url}: {reason} — use --model DIR, or run once online to fill the cache, then --offline"
-    )]
+    #[error("cannot reach {url}: {reason} — use --model DIR, or run once online to fill the cache, then --offline")]
     Unreachable {
         /// The URL asked for.
         url: String,

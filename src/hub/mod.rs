@@ -344,7 +344,9 @@ fn fetch(
                 None => return Err(missing(repo, revision, first)),
             },
             Err(error @ HubError::RevisionNotFound { .. }) => return Err(error),
-            Err(error) => return snapshot(entry, repo, revision, None, config, &cache, &mut |_| None).map_err(|_| error),
+            Err(error) => {
+                return snapshot(entry, repo, revision, None, config, &cache, &mut |_| None).map_err(|_| error);
+            }
         }
     };
     match online {
@@ -362,6 +364,10 @@ fn fetch(
     }
 }
 
+/// Fetches one file from the hub: `None` offline; otherwise the file, or
+/// `None` inside when the hub has no such file.
+type FetchOne<'a> = dyn FnMut(&str) -> Option<Result<Option<PathBuf>, HubError>> + 'a;
+
 /// Gathers the entry's files in the snapshot of `commit` (by default the one
 /// the cache says `revision` stands for): each
 /// from the cache, else from `fetch_one` (`None` offline; otherwise the file
@@ -373,7 +379,7 @@ fn snapshot(
     commit: Option<String>,
     config: &HubConfig,
     cache: &RepoCache,
-    fetch_one: &mut dyn FnMut(&str) -> Option<Result<Option<PathBuf>, HubError>>,
+    fetch_one: &mut FetchOne,
 ) -> Result<PathBuf, HubError> {
     let not_cached = |file: &str| HubError::NotCached {
         repo: repo.to_string(),
