@@ -144,7 +144,7 @@ fn missing_model_and_files_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        "tarjim: model `/nonexistent/model` is neither a directory nor a hub repository id (owner/name)\n"
+        "tarjim: model `/nonexistent/model` is neither a directory nor a hub repository id (owner/name[@revision])\n"
     );
 
     let out = tarjim(&["translate", "--model", "Helsinki-NLP/opus-mt-ar-en"], b"");
