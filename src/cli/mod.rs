@@ -6,7 +6,7 @@ mod glossary;
 mod stream;
 mod xliff;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,7 +19,7 @@ use stream::stdin_chunks;
 use tarjim::align::{AlignError, Aligner, Alignment, Method, Target, pharaoh};
 use tarjim::exchange::tmx;
 use tarjim::glossary::Glossary;
-use tarjim::hub::{self, Manifest, ModelSpec, Need};
+use tarjim::hub::{self, HubConfig, Manifest, ModelSpec, Need};
 use tarjim::time::Utc;
 use tarjim::tokenizer::MarianTokenizer;
 use tarjim::translate::{GlossaryMode, LineError, LineTranslation, Split, Terms, Translator};
@@ -75,8 +75,60 @@ struct ModelArgs {
 impl ModelArgs {
     fn resolve(&self, need: Need) -> anyhow::Result<PathBuf> {
         let spec = ModelSpec::parse(&self.model)?;
-        let offline = self.offline || hub::offline_from_env();
-        Ok(hub::resolve(&spec, &Manifest::builtin(), offline, need)?)
+        let config = HubConfig::from_env(self.offline)?;
+        let mut progress = DownloadProgress::new(&self.model);
+        Ok(hub::resolve(&spec, &Manifest::builtin(), need, &config, &mut |event| progress.show(event))?)
+    }
+}
+
+/// Shows hub downloads on stderr: a progress bar per file on a terminal,
+/// otherwise a line when each file starts and one when it is done.
+struct DownloadProgress {
+    model: String,
+    terminal: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl DownloadProgress {
+    fn new(model: &str) -> DownloadProgress {
+        DownloadProgress { model: model.to_string(), terminal: std::io::stderr().is_terminal(), bar: None }
+    }
+
+    fn show(&mut self, event: hub::Event) {
+        let size = |bytes: u64| match bytes {
+            0..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+            _ => format!("{:.1} MB", bytes as f64 / 1e6),
+        };
+        match event {
+            hub::Event::Started { file, done, total } => {
+                if self.terminal {
+                    let bar = ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr())
+                        .with_finish(indicatif::ProgressFinish::AndClear);
+                    bar.set_style(
+                        ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}, eta {eta}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar.set_message(format!("{} {file}", self.model));
+                    bar.set_position(done);
+                    bar.reset_eta();
+                    self.bar = Some(bar);
+                } else {
+                    let resumed = if done > 0 { format!(", resuming at {}", size(done)) } else { String::new() };
+                    eprintln!("tarjim: downloading {} {file} ({}){resumed}", self.model, size(total));
+                }
+            }
+            hub::Event::Progress { done, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(done);
+                }
+            }
+            hub::Event::Finished { file, total } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                eprintln!("tarjim: downloaded {} {file} ({})", self.model, size(total));
+            }
+        }
     }
 }
 

@@ -147,14 +147,14 @@ fn missing_model_and_files_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        "tarjim: model `/nonexistent/model` is neither a directory nor a hub repository id (owner/name)\n"
+        "tarjim: model `/nonexistent/model` is neither a directory nor a hub repository id (owner/name[@revision])\n"
     );
 
     let out = tarjim(&["translate", "--model", "Helsinki-NLP/opus-mt-ar-en"], b"");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("Helsinki-NLP/opus-mt-ar-en@main: `config.json` is not in the hub cache"), "{err}");
-    assert!(err.contains("offline mode is on (HF_HUB_OFFLINE)"), "{err}");
+    assert!(err.contains("offline mode is on (--offline or HF_HUB_OFFLINE)"), "{err}");
 
     let empty = tempfile::tempdir().unwrap();
     let out = tarjim(&["translate", "--model", &empty.path().display().to_string()], b"");

@@ -7,6 +7,7 @@ mod cli;
 mod decoding;
 mod glossary;
 mod glossary_cli;
+mod hub;
 mod model;
 mod props;
 mod real_model;
