@@ -22,9 +22,10 @@
 //!   are a pair's whole runs of name words, and spans inside them that are whole
 //!   runs elsewhere (`Fuad Hussein` inside `Foreign Minister Fuad Hussein`).
 //!
-//! [`suggest`] keeps the n-grams whose most frequent rendering covers at least
-//! half their occurrences and ranks them by frequency × consistency (the share of
-//! occurrences with that rendering), that is, by the occurrences that agree.
+//! [`suggest`] keeps the n-grams that [`judge`] takes for names (their most
+//! frequent rendering agrees with at least half their occurrences, and both
+//! sides behave as a name) and ranks them by frequency × consistency (the share
+//! of occurrences with that rendering), that is, by the occurrences that agree.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
