@@ -594,7 +594,10 @@ fn align_pairs(pairs: &mut [Pair], dir: &Path, args: &PairsArgs) -> anyhow::Resu
 
 fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let (pairs, glossary) = read_pairs(&args.pairs)?;
-    let report = audit::audit(&pairs, &glossary, args.pairs.min_count);
+    let mut report = audit::audit(&pairs, &glossary, args.pairs.min_count);
+    if let Some(file) = args.pairs.glossaries.last() {
+        report.add_to = file.display().to_string();
+    }
     let text = match args.format {
         AuditFormat::Markdown => report.markdown(),
         AuditFormat::Html => report.html(),

@@ -12,9 +12,11 @@
 //!   *missing* when the pair has no links or they point at no name. Terms with any such occurrence are listed, with each rendering's
 //!   count and up to [`MAX_EXAMPLES`] examples.
 //! * **Names rendered several ways.** The Arabic n-grams outside the glossary
-//!   that [`mine`] finds at least `min_count` times, whose top rendering covers at
-//!   least half their occurrences (they behave like names) and that have two
-//!   renderings or more, grouped by the folded n-gram.
+//!   that [`mine`] finds at least `min_count` times, that `glossary suggest`
+//!   would suggest ([`judge`]: whole names, names only, with a kind) and that
+//!   have two renderings or more, grouped by the folded n-gram. Each rendering
+//!   comes with its examples and the `tarjim glossary add` command line that
+//!   adds the name with it ([`NameAudit::add_command`]).
 //!
 //! The report is written as Markdown ([`Audit::markdown`]), a self-contained
 //! HTML page ([`Audit::html`]) or JSON ([`Audit::json`]).
@@ -26,7 +28,7 @@ use serde_json::{Value, json};
 
 use super::corpus::{Location, Pair};
 use super::names::{English, lowercase_words};
-use super::suggest::{Evidence, mine};
+use super::suggest::{Evidence, judge, mine};
 use super::{Glossary, Kind, Matcher};
 
 /// Examples listed per rendering.
@@ -87,17 +89,47 @@ impl TermAudit {
     }
 }
 
-/// A recurring Arabic n-gram outside the glossary and its renderings.
+/// A name outside the glossary (a mined n-gram that [`judge`] takes for a
+/// name) and its renderings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameAudit {
-    /// As the sources most often write it.
+    /// The term `glossary suggest` would give it: as the sources most often
+    /// write it, with a descriptor that its top rendering holds in front.
     pub arabic: String,
+    /// As the sources most often write it.
+    pub surface: String,
     /// Folded, proclitics stripped: what occurrences are grouped by.
     pub folded: String,
+    /// What it names, as `glossary suggest` guesses it.
+    pub kind: Kind,
+    /// The rendering `glossary suggest` would give it.
+    pub english: String,
     /// Its occurrences.
     pub occurrences: usize,
     /// Its renderings, the most frequent first.
     pub renderings: Vec<Rendered>,
+}
+
+impl NameAudit {
+    /// The `tarjim glossary add` command line that adds this name to `file`
+    /// with `rendering` (the term with its descriptor for the top rendering,
+    /// as the sources write it for the others); `None` for no rendering.
+    pub fn add_command(&self, rendering: &Rendering, file: &str) -> Option<String> {
+        let Rendering::Other(english) = rendering else { return None };
+        let arabic = if *english == self.english { &self.arabic } else { &self.surface };
+        Some(format!(
+            "tarjim glossary add {} --arabic {} --english {} --kind {}",
+            shell_quote(file),
+            shell_quote(arabic),
+            shell_quote(english),
+            self.kind
+        ))
+    }
+}
+
+/// `text` quoted for a POSIX shell: in single quotes, a single quote written `'\''`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// The audit of a set of sentence pairs.
@@ -120,7 +152,12 @@ pub struct Audit {
     pub min_count: usize,
     /// Names rendered several ways, the most frequent first.
     pub names: Vec<NameAudit>,
+    /// The glossary file the report's `tarjim glossary add` commands write to.
+    pub add_to: String,
 }
+
+/// The file the `glossary add` commands of a report name unless told otherwise.
+pub const ADD_TO: &str = "glossary.tsv";
 
 /// Occurrences of `needle` in `haystack` as whole words, ignoring case.
 fn count_words(haystack: &str, needle: &str) -> usize {
@@ -232,10 +269,14 @@ pub fn audit(pairs: &[Pair], glossary: &Glossary, min_count: usize) -> Audit {
     let mut names: Vec<NameAudit> = mined
         .candidates
         .iter()
-        .filter(|c| c.is_consistent() && c.renderings().iter().filter(|(r, _)| r.is_some()).count() >= 2)
-        .map(|c| NameAudit {
-            arabic: c.surface().to_string(),
+        .filter(|c| c.renderings().iter().filter(|(r, _)| r.is_some()).count() >= 2)
+        .filter_map(|c| Some((c, judge(c, &mined)?)))
+        .map(|(c, name)| NameAudit {
+            arabic: name.arabic,
+            surface: c.surface().to_string(),
             folded: c.key.clone(),
+            kind: name.kind,
+            english: name.english,
             occurrences: c.occurrences.len(),
             renderings: rendered(
                 c.occurrences
@@ -257,6 +298,7 @@ pub fn audit(pairs: &[Pair], glossary: &Glossary, min_count: usize) -> Audit {
         evidence: mined.evidence,
         min_count,
         names,
+        add_to: ADD_TO.to_string(),
     }
 }
 
@@ -348,8 +390,22 @@ impl Audit {
         }
         for name in &self.names {
             let _ = writeln!(out, "### {}\n", md(&name.arabic));
-            let _ = writeln!(out, "{} occurrences (folded: {}).\n", name.occurrences, md(&name.folded));
+            let _ = writeln!(
+                out,
+                "{}, {} occurrences (folded: {}), suggested: {}.\n",
+                name.kind,
+                name.occurrences,
+                md(&name.folded),
+                md(&name.english)
+            );
             md_renderings(&mut out, &name.renderings, "");
+            out.push_str("To add a rendering to the glossary:\n\n```\n");
+            for r in &name.renderings {
+                if let Some(command) = name.add_command(&r.rendering, &self.add_to) {
+                    let _ = writeln!(out, "{}", command.replace(['\n', '\r'], " "));
+                }
+            }
+            out.push_str("```\n\n");
         }
         out.truncate(out.trim_end().len());
         out.push('\n');
@@ -398,11 +454,20 @@ impl Audit {
             let _ = writeln!(out, "<h3><span lang=\"ar\" dir=\"rtl\">{}</span></h3>", html(&name.arabic));
             let _ = writeln!(
                 out,
-                "<p>{} occurrences (folded: <span lang=\"ar\" dir=\"rtl\">{}</span>).</p>",
+                "<p>{}, {} occurrences (folded: <span lang=\"ar\" dir=\"rtl\">{}</span>), suggested: {}.</p>",
+                name.kind,
                 name.occurrences,
-                html(&name.folded)
+                html(&name.folded),
+                html(&name.english)
             );
             html_renderings(&mut out, &name.renderings, "");
+            out.push_str("<p>To add a rendering to the glossary:</p>\n<pre><code>");
+            for r in &name.renderings {
+                if let Some(command) = name.add_command(&r.rendering, &self.add_to) {
+                    let _ = writeln!(out, "{}", html(&command));
+                }
+            }
+            out.push_str("</code></pre>\n");
         }
         out.push_str("</body>\n</html>\n");
         out
@@ -422,10 +487,16 @@ impl Audit {
             "names": {
                 "evidence": self.evidence.name(),
                 "min_count": self.min_count,
-                "items": self.names.iter().map(|n| json!({
-                    "arabic": n.arabic, "folded": n.folded, "occurrences": n.occurrences,
-                    "renderings": json_renderings(&n.renderings, ""),
-                })).collect::<Vec<_>>(),
+                "items": self.names.iter().map(|n| {
+                    let mut renderings = json_renderings(&n.renderings, "");
+                    for (value, r) in renderings.iter_mut().zip(&n.renderings) {
+                        value["add"] = json!(n.add_command(&r.rendering, &self.add_to));
+                    }
+                    json!({
+                        "arabic": n.arabic, "surface": n.surface, "folded": n.folded, "kind": n.kind.to_string(),
+                        "english": n.english, "occurrences": n.occurrences, "renderings": renderings,
+                    })
+                }).collect::<Vec<_>>(),
             },
         })
     }
@@ -627,6 +698,56 @@ Examples:
 None.
 ";
         assert_eq!(audited().markdown(), want);
+    }
+
+    #[test]
+    fn names_rendered_several_ways_link_each_rendering_to_examples_and_an_add_command() {
+        let pairs = [
+            pair(1, "قال السيد أوبراين إن الوضع هادئ", "Mr O'Brien said the situation is calm", None),
+            pair(2, "وصل السيد أوبراين إلى المدينة", "Mr O'Brien arrived in the city", None),
+            pair(3, "غادر أوبراين المدينة", "O'Brien left the city", None),
+            pair(4, "التقى أوبراين الوزير", "Obrien met the minister", None),
+            // No name in the English: a common word rendered twice is no name.
+            pair(5, "قال الوزير إن الوضع هادئ", "The Minister said things are calm", None),
+            pair(6, "قال الوزير إن الوضع صعب", "The minister said it is hard", None),
+            pair(7, "قال الوزير إن الوضع جيد", "The Minister of State said it is good", None),
+        ];
+        let mut a = audit(&pairs, &Glossary::new(), 3);
+        assert_eq!(a.names.len(), 1);
+        let name = &a.names[0];
+        assert_eq!(
+            (name.arabic.as_str(), name.folded.as_str(), name.kind, name.english.as_str(), name.occurrences),
+            ("أوبراين", "اوبراين", Kind::Person, "O'Brien", 4)
+        );
+        let lines: Vec<(Rendering, Vec<usize>)> = name
+            .renderings
+            .iter()
+            .map(|r| (r.rendering.clone(), r.examples.iter().map(|e| e.location.line).collect()))
+            .collect();
+        assert_eq!(
+            lines,
+            [(Rendering::Other("O'Brien".into()), vec![1, 2, 3]), (Rendering::Other("Obrien".into()), vec![4])]
+        );
+        a.add_to = "names.tsv".into();
+        let markdown = a.markdown();
+        let section = &markdown[markdown.find("## Names").unwrap()..];
+        assert!(section.starts_with(
+            "## Names rendered several ways\n\n### أوبراين\n\nperson, 4 occurrences (folded: اوبراين), suggested: O'Brien.\n"
+        ));
+        assert!(section.contains("- Obrien, t.txt:4\n  - التقى أوبراين الوزير\n  - Obrien met the minister\n"));
+        assert!(section.ends_with(
+            "To add a rendering to the glossary:\n\n```\n\
+             tarjim glossary add 'names.tsv' --arabic 'أوبراين' --english 'O'\\''Brien' --kind person\n\
+             tarjim glossary add 'names.tsv' --arabic 'أوبراين' --english 'Obrien' --kind person\n```\n"
+        ));
+        let json = a.json();
+        let item = &json["names"]["items"][0];
+        assert_eq!(item["kind"], "person");
+        assert_eq!(
+            item["renderings"][1]["add"],
+            "tarjim glossary add 'names.tsv' --arabic 'أوبراين' --english 'Obrien' --kind person"
+        );
+        assert!(a.html().contains("<pre><code>tarjim glossary add &#39;names.tsv&#39;"));
     }
 
     #[test]

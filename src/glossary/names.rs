@@ -24,7 +24,9 @@
 //! **Cues.** `glossaries/name-cues-en.tsv` lists English words that are no names
 //! alone (weekdays, months, pronouns, common nouns), titles, words of direction,
 //! and words that mark a place or an organization; `glossaries/name-cues-ar.tsv` lists Arabic
-//! descriptor words (مدينة, شركة, السيد…) with the kind they point at.
+//! descriptor words (مدينة, شركة, السيد…) with the kind they point at and the
+//! English words that render them when they are part of an English name
+//! (إعصار: `Hurricane`, نهر: `River`; none for مدينة or السيد).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -38,7 +40,7 @@ use super::parse::has_arabic_letter;
 
 /// English cue words: `word<TAB>role` lines, sorted by word.
 const CUES_EN: &str = include_str!("../../glossaries/name-cues-en.tsv");
-/// Arabic descriptor words (folded): `word<TAB>kind` lines, sorted by word.
+/// Arabic descriptor words (folded): `word<TAB>kind<TAB>inside` lines, sorted by word.
 const CUES_AR: &str = include_str!("../../glossaries/name-cues-ar.tsv");
 
 /// What an English cue word says.
@@ -57,7 +59,7 @@ pub(crate) enum Cue {
 
 /// The `word<TAB>value` lines of a cue list (`#` lines are comments), with
 /// `value` read by `read`; `Err` names the first line that does not read.
-fn read_cues<T>(text: &str, read: impl Fn(&str) -> Option<T>) -> Result<Vec<(&str, T)>, usize> {
+fn read_cues<'a, T>(text: &'a str, read: impl Fn(&'a str) -> Option<T>) -> Result<Vec<(&'a str, T)>, usize> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.starts_with('#'))
@@ -86,8 +88,28 @@ fn read_kind(value: &str) -> Option<Kind> {
 
 static EN_CUES: LazyLock<Vec<(&'static str, Cue)>> =
     LazyLock::new(|| read_cues(CUES_EN, read_en_cue).unwrap_or_default());
-static AR_CUES: LazyLock<Vec<(&'static str, Kind)>> =
-    LazyLock::new(|| read_cues(CUES_AR, read_kind).unwrap_or_default());
+/// What an Arabic descriptor word says: the kind of the name after it, and the
+/// English words (lower case) that render it inside an English name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Descriptor {
+    pub(crate) kind: Kind,
+    pub(crate) inside: Vec<&'static str>,
+}
+
+/// `kind<TAB>inside` of a descriptor line: `inside` is `-` or lower-case words
+/// separated by `|`.
+fn read_descriptor(value: &'static str) -> Option<Descriptor> {
+    let (kind, inside) = value.split_once('\t')?;
+    let inside: Vec<&str> = if inside == "-" { Vec::new() } else { inside.split('|').collect() };
+    inside
+        .iter()
+        .all(|w| !w.is_empty() && w.chars().all(|c| c.is_lowercase()))
+        .then(|| Some(Descriptor { kind: read_kind(kind)?, inside }))
+        .flatten()
+}
+
+static AR_CUES: LazyLock<Vec<(&'static str, Descriptor)>> =
+    LazyLock::new(|| read_cues(CUES_AR, read_descriptor).unwrap_or_default());
 
 /// What an English word says about a name it stands in or beside (case ignored).
 pub(crate) fn en_cue(word: &str) -> Option<Cue> {
@@ -95,9 +117,17 @@ pub(crate) fn en_cue(word: &str) -> Option<Cue> {
     EN_CUES.binary_search_by(|(w, _)| w.cmp(&lower.as_str())).ok().map(|i| EN_CUES[i].1)
 }
 
-/// The kind an Arabic descriptor word (folded) points at.
-pub(crate) fn descriptor(folded: &str) -> Option<Kind> {
-    AR_CUES.binary_search_by(|(w, _)| w.cmp(&folded)).ok().map(|i| AR_CUES[i].1)
+/// What an Arabic descriptor word (folded) says.
+pub(crate) fn descriptor(folded: &str) -> Option<&'static Descriptor> {
+    AR_CUES.binary_search_by(|(w, _)| w.cmp(&folded)).ok().map(|i| &AR_CUES[i].1)
+}
+
+impl Descriptor {
+    /// Whether an English rendering holds a word that renders this descriptor
+    /// (`Hurricane Rosa` for إعصار, `University of Texas` for جامعة).
+    pub(crate) fn renders_in(&self, english: &str) -> bool {
+        english.split(' ').any(|w| self.inside.contains(&w.to_lowercase().as_str()))
+    }
 }
 
 /// Lower-case particles that may stand inside a name.
@@ -399,6 +429,11 @@ impl English {
             i = next;
         }
         Self { words, runs }
+    }
+
+    /// The name words that do not open a sentence: capitalized by choice.
+    pub(crate) fn mid_sentence_names(&self) -> impl Iterator<Item = &str> {
+        self.words.iter().filter(|w| w.role == Role::Name && !w.sentence_start).map(|w| w.text.as_str())
     }
 
     /// The text of words `range`: their cores joined by single spaces.
@@ -725,19 +760,31 @@ mod tests {
     #[test]
     fn cue_lists_are_sorted_and_read_whole() {
         let en = read_cues(CUES_EN, read_en_cue).unwrap();
-        let ar = read_cues(CUES_AR, read_kind).unwrap();
+        let ar = read_cues(CUES_AR, read_descriptor).unwrap();
         assert!(en.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(ar.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(en.iter().all(|(w, _)| *w == w.to_lowercase()));
         assert!(ar.iter().all(|(w, _)| fold_str(w) == *w));
+        // Words that render a descriptor inside a name are English cue words, so
+        // that a rendering is compared with the Arabic without them.
+        for (word, d) in &ar {
+            assert!(d.inside.iter().all(|w| en_cue(w).is_some()), "{word}");
+        }
         assert_eq!(EN_CUES.len(), en.len());
         assert_eq!(AR_CUES.len(), ar.len());
         assert_eq!(en_cue("July"), Some(Cue::NotName));
         assert_eq!(en_cue("Mr."), Some(Cue::Title));
         assert_eq!(en_cue("River"), Some(Cue::Marks(Kind::Place)));
         assert_eq!(en_cue("Baghdad"), None);
-        assert_eq!(descriptor("مدينة"), Some(Kind::Place));
+        assert_eq!(descriptor("مدينة"), Some(&Descriptor { kind: Kind::Place, inside: vec![] }));
+        assert_eq!(descriptor("اعصار"), Some(&Descriptor { kind: Kind::Other, inside: vec!["hurricane"] }));
+        assert!(descriptor("جامعة").is_some_and(|d| d.renders_in("University of Texas")));
+        assert!(descriptor("مدينة").is_some_and(|d| !d.renders_in("Vatican City")));
         assert_eq!(read_cues("# c\na\tplace\nb\tcity\n", read_kind), Err(3));
+        // An inside word in capitals, an empty one, an unknown kind: not read.
+        for bad in ["a\tplace\tRiver\n", "a\tplace\triver|\n", "a\tcity\t-\n", "a\tplace\n"] {
+            assert_eq!(read_cues(bad, read_descriptor), Err(1), "{bad}");
+        }
     }
 
     #[test]

@@ -22,9 +22,10 @@
 //!   are a pair's whole runs of name words, and spans inside them that are whole
 //!   runs elsewhere (`Fuad Hussein` inside `Foreign Minister Fuad Hussein`).
 //!
-//! [`suggest`] keeps the n-grams whose most frequent rendering covers at least
-//! half their occurrences and ranks them by frequency × consistency (the share of
-//! occurrences with that rendering), that is, by the occurrences that agree.
+//! [`suggest`] keeps the n-grams that [`judge`] takes for names (their most
+//! frequent rendering agrees with at least half their occurrences, and both
+//! sides behave as a name) and ranks them by frequency × consistency (the share
+//! of occurrences with that rendering), that is, by the occurrences that agree.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -36,8 +37,9 @@ use super::names::{
     ArWord, Cue, English, MAX_SPAN_WORDS, Stem, arabic_words, descriptor, en_cue, is_content_word, lowercase_words,
     sounds_alike, stem,
 };
-use super::parse::{Columns, HEADER, has_arabic_letter, row};
-use super::{Entry, GlossaryError, Kind, Matcher, Origin};
+use super::normalize::fold_str;
+use super::parse::{Columns, has_arabic_letter, row};
+use super::{Cue as SenseCue, Entry, GlossaryError, Kind, Matcher, Origin};
 
 /// Longest n-gram mined, in words.
 pub const MAX_NGRAM: usize = 4;
@@ -46,6 +48,9 @@ pub const MIN_CONSISTENCY: f64 = 0.5;
 /// Least share for a suggestion whose rendering does not sound like the Arabic
 /// (a translated name, or a wrong link): it needs stronger agreement.
 pub const MIN_CONSISTENCY_UNLIKE: f64 = 0.75;
+/// Least agreeing occurrences for agreement counted among the rendered
+/// occurrences only (see [`Candidate::agrees`]).
+pub const MIN_AGREEING: usize = 3;
 /// Least [`sounds_alike`] score of a transliterated rendering.
 const MIN_ALIKE: f64 = 0.75;
 
@@ -87,6 +92,9 @@ pub struct Occurrence {
     pub rendering: Option<String>,
     /// What the words beside it say about its kind: the kind, and the word.
     pub cues: Vec<(Kind, String)>,
+    /// The descriptor word right before it (مدينة, إعصار…), as the source
+    /// writes it without proclitics.
+    pub descriptor: Option<String>,
 }
 
 /// A recurring Arabic n-gram that the glossary does not cover.
@@ -121,15 +129,55 @@ impl Candidate {
         out
     }
 
-    /// The most frequent rendering and its count.
+    /// The most frequent rendering and its count; an acronym that another
+    /// rendering spells out (`USOC`, `United States Olympic Committee`) counts
+    /// for that one.
     pub fn top(&self) -> Option<(&str, usize)> {
-        self.renderings().into_iter().find_map(|(r, occ)| r.map(|r| (r, occ.len())))
+        let renderings = self.renderings();
+        let named: Vec<(&str, usize)> = renderings.iter().filter_map(|(r, occ)| r.map(|r| (r, occ.len()))).collect();
+        let (first, n) = *named.first()?;
+        if is_acronym(first)
+            && let Some((full, m)) = named.iter().find(|(r, _)| initials(r) == first)
+        {
+            return Some((full, n + m));
+        }
+        let spelled: usize = named.iter().filter(|(r, _)| is_acronym(r) && initials(first) == *r).map(|(_, m)| m).sum();
+        Some((first, n + spelled))
     }
 
-    /// Whether the top rendering covers at least [`MIN_CONSISTENCY`] of the occurrences.
-    pub fn is_consistent(&self) -> bool {
-        self.top().is_some_and(|(_, n)| n as f64 >= MIN_CONSISTENCY * self.occurrences.len() as f64)
+    /// Occurrences with a rendering.
+    pub fn rendered(&self) -> usize {
+        self.occurrences.iter().filter(|o| o.rendering.is_some()).count()
     }
+
+    /// Whether the top rendering covers at least `share` of the occurrences,
+    /// or, in at least [`MIN_AGREEING`] occurrences, at least `share` (and
+    /// three quarters) of those with a rendering while outnumbering those
+    /// without (where the English uses an adjective, such as `South African`,
+    /// no name renders it).
+    pub fn agrees(&self, share: f64) -> bool {
+        let Some((_, n)) = self.top() else { return false };
+        let rendered = self.rendered();
+        n as f64 >= share * self.occurrences.len() as f64
+            || n >= MIN_AGREEING
+                && n > self.occurrences.len() - rendered
+                && n as f64 >= share.max(MIN_CONSISTENCY_UNLIKE) * rendered as f64
+    }
+
+    /// Whether the top rendering agrees with [`MIN_CONSISTENCY`] of the
+    /// occurrences (see [`Candidate::agrees`]).
+    pub fn is_consistent(&self) -> bool {
+        self.agrees(MIN_CONSISTENCY)
+    }
+}
+
+/// The initials of the capitalized words of a rendering (`USOC` for `United
+/// States Olympic Committee`); empty for one word.
+fn initials(english: &str) -> String {
+    if !english.contains(' ') {
+        return String::new();
+    }
+    english.split(' ').filter_map(|w| w.chars().next().filter(|c| c.is_uppercase())).collect()
 }
 
 /// What [`mine`] found.
@@ -139,6 +187,11 @@ pub struct Mined {
     pub evidence: Evidence,
     /// The n-grams, by key.
     pub candidates: Vec<Candidate>,
+    /// English words the translations capitalize where they do not open a
+    /// sentence.
+    pub capitalized: HashSet<String>,
+    /// The sources' words, each with its proclitics read off in every way.
+    pub words: HashSet<String>,
 }
 
 /// A pair read for mining.
@@ -262,10 +315,13 @@ pub fn mine(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> Mined {
     for (g, span) in grams.iter().zip(renderings) {
         let line = &lines[g.pair];
         let mut cues = Vec::new();
-        if let Some(before) = g.start.checked_sub(1).map(|i| &line.stems[i].text)
-            && let Some(kind) = descriptor(before)
+        let mut before = None;
+        if let Some(i) = g.start.checked_sub(1)
+            && let Some(d) = descriptor(&line.stems[i].text)
         {
-            cues.push((kind, line.ar[g.start - 1].written(&pairs[g.pair].source, 0)));
+            let written = line.stems[i].surface(&line.ar[i], &pairs[g.pair].source);
+            cues.push((d.kind, written.clone()));
+            before = Some(written);
         }
         let rendering = span.map(|span| {
             cues.extend(english_cues(&line.en, span.clone()));
@@ -277,12 +333,24 @@ pub fn mine(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> Mined {
             surface.push(' ');
             surface.push_str(&word.written(source, 0));
         }
-        by_key.entry(g.key).or_default().push(Occurrence { pair: g.pair, surface, rendering, cues });
+        by_key.entry(g.key).or_default().push(Occurrence {
+            pair: g.pair,
+            surface,
+            rendering,
+            cues,
+            descriptor: before,
+        });
     }
     let mut candidates: Vec<Candidate> =
         by_key.into_iter().map(|(key, occurrences)| Candidate { key: key_texts[key].clone(), occurrences }).collect();
     candidates.sort_by(|a, b| a.key.cmp(&b.key));
-    Mined { evidence, candidates }
+    let capitalized = lines.iter().flat_map(|l| l.en.mid_sentence_names().map(str::to_string)).collect();
+    let words = lines
+        .iter()
+        .flat_map(|l| &l.ar)
+        .flat_map(|w| proclitic_readings(&w.folded).into_iter().map(|(_, stem)| stem))
+        .collect();
+    Mined { evidence, candidates, capitalized, words }
 }
 
 /// English words that tell a rendering's kind: before it, a title (person), a
@@ -479,8 +547,11 @@ fn linked_renderings(lines: &[Line], grams: &[Gram], key_texts: &[String]) -> Ve
 /// A suggested glossary entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suggestion {
-    /// The Arabic term as the sources most often write it.
+    /// The Arabic term as the sources most often write it, with the descriptor
+    /// before it when the rendering holds it (إعصار روزا: `Hurricane Rosa`).
     pub arabic: String,
+    /// The folded n-gram mined (without such a descriptor).
+    pub key: String,
     /// The most frequent rendering.
     pub english: String,
     /// Occurrences of the n-gram.
@@ -491,12 +562,50 @@ pub struct Suggestion {
     pub kind: Kind,
     /// The cue words of that kind, with how often each was seen, most often first.
     pub kind_cues: Vec<(String, usize)>,
+    /// The term is also a common word: marked ambiguous, with the descriptors
+    /// seen before it as confirming cues (`مدينة ~`).
+    pub ambiguous: bool,
+    /// Confirming cues of an ambiguous term.
+    pub confirm: Vec<String>,
 }
 
 impl Suggestion {
     /// Share of occurrences rendered `english`, in whole percent.
     pub fn consistency_percent(&self) -> usize {
         (100.0 * self.agreeing as f64 / self.count.max(1) as f64).round() as usize
+    }
+
+    /// The review note: `count N, consistency P%`, then `, cues W ×N; …` for
+    /// the words that gave its kind.
+    pub fn note(&self) -> String {
+        let mut note = format!("count {}, consistency {}%", self.count, self.consistency_percent());
+        if !self.kind_cues.is_empty() {
+            let cues: Vec<String> = self.kind_cues.iter().map(|(w, n)| format!("{w} ×{n}")).collect();
+            note.push_str(&format!(", cues {}", cues.join("; ")));
+        }
+        note
+    }
+
+    /// The suggestion as a glossary entry (its line in a suggestions file: `line`).
+    pub fn entry(&self, file: &str, line: usize) -> Result<Entry, GlossaryError> {
+        let origin = Origin { file: file.into(), line };
+        let mut entry = Entry::new(&self.arabic, &self.english, self.kind, Vec::new(), &self.note(), origin);
+        if self.ambiguous {
+            entry.ambiguous = vec![self.arabic.clone()];
+            entry.confirm = self
+                .confirm
+                .iter()
+                .map(|c| {
+                    SenseCue::parse(c).map_err(|message| GlossaryError::Parse {
+                        file: file.into(),
+                        line,
+                        column: 1,
+                        message,
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(entry)
     }
 }
 
@@ -563,70 +672,123 @@ fn rank(kind: Kind) -> usize {
     }
 }
 
-/// Candidate entries: [`mine`]'s n-grams whose top rendering is consistent
-/// (at least [`MIN_CONSISTENCY_UNLIKE`] when it does not sound like the Arabic
-/// or has more words than the Arabic) and can be a name (a one-word Arabic term
-/// that is a common word, see [`common_word`], or a relative adjective, see
-/// [`is_adjective`], is not, nor an acronym that does not sound like the Arabic),
-/// with a kind ([`kind_of`] its agreeing occurrences; else a place when the
-/// sources write its [`nisba`] adjective), ranked by agreeing occurrences (frequency ×
-/// consistency), then by frequency, then by the Arabic.
+/// The words of a rendering that name it, without the words of kind that a
+/// descriptor may render (`Atlantic` of `Atlantic Ocean`, `Rosa` of `Hurricane
+/// Rosa`); the rendering itself when every word is such a word.
+fn name_part(english: &str) -> String {
+    let kept: Vec<&str> =
+        english.split(' ').filter(|w| !matches!(en_cue(w), Some(Cue::Marks(_) | Cue::NotName))).collect();
+    if kept.is_empty() { english.to_string() } else { kept.join(" ") }
+}
+
+/// The descriptor that belongs in front of the term: one that at least half the
+/// agreeing occurrences have before them and that the rendering holds (إعصار
+/// for `Hurricane Rosa`), as the sources most often write it.
+fn inside_descriptor(agreeing: &[&Occurrence], english: &str) -> Option<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for o in agreeing {
+        if let Some(d) = o.descriptor.as_deref()
+            && descriptor(&fold_str(d)).is_some_and(|d| d.renders_in(english))
+        {
+            *counts.entry(d).or_default() += 1;
+        }
+    }
+    let (d, n) = counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))?;
+    (2 * n >= agreeing.len()).then(|| d.to_string())
+}
+
+/// The entry a mined n-gram makes, if it behaves as a name (see [`suggest`]).
+pub fn judge(c: &Candidate, mined: &Mined) -> Option<Suggestion> {
+    let (english, agreeing) = c.top()?;
+    if !c.is_consistent() {
+        return None;
+    }
+    let occurrences: Vec<&Occurrence> = c
+        .occurrences
+        .iter()
+        .filter(|o| o.rendering.as_deref().is_some_and(|r| r == english || initials(english) == r))
+        .collect();
+    let named = name_part(english);
+    let alike = sounds_alike(&c.key, &named) >= MIN_ALIKE;
+    let longer = named.split(' ').count() > c.key.split(' ').count();
+    let strong = c.agrees(MIN_CONSISTENCY_UNLIKE);
+    let one_word = !english.contains(' ');
+    if (!alike || longer) && !strong
+        || !alike && is_acronym(english)
+        || is_adjective(&c.key, &mined.words)
+        || one_word && !mined.capitalized.contains(english)
+    {
+        return None;
+    }
+    let before = inside_descriptor(&occurrences, english);
+    let common = before.is_none() && common_word(&c.key, &[]).is_some();
+    if common && !(alike && strong) {
+        return None;
+    }
+    let (mut kind, mut kind_cues) = kind_of(occurrences.iter().copied());
+    if kind == Kind::Other
+        && let Some(adjective) = nisba(&c.key).into_iter().find(|a| mined.words.contains(a))
+    {
+        kind = Kind::Place;
+        kind_cues = vec![(adjective, 1)];
+    }
+    let surface = c.surface();
+    let mut confirm: Vec<String> = Vec::new();
+    if common {
+        for d in occurrences.iter().filter_map(|o| o.descriptor.as_deref()) {
+            let cue = format!("{d} ~");
+            if !confirm.contains(&cue) {
+                confirm.push(cue);
+            }
+        }
+        confirm.sort();
+    }
+    Some(Suggestion {
+        arabic: before.map_or_else(|| surface.to_string(), |d| format!("{d} {surface}")),
+        key: c.key.clone(),
+        english: english.to_string(),
+        count: c.occurrences.len(),
+        agreeing,
+        kind,
+        kind_cues,
+        ambiguous: common,
+        confirm,
+    })
+}
+
+/// Candidate entries: [`mine`]'s n-grams whose top rendering (an acronym
+/// counted with the rendering it abbreviates, see [`Candidate::top`]) agrees
+/// with at least half the occurrences ([`Candidate::is_consistent`]; at least
+/// [`MIN_CONSISTENCY_UNLIKE`] when it does not sound like the Arabic or has
+/// more words than it, words of kind such as `Ocean` or `Hurricane` left out)
+/// and that behave as names: a one-word rendering is a word the translations
+/// capitalize inside a sentence; not a relative adjective (see
+/// [`is_adjective`]) nor an acronym that does not sound like the Arabic; a
+/// one-word term that is a common word (see [`common_word`]) only when its
+/// rendering sounds like it and agrees strongly, and then marked ambiguous.
+/// A descriptor that the agreeing occurrences have before them and the
+/// rendering holds (`Hurricane`, `River`, `University`) goes in front of the
+/// term. Each gets a kind ([`kind_of`] its agreeing occurrences; else a place
+/// when the sources write its [`nisba`] adjective). They are ranked by
+/// agreeing occurrences (frequency × consistency), then by frequency, then by
+/// the Arabic.
 pub fn suggest(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> (Evidence, Vec<Suggestion>) {
     let mined = mine(pairs, matcher, min_count);
-    // The sources' words, and each with its proclitics read off in every way.
-    let words: HashSet<String> = pairs
-        .iter()
-        .flat_map(|p| arabic_words(&p.source))
-        .flat_map(|w| proclitic_readings(&w.folded).into_iter().map(|(_, stem)| stem))
-        .collect();
-    let mut out: Vec<Suggestion> = mined
-        .candidates
-        .iter()
-        .filter(|c| c.is_consistent() && common_word(&c.key, &[]).is_none())
-        .filter_map(|c| {
-            let (english, agreeing) = c.top()?;
-            let alike = sounds_alike(&c.key, english) >= MIN_ALIKE;
-            let longer = english.split(' ').count() > c.key.split(' ').count();
-            let strong = agreeing as f64 >= MIN_CONSISTENCY_UNLIKE * c.occurrences.len() as f64;
-            if (!alike || longer) && !strong || !alike && is_acronym(english) || is_adjective(&c.key, &words) {
-                return None;
-            }
-            let (mut kind, mut kind_cues) =
-                kind_of(c.occurrences.iter().filter(|o| o.rendering.as_deref() == Some(english)));
-            if kind == Kind::Other
-                && let Some(adjective) = nisba(&c.key).into_iter().find(|a| words.contains(a))
-            {
-                kind = Kind::Place;
-                kind_cues = vec![(adjective, 1)];
-            }
-            Some(Suggestion {
-                arabic: c.surface().to_string(),
-                english: english.to_string(),
-                count: c.occurrences.len(),
-                agreeing,
-                kind,
-                kind_cues,
-            })
-        })
-        .collect();
+    let mut out: Vec<Suggestion> = mined.candidates.iter().filter_map(|c| judge(c, &mined)).collect();
     out.sort_by(|a, b| b.agreeing.cmp(&a.agreeing).then(b.count.cmp(&a.count)).then(a.arabic.cmp(&b.arabic)));
     (mined.evidence, out)
 }
 
-/// The suggestions as a glossary file for review: the header, then one row per
-/// suggestion in rank order (its kind, no variants, the note
-/// `count N, consistency P%`, then `, cues W ×N; …` for the words that gave its kind).
+/// The suggestions as a glossary file for review: the header (with the sense
+/// columns when a term is ambiguous), then one row per suggestion in rank order
+/// (its kind, no variants, the note of [`Suggestion::note`]).
 pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, GlossaryError> {
-    let mut out = format!("{HEADER}\n");
-    for (i, s) in suggestions.iter().enumerate() {
-        let mut note = format!("count {}, consistency {}%", s.count, s.consistency_percent());
-        if !s.kind_cues.is_empty() {
-            let cues: Vec<String> = s.kind_cues.iter().map(|(w, n)| format!("{w} ×{n}")).collect();
-            note.push_str(&format!(", cues {}", cues.join("; ")));
-        }
-        let origin = Origin { file: "suggestions".into(), line: i + 2 };
-        let entry = Entry::new(&s.arabic, &s.english, s.kind, Vec::new(), &note, origin);
-        out.push_str(&row(&entry, Columns::Basic)?);
+    let entries: Vec<Entry> =
+        suggestions.iter().enumerate().map(|(i, s)| s.entry("suggestions", i + 2)).collect::<Result<_, _>>()?;
+    let columns = Columns::for_entries(&entries);
+    let mut out = format!("{}\n", columns.header());
+    for entry in &entries {
+        out.push_str(&row(entry, columns)?);
         out.push('\n');
     }
     Ok(out)
@@ -761,11 +923,14 @@ pub(crate) mod tests {
             suggestions,
             [Suggestion {
                 arabic: "الحكومة العراقية".into(),
+                key: "الحكومة العراقية".into(),
                 english: "Iraqi Government".into(),
                 count: 3,
                 agreeing: 3,
                 kind: Kind::Other,
                 kind_cues: Vec::new(),
+                ambiguous: false,
+                confirm: Vec::new(),
             }]
         );
     }

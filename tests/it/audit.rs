@@ -124,7 +124,7 @@ Examples:
 
 ### فؤاد حسين
 
-4 occurrences (folded: فؤاد حسين).
+person, 4 occurrences (folded: فؤاد حسين), suggested: Fuad Hussein.
 
 | Rendering | Count |
 | --- | ---: |
@@ -145,6 +145,13 @@ Examples:
 - Fouad Hussein, {s}:7
   - وصل فؤاد حسين إلى أنقرة.
   - Fouad Hussein arrived in Ankara.
+
+To add a rendering to the glossary:
+
+```
+tarjim glossary add '{g}' --arabic 'فؤاد حسين' --english 'Fuad Hussein' --kind person
+tarjim glossary add '{g}' --arabic 'فؤاد حسين' --english 'Fouad Hussein' --kind person
+```
 ",
         s = s.replace('_', "\\_")
     );
@@ -374,8 +381,10 @@ fn audit_and_suggest_align_with_a_model() {
     let common = ["--no-builtin-glossary", "--glossary", &g, "--source", &s, "--target", &t, "--model", &tiny()];
     let (code, stdout, stderr) = run(&[&["glossary", "audit", "--format", "json"][..], &common].concat());
     assert_eq!((code, stderr.as_str()), (0, ""));
-    let report = audit::audit(&pairs, &glossary, 3);
+    let mut report = audit::audit(&pairs, &glossary, 3);
     assert_eq!(report.aligned_pairs, 9);
+    // The commands that add a name write to the last --glossary file.
+    report.add_to = g.clone();
     assert_eq!(stdout, format!("{}\n", serde_json::to_string_pretty(&report.json()).unwrap()));
 
     let (code, stdout, stderr) = run(&[&["glossary", "suggest", "--min-count", "2"][..], &common].concat());
@@ -546,4 +555,55 @@ fn translate_align_reports_whether_placed_terms_align_to_their_source_span() {
         assert_eq!(line["terms_unaligned"], unaligned);
     }
     assert_eq!(checked, 3, "Cairo, Security Council, government");
+}
+
+/// News about a storm and a channel: a descriptor that the English name holds
+/// (إعصار: Hurricane), one that it does not (مدينة), and a name that is also a
+/// common word (الجزيرة, "the island").
+const STORM_SOURCES: &str = "\
+ضرب إعصار ميلتون سواحل فلوريدا.
+تسبب إعصار ميلتون في انقطاع الكهرباء.
+وصل إعصار ميلتون إلى اليابسة.
+زار الوزير مدينة تامبا.
+غمرت المياه شوارع مدينة تامبا.
+عاد السكان إلى تامبا.
+بثت قناة الجزيرة المقابلة كاملة.
+ونشرت قناة الجزيرة صور الفيضان.
+وانتهى الاجتماع بحسب الجزيرة.
+";
+
+const STORM_TARGETS: &str = "\
+Hurricane Milton hit the coast of Florida.
+Hurricane Milton caused power cuts.
+Hurricane Milton made landfall.
+The minister visited Tampa.
+Water flooded the streets of Tampa.
+Residents returned to Tampa.
+Al Jazeera broadcast the full interview.
+Al Jazeera published pictures of the flood.
+The meeting ended, according to Al Jazeera.
+";
+
+#[test]
+fn suggest_puts_descriptors_the_english_name_holds_in_the_term_and_marks_common_words_ambiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, t) = (write(dir.path(), "s.txt", STORM_SOURCES), write(dir.path(), "t.txt", STORM_TARGETS));
+    let out = dir.path().join("suggested.tsv").display().to_string();
+    let args = ["glossary", "suggest", "--no-builtin-glossary", "--source", &s, "--target", &t];
+    let (code, stdout, stderr) = run(&[&args[..], &["-o", &out]].concat());
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    assert_eq!(stderr, "tarjim: 3 suggestions from 9 sentence pairs, renderings by co-occurrence (Dice coefficient)\n");
+    // A term that is a common word makes the file one with the sense columns.
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute\n\
+         إعصار ميلتون\tHurricane Milton\tother\t\tcount 3, consistency 100%\t\t\t\t\n\
+         الجزيرة\tAl Jazeera\tother\t\tcount 3, consistency 100%\t\tالجزيرة\tقناة ~\t\n\
+         تامبا\tTampa\tplace\t\tcount 3, consistency 100%, cues مدينة ×2\t\t\t\t\n"
+    );
+    // `glossary lint` accepts it as it is, and `--glossary` loads it: what it
+    // names is no longer suggested.
+    assert_eq!(run(&["glossary", "lint", &out]), (0, String::new(), String::new()));
+    let (code, stdout, _) = run(&[&args[..], &["--glossary", &out]].concat());
+    assert_eq!((code, stdout), (0, "arabic\tenglish\tkind\tvariants\tnote\n".to_string()));
 }
