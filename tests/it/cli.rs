@@ -194,7 +194,7 @@ fn legacy_weights_translate_exactly_like_the_safetensors_model() {
     let want: String = translations.iter().map(|t| format!("{t}\n")).collect();
     let legacy = repo("tests/fixtures/tiny-legacy").display().to_string();
     for model in [tiny(), legacy] {
-        let out = tarjim(&["translate", "--glossary-mode", "off", "--model", &model], input.as_bytes());
+        let out = tarjim(&["translate", "--no-split", "--glossary-mode", "off", "--model", &model], input.as_bytes());
         assert_eq!(text(&out.stderr), "", "{model}");
         assert_eq!(text(&out.stdout), want, "{model}");
         assert!(out.status.success(), "{model}");
