@@ -8,6 +8,7 @@ mod decoding;
 mod glossary;
 mod glossary_cli;
 mod model;
+mod models_manifest;
 mod props;
 mod real_model;
 mod util;
