@@ -4,20 +4,24 @@ machine, in the same run, on the same inputs and settings.
 
     python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt -r scripts/requirements-bench.txt
     cargo build --release
-    .venv/bin/python scripts/bench_peers.py [--lines N] [--quick]
+    .venv/bin/python scripts/bench_peers.py [--shape base|big] [--lines N] [--quick]
     .venv/bin/python scripts/bench_peers.py --quality 200
 
-The model is the exact-shape opus-mt-ar-en model with generated weights from
-``scripts/gen_model_fixtures.py`` (no trained checkpoint reaches these
-machines; compute does not depend on the weights' values), saved as a Hugging
-Face checkpoint with the real Helsinki Arabic SentencePiece models, and
-converted for CTranslate2 with its Transformers converter (float32 and int8).
+The model is the exact-shape opus-mt-ar-en model (``--shape base``) or the
+transformer-big opus-mt-tc-big-ar-en model (``--shape big``) with generated
+weights from ``scripts/gen_model_fixtures.py`` (no trained checkpoint reaches
+these machines; compute does not depend on the weights' values), saved as a
+float32 Hugging Face checkpoint (``model.safetensors``) with the real Helsinki
+Arabic SentencePiece models, and converted for CTranslate2 with its
+Transformers converter (float32 and int8). Checkpoints are written once under
+``--work`` (default ``target/bench-peers``; the big shape takes about 2.3 GB).
 Inputs: the first FLORES devtest Arabic lines. Generation: the hub's opus-mt
 settings with ``max_length`` 48 (as the parity fixtures), greedy and beam 4.
 
 Every measurement runs in a fresh process so that peak RSS is its own. Printed
-per system: model load time, sentences/s, target tokens/s, peak RSS, the ratio
-of its sentences/s to tarjim's, and how many outputs equal tarjim's.
+per system: model load time, sentences/s, target tokens/s, peak RSS and its
+ratio to the size of ``model.safetensors``, the ratio of its sentences/s and of
+its tokens/s to tarjim's, and how many outputs equal tarjim's.
 """
 
 from __future__ import annotations
@@ -33,43 +37,56 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "target" / "bench-peers"
-MODEL = WORK / "exact-shape"
 FLORES_AR = ROOT / "data/eval/flores200-devtest/arb_Arab.txt"
 AR_FR = ROOT / "data/spm/opus-mt-ar-fr"
 AR_FR_VOCAB = ROOT / "tests/fixtures/ar-fr-vocab"
-TARJIM = ROOT / "target" / "release" / "tarjim"
+TARJIM = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "tarjim"
+# Outputs longer than this are cut (as the parity fixtures).
+MAX_LENGTH = 48
 
 
-def prepare() -> None:
-    """Writes the exact-shape checkpoint and its CTranslate2 conversions once."""
-    if (MODEL / "model.safetensors").exists() and (WORK / "ct2-int8" / "model.bin").exists():
+def model_dir(args) -> Path:
+    return Path(args.work) / ("exact-shape" if args.shape == "base" else "big-shape")
+
+
+def ct2_dir(args, precision: str) -> Path:
+    name = "ct2-int8" if precision == "int8" else "ct2-float32"
+    return Path(args.work) / (name if args.shape == "base" else f"big-{name}")
+
+
+def prepare(args) -> None:
+    """Writes the checkpoint of ``args.shape`` and its CTranslate2 conversions once."""
+    model_path = model_dir(args)
+    if (model_path / "model.safetensors").exists() and (ct2_dir(args, "int8") / "model.bin").exists():
         return
     sys.path.insert(0, str(ROOT / "scripts"))
     import ctranslate2
     import gen_model_fixtures as fixtures
 
-    WORK.mkdir(parents=True, exist_ok=True)
-    model, cfg = fixtures.exact_shape_model()
-    model.save_pretrained(str(MODEL), safe_serialization=True)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model, cfg = fixtures.exact_shape_model() if args.shape == "base" else fixtures.big_shape_model()
+    model.save_pretrained(str(model_path), safe_serialization=True)
     for src in (AR_FR / "source.spm", AR_FR / "target.spm", AR_FR_VOCAB / "tokenizer_config.json"):
-        shutil.copyfile(src, MODEL / src.name)
+        shutil.copyfile(src, model_path / src.name)
     # The real ar-fr pieces, then unused slots up to the model's vocabulary, with
     # <pad> last as in the hub's opus-mt files (CTranslate2 checks the size).
     vocab = json.loads((AR_FR_VOCAB / "vocab.json").read_text(encoding="utf-8"))
-    pad = cfg["pad_token_id"]
+    pad, eos = cfg["pad_token_id"], cfg["eos_token_id"]
     vocab = {piece: i for piece, i in vocab.items() if piece != "<pad>"}
     assert sorted(vocab.values()) == list(range(len(vocab)))
     vocab.update({f"<unused{i}>": i for i in range(len(vocab), pad)})
     vocab["<pad>"] = pad
-    (MODEL / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    if eos != vocab["</s>"]:
+        # tc-big's </s> is not 0: swap it with the piece in its place.
+        (other,) = [piece for piece, i in vocab.items() if i == eos]
+        vocab[other], vocab["</s>"] = vocab["</s>"], eos
+    (model_path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     gen = fixtures.generation_config(cfg)
-    gen["max_length"] = fixtures.EXACT_MAX_LENGTH
-    (MODEL / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
+    gen["max_length"] = MAX_LENGTH
+    (model_path / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
     for quantization in ("float32", "int8"):
-        out = WORK / f"ct2-{quantization}"
-        converter = ctranslate2.converters.TransformersConverter(str(MODEL))
-        converter.convert(str(out), quantization=quantization, force=True)
+        converter = ctranslate2.converters.TransformersConverter(str(model_path))
+        converter.convert(str(ct2_dir(args, quantization)), quantization=quantization, force=True)
 
 
 def lines(n: int) -> list[str]:
@@ -86,8 +103,8 @@ def run_hf(args) -> dict:
 
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    tok = MarianTokenizer.from_pretrained(str(MODEL))
-    model = MarianMTModel.from_pretrained(str(MODEL), attn_implementation="eager").eval()
+    tok = MarianTokenizer.from_pretrained(str(model_dir(args)))
+    model = MarianMTModel.from_pretrained(str(model_dir(args)), attn_implementation="eager").eval()
     if args.precision == "int8":
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     load = time.perf_counter() - start
@@ -111,10 +128,10 @@ def run_ct2(args) -> dict:
     from transformers import MarianTokenizer
 
     start = time.perf_counter()
-    tok = MarianTokenizer.from_pretrained(str(MODEL))
+    tok = MarianTokenizer.from_pretrained(str(model_dir(args)))
     compute = "int8_float32" if args.precision == "int8" else "float32"
     translator = ctranslate2.Translator(
-        str(WORK / f"ct2-{'int8' if args.precision == 'int8' else 'float32'}"),
+        str(ct2_dir(args, args.precision)),
         device="cpu",
         compute_type=compute,
         inter_threads=1,
@@ -129,19 +146,19 @@ def run_ct2(args) -> dict:
         beam_size=args.beam,
         max_batch_size=args.batch,
         batch_type="examples",
-        max_decoding_length=47,
+        max_decoding_length=MAX_LENGTH - 1,
     )
     seconds = time.perf_counter() - start
     outputs, tokens = [], 0
     for r in results:
         hyp = r.hypotheses[0]
-        tokens += len(hyp) + (1 if len(hyp) < 47 else 0)
+        tokens += len(hyp) + (1 if len(hyp) < MAX_LENGTH - 1 else 0)
         outputs.append(tok.decode(tok.convert_tokens_to_ids(hyp), skip_special_tokens=True))
     return {"load": load, "seconds": seconds, "tokens": tokens, "outputs": outputs, "rss": peak_rss_mib(resource.RUSAGE_SELF)}
 
 
 def run_tarjim(args) -> dict:
-    common = [str(TARJIM), "translate", "--model", str(MODEL), "--glossary-mode", "off", "--beam", str(args.beam)]
+    common = [str(TARJIM), "translate", "--model", str(model_dir(args)), "--glossary-mode", "off", "--beam", str(args.beam)]
     common += ["--batch-size", str(args.batch), "--threads", str(args.threads), "--format", "jsonl"]
     common += ["--precision", args.precision]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
@@ -167,9 +184,10 @@ def worker(args) -> None:
     print(json.dumps(result, ensure_ascii=False))
 
 
-def measure(system: str, beam: int, batch: int, threads: int, precision: str, n: int) -> dict:
+def measure(args, system: str, beam: int, batch: int, threads: int, precision: str, n: int) -> dict:
     cmd = [sys.executable, __file__, "--worker", system, "--beam", str(beam), "--batch", str(batch)]
     cmd += ["--threads", str(threads), "--precision", precision, "--lines", str(n)]
+    cmd += ["--shape", args.shape, "--work", str(args.work)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONWARNINGS="ignore")
     out = subprocess.run(cmd, check=True, capture_output=True, env=env)
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
@@ -178,6 +196,8 @@ def measure(system: str, beam: int, batch: int, threads: int, precision: str, n:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", choices=["hf", "ct2", "tarjim"])
+    parser.add_argument("--shape", choices=["base", "big"], default="base", help="opus-mt-ar-en or opus-mt-tc-big-ar-en")
+    parser.add_argument("--work", default=str(ROOT / "target" / "bench-peers"), help="where checkpoints are written")
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
@@ -191,20 +211,26 @@ def main() -> None:
         return
     if not TARJIM.exists():
         sys.exit(f"{TARJIM} is missing: run `cargo build --release` first")
-    prepare()
+    prepare(args)
     if args.quality:
-        quality(args.quality)
+        quality(args, args.quality)
         return
     grid = [(args.beam, args.batch, args.threads)] if args.quick else [(b, n, t) for b in (1, 4) for n in (1, 32) for t in (1, 2)]
-    print(f"{args.lines} FLORES devtest lines, exact-shape opus-mt-ar-en model (generated weights), max_length 48")
-    header = f"{'search':<7} {'batch':>5} {'thr':>3} {'prec':<5} {'system':<13} {'load s':>7} {'sent/s':>8} {'tok/s':>8} {'RSS MiB':>8} {'vs tarjim':>9} {'same':>5}"
+    name = "exact-shape opus-mt-ar-en" if args.shape == "base" else "transformer-big opus-mt-tc-big-ar-en"
+    weights = (model_dir(args) / "model.safetensors").stat().st_size / 2**20
+    print(f"{args.lines} FLORES devtest lines, {name} model (generated weights), max_length {MAX_LENGTH}")
+    print(f"model.safetensors (float32): {weights:.0f} MiB")
+    header = (
+        f"{'search':<7} {'batch':>5} {'thr':>3} {'prec':<5} {'system':<13} {'load s':>7} {'sent/s':>8} {'tok/s':>8} "
+        f"{'RSS MiB':>8} {'RSS/wts':>7} {'vs tarjim':>9} {'tok vs':>7} {'same':>5}"
+    )
     print(header)
     for beam, batch, threads in grid:
         f32_outputs = None
         for precision in ("f32", "int8"):
             # "vs tarjim": sentences/s against tarjim at the same precision;
             # "same": outputs equal to tarjim f32's.
-            results = {s: measure(s, beam, batch, threads, precision, args.lines) for s in ("tarjim", "ct2", "hf")}
+            results = {s: measure(args, s, beam, batch, threads, precision, args.lines) for s in ("tarjim", "ct2", "hf")}
             base = results["tarjim"]
             if f32_outputs is None:
                 f32_outputs = base["outputs"]
@@ -214,12 +240,13 @@ def main() -> None:
                 print(
                     f"{'greedy' if beam == 1 else f'beam{beam}':<7} {batch:>5} {threads:>3} {precision:<5} {system:<13} "
                     f"{r['load']:>7.2f} {rate:>8.2f} {r['tokens'] / r['seconds']:>8.1f} {r['rss']:>8.0f} "
-                    f"{rate / (args.lines / base['seconds']):>8.2f}x {same:>5}",
+                    f"{r['rss'] / weights:>7.2f} {rate / (args.lines / base['seconds']):>8.2f}x "
+                    f"{(r['tokens'] / r['seconds']) / (base['tokens'] / base['seconds']):>6.2f}x {same:>5}",
                     flush=True,
                 )
 
 
-def quality(n: int) -> None:
+def quality(args, n: int) -> None:
     """chrF of each system's int8 outputs against its own f32 outputs (beam 4,
     batch 32, 2 threads) on the first `n` FLORES lines: what int8 costs.
     With generated weights this measures agreement, not translation quality."""
@@ -227,8 +254,8 @@ def quality(n: int) -> None:
 
     print(f"{n} FLORES devtest lines, beam 4: chrF of int8 outputs against the same system's f32 outputs")
     for system in ("tarjim", "ct2", "hf"):
-        f32 = measure(system, 4, 32, 2, "f32", n)["outputs"]
-        int8 = measure(system, 4, 32, 2, "int8", n)["outputs"]
+        f32 = measure(args, system, 4, 32, 2, "f32", n)["outputs"]
+        int8 = measure(args, system, 4, 32, 2, "int8", n)["outputs"]
         score = CHRF().corpus_score(int8, [f32]).score
         same = sum(a == b for a, b in zip(int8, f32))
         print(f"{system:<8} chrF {score:6.2f}  identical {same}/{n}", flush=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate tarjim's model fixtures (rerunnable; run from the repository root).
 
-    .venv/bin/python scripts/gen_model_fixtures.py [--only tokenizer|tiny|legacy|decoding|exact|attention]
+    .venv/bin/python scripts/gen_model_fixtures.py [--only tokenizer|tiny|legacy|decoding|exact|big|attention]
 
 Outputs (all committed, all small):
 
@@ -720,9 +720,22 @@ def uniform(name: str, n: int) -> np.ndarray:
     return top * np.float32(1.0 / 8388608.0) - np.float32(1.0)
 
 
-def generated_tensor(name: str, shape: tuple, pad: int, eos: int) -> np.ndarray:
-    """Twin of ``tarjim::model::generated::tensor_values``."""
+# With "relu" (transformer-big) the gains above give outputs that repeat one
+# token: ReLU's outputs have a large common mean, which fc2 turns into the same
+# vector at every step. ReLU models take fc1 biases shifted by -1.5 (sparser
+# activations with a smaller common part), a stronger feed-forward block and a
+# </s> bias that lets greedy outputs end early, at max_length, or at once.
+RELU_FC1_BIAS_OFFSET = -1.5
+RELU_FFN_GAIN = 6.0
+RELU_EOS_LOGIT_BIAS = np.float32(3.0)
+
+
+def generated_tensor(name: str, shape: tuple, pad: int, eos: int, relu: bool = False) -> np.ndarray:
+    """Twin of ``tarjim::model::generated::tensor_values``; ``relu``: the
+    model's activation is ReLU (``Gains::for_activation``)."""
     n = int(np.prod(shape))
+    ffn_gain = RELU_FFN_GAIN if relu else FFN_GAIN
+    eos_bias = RELU_EOS_LOGIT_BIAS if relu else EOS_LOGIT_BIAS
 
     def scaled(scale, offset) -> np.ndarray:
         return uniform(name, n) * np.float32(scale) + np.float32(offset)
@@ -736,11 +749,13 @@ def generated_tensor(name: str, shape: tuple, pad: int, eos: int) -> np.ndarray:
         values[pad] = 0.0
     elif name == "final_logits_bias":
         values = scaled(0.1, 0.0)
-        values[eos] = EOS_LOGIT_BIAS
+        values[eos] = eos_bias
     elif name.endswith("layer_norm.weight"):
         values = scaled(0.1, 1.0)
     elif name.endswith("layer_norm.bias"):
         values = scaled(0.1, 0.0)
+    elif name.endswith("fc1.bias") and relu:
+        values = scaled(0.05, RELU_FC1_BIAS_OFFSET)
     elif name.endswith(".bias"):
         values = scaled(0.05, 0.0)
     elif name.endswith("encoder_attn.out_proj.weight"):
@@ -748,7 +763,7 @@ def generated_tensor(name: str, shape: tuple, pad: int, eos: int) -> np.ndarray:
     elif name.endswith("q_proj.weight") or name.endswith("k_proj.weight"):
         values = scaled(fan_in(QK_GAIN), 0.0)
     elif name.endswith("fc1.weight") or name.endswith("fc2.weight"):
-        values = scaled(fan_in(FFN_GAIN), 0.0)
+        values = scaled(fan_in(ffn_gain), 0.0)
     elif name.endswith(".weight"):
         values = scaled(fan_in(WEIGHT_GAIN), 0.0)
     else:
@@ -759,21 +774,28 @@ def generated_tensor(name: str, shape: tuple, pad: int, eos: int) -> np.ndarray:
 def exact_shape_model():
     """opus-mt-ar-en's shapes (vocab 62834, pad = start = 62833, eos 0, 6 + 6
     layers, d_model 512, 8 heads, ffn 2048) with generated weights."""
+    cfg = hub_config(62834)
+    return generated_hf_model(cfg), cfg
+
+
+def generated_hf_model(cfg: dict):
+    """A ``MarianMTModel`` of ``cfg``'s shapes with every tensor from
+    ``generated_tensor`` (the Rust twin: ``tarjim::model::generated::generated_model``)."""
     import torch
 
-    cfg = hub_config(62834)
     model = hf_model(cfg)
     pad, eos = cfg["pad_token_id"], cfg["eos_token_id"]
+    relu = cfg["activation_function"] == "relu"
     state = model.state_dict()
     with torch.no_grad():
         for name in state:
             if name in DERIVED_KEYS:
                 continue
-            values = generated_tensor(name, tuple(state[name].shape), pad, eos)
+            values = generated_tensor(name, tuple(state[name].shape), pad, eos, relu)
             state[name].copy_(torch.from_numpy(values))
     model.eval()
     assert torch.equal(model.lm_head.weight, model.model.shared.weight), "lm_head must stay tied"
-    return model, cfg
+    return model
 
 
 def gen_exact() -> None:
@@ -857,6 +879,150 @@ def gen_exact() -> None:
 
 
 # ---------------------------------------------------------------------------
+# 4b. The transformer-big shape of opus-mt-tc-big-ar-en, generated weights
+# ---------------------------------------------------------------------------
+
+# Helsinki-NLP/opus-mt-tc-big-ar-en (Marian transformer-big, converted 2022 from
+# Tatoeba-MT-models/ara-eng/opusTCv20210807+bt_transformer-big_2022-03-09).
+# Sources of each value:
+# * config.json, as the hub renders it for SaeedMLK/opus-mt-tc-big-ar-en (a
+#   fine-tune that keeps the base model's config; the Helsinki-NLP file itself
+#   was not readable from here): d_model 1024, 16 + 16 heads, ffn 4096 + 4096,
+#   "relu", 6 + 6 layers, max_position_embeddings 1024, vocab_size =
+#   decoder_vocab_size = 61109, share_encoder_decoder_embeddings true,
+#   scale_embedding true, normalize_embedding false, static_position_embeddings
+#   true, pad = decoder_start = 61108, eos = forced_eos = 25894, bad_words_ids
+#   [[61108]], num_beams 4, max_length 512. No normalize_before: transformers'
+#   Marian is post-norm whatever a config says.
+# * generation_config.json of the hub copy aghorbani/opus-mt-tc-big-ar-en
+#   ("Update checkpoint for transformers>=4.29"): the same ids, num_beams 4,
+#   max_length 512, renormalize_logits true (the hub's refs/pr/6 of the Helsinki
+#   repo sets renormalize_logits as well).
+# * tokenizer_config.json (Helsinki-NLP repo, refs/pr/7): separate_vocabs false,
+#   one joint vocab.json.
+# * The repo's file listing: pytorch_model.bin of 603 MB holding float16
+#   storages (torch.HalfStorage), tf_model.h5; model.safetensors (603 MB) only
+#   on refs/pr/6.
+# Unlike the 2020 opus-mt models, </s> is not id 0: eos is 25894.
+BIG_VOCAB = 61109
+BIG_EOS = 25894
+# A few lines, short outputs: the Rust test builds a 239M-parameter model.
+BIG_LINES = 6
+BIG_MAX_LENGTH = 20
+BIG_LOGIT_LINES = 2
+
+
+def big_shape_config() -> dict:
+    return hub_config(
+        BIG_VOCAB,
+        d_model=1024,
+        encoder_attention_heads=16,
+        decoder_attention_heads=16,
+        encoder_ffn_dim=4096,
+        decoder_ffn_dim=4096,
+        activation_function="relu",
+        max_position_embeddings=1024,
+        eos_token_id=BIG_EOS,
+        forced_eos_token_id=BIG_EOS,
+    )
+
+
+def big_shape_model():
+    """opus-mt-tc-big-ar-en's shapes with generated weights (Rust twin:
+    ``tarjim::model::generated::big_shape_model``)."""
+    cfg = big_shape_config()
+    return generated_hf_model(cfg), cfg
+
+
+def to_big_ids(ids: list[int], ar_fr_pad: int) -> list[int]:
+    """ar-fr ids in the tc-big vocabulary's places of the special tokens: </s>
+    (0 in ar-fr) and the piece at 25894 change places, <pad> moves to 61108."""
+    swap = {0: BIG_EOS, BIG_EOS: 0, ar_fr_pad: BIG_VOCAB - 1}
+    return [swap.get(i, i) for i in ids]
+
+
+def gen_big() -> None:
+    import torch
+    from transformers import GenerationConfig, MarianTokenizer
+
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gen_tokenizer_fixtures import AR_FR_SPM, AR_FR_VOCAB
+
+    tmp = Path(tempfile.mkdtemp(prefix="tarjim-big-"))
+    for src in (AR_FR_SPM / "source.spm", AR_FR_SPM / "target.spm", AR_FR_VOCAB / "vocab.json", AR_FR_VOCAB / "tokenizer_config.json"):
+        shutil.copyfile(src, tmp / src.name)
+    tok = MarianTokenizer.from_pretrained(str(tmp))
+    assert tok.eos_token_id == 0 and len(tok) <= BIG_VOCAB
+    lines = FLORES_AR.read_text(encoding="utf-8").splitlines()[:BIG_LINES]
+
+    torch.set_num_threads(2)
+    model, cfg = big_shape_model()
+    pad = cfg["pad_token_id"]
+    gen_json = generation_config(cfg)
+    gen_json["max_length"] = BIG_MAX_LENGTH
+    greedy_cfg = GenerationConfig(**{**gen_json, "num_beams": 1})
+    beam_cfg = GenerationConfig(**gen_json, return_dict_in_generate=True, output_scores=True)
+    enc = tok(lines, padding=True, return_tensors="pt")
+    input_ids = torch.tensor([to_big_ids(row, tok.pad_token_id) for row in enc["input_ids"].tolist()])
+    assert all(row[int(m.sum()) - 1] == BIG_EOS for row, m in zip(input_ids.tolist(), enc["attention_mask"]))
+    with torch.no_grad():
+        greedy = model.generate(input_ids=input_ids, attention_mask=enc["attention_mask"], generation_config=greedy_cfg)
+        beam = model.generate(input_ids=input_ids, attention_mask=enc["attention_mask"], generation_config=beam_cfg)
+    rows = []
+    for i in range(len(lines)):
+        n = int(enc["attention_mask"][i].sum())
+        rows.append(
+            {
+                "line": i,
+                "input_ids": input_ids[i, :n].tolist(),
+                "greedy": greedy[i].tolist(),
+                "beam4": beam.sequences[i].tolist(),
+                "beam4_score": beam.sequences_scores[i].item(),
+            }
+        )
+    print(f"  big shape: greedy lengths {[int((s != pad).sum()) for s in greedy]}, "
+          f"beam lengths {[int((s != pad).sum()) for s in beam.sequences]}")
+    print(f"  big shape: greedy {[r['greedy'] for r in rows]}")
+
+    gen = np.random.default_rng(7)
+    columns = sorted(set(gen.choice(BIG_VOCAB, EXACT_LOGIT_COLUMNS, replace=False).tolist()) | {BIG_EOS})
+    forced = []
+    for row in rows[:BIG_LOGIT_LINES]:
+        target = [t for t in row["beam4"][1:] if t != pad]
+        dec = [cfg["decoder_start_token_id"]] + target[:-1]
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([row["input_ids"]]), decoder_input_ids=torch.tensor([dec])).logits[0]
+        forced.append(
+            {
+                "line": row["line"],
+                "decoder_input_ids": dec,
+                "logits": logits[:, columns].tolist(),
+                "argmax": logits.argmax(-1).tolist(),
+            }
+        )
+    DECODING.mkdir(parents=True, exist_ok=True)
+    write_json(
+        DECODING / "exact_big.json",
+        {
+            "about": "HF MarianMTModel (float32, eager) of opus-mt-tc-big-ar-en's exact shape "
+            "(transformer-big: d_model 1024, 16 heads, ffn 4096, relu, 1024 positions, vocab "
+            "61109, eos 25894) with weights generated by the formula in "
+            "scripts/gen_model_fixtures.py and src/model/generated.rs; inputs: the first FLORES "
+            "devtest Arabic lines tokenized with the real opus-mt-ar-fr source.spm and "
+            "tests/fixtures/ar-fr-vocab, </s> moved to id 25894; outputs: generate() with the "
+            "checkpoint's generation config (greedy: num_beams=1), and teacher-forced logits at "
+            "'columns'. Regenerate with scripts/gen_model_fixtures.py --only big.",
+            "generation_config": gen_json,
+            "columns": columns,
+            "rows": rows,
+            "teacher_forced": forced,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------
 # 5. Cross-attention probabilities of the tiny model (word alignment)
 # ---------------------------------------------------------------------------
 
@@ -901,7 +1067,7 @@ def gen_attention() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["tokenizer", "tiny", "legacy", "decoding", "exact", "attention"])
+    parser.add_argument("--only", choices=["tokenizer", "tiny", "legacy", "decoding", "exact", "big", "attention"])
     args = parser.parse_args()
     if args.only in (None, "tokenizer"):
         gen_tokenizer()
@@ -913,6 +1079,8 @@ def main() -> None:
         gen_decoding()
     if args.only in (None, "exact"):
         gen_exact()
+    if args.only in (None, "big"):
+        gen_big()
     if args.only in (None, "attention"):
         gen_attention()
 

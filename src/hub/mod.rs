@@ -57,6 +57,16 @@ pub struct ManifestEntry {
     /// Free text for people.
     #[serde(default)]
     pub note: String,
+    /// What the model is good for (quality, speed, size, caveats), for people.
+    #[serde(default)]
+    pub good_for: String,
+    /// Every file the revision holds on the hub (weights in all formats), as
+    /// listed there; the files tarjim fetches are among them.
+    #[serde(default)]
+    pub hub_files: Vec<String>,
+    /// Published scores, for people.
+    #[serde(default)]
+    pub scores: Vec<Score>,
     /// Files that must exist.
     pub required: Vec<String>,
     /// Files used when they exist.
@@ -67,6 +77,19 @@ pub struct ManifestEntry {
     /// SHA-256 (lowercase hex) of files, where recorded.
     #[serde(default)]
     pub sha256: BTreeMap<String, String>,
+}
+
+/// A published score of a known model.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Score {
+    /// Test set and language pair, e.g. `flores200-devtest ara-eng`.
+    pub test_set: String,
+    /// BLEU.
+    pub bleu: f64,
+    /// chrF, from 0 to 1 as the OPUS-MT tables print it.
+    pub chrf: f64,
+    /// Where the figures come from (and which release of the model they score).
+    pub source: String,
 }
 
 impl Manifest {
@@ -99,6 +122,9 @@ impl ManifestEntry {
             repo: repo.to_string(),
             revision: revision.to_string(),
             note: String::new(),
+            good_for: String::new(),
+            hub_files: Vec::new(),
+            scores: Vec::new(),
             required: REQUIRED.iter().map(|s| s.to_string()).collect(),
             optional: OPTIONAL.iter().map(|s| s.to_string()).collect(),
             weights: WEIGHTS.iter().map(|s| s.to_string()).collect(),

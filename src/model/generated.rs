@@ -17,6 +17,12 @@
 //!    for `*q_proj.weight` and `*k_proj.weight` (sharp attention), 3.0 for
 //!    `*fc1.weight` and `*fc2.weight` (each step's output a new function of token,
 //!    position and source, so outputs do not repeat one token), 1.0 otherwise.
+//! 4. ReLU models (transformer-big) change three of those ([`Gains::for_activation`]):
+//!    ReLU's outputs share a large common mean that `fc2` turns into the same vector
+//!    at every step, so that outputs repeat one token; their `*fc1.bias` =
+//!    `0.05 * u - 1.5` (sparser activations), the `fc1`/`fc2` gain is 6.0, and
+//!    `final_logits_bias[eos]` = 3.0 (greedy outputs that end at once, early, or at
+//!    `max_length`).
 //!
 //! Products and sums are single f32 operations (no fused multiply-add).
 
@@ -30,6 +36,27 @@ use super::{Activation, MarianConfig, MarianMTModel, ModelError};
 /// `final_logits_bias[eos]` of generated models: large enough that `</s>` wins
 /// some steps, so generated sequences end at varied lengths.
 pub const EOS_LOGIT_BIAS: f32 = 2.5;
+
+/// The gains of step 3 that depend on the model's feed-forward activation (step 4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gains {
+    /// Gain of `*fc1.weight` and `*fc2.weight`.
+    pub ffn: f64,
+    /// Offset of `*fc1.bias`.
+    pub fc1_bias_offset: f32,
+    /// `final_logits_bias[eos]`.
+    pub eos_logit_bias: f32,
+}
+
+impl Gains {
+    /// ReLU models' gains (step 4), everyone else's (step 3).
+    pub fn for_activation(activation: Activation) -> Self {
+        match activation {
+            Activation::Relu => Self { ffn: 6.0, fc1_bias_offset: -1.5, eos_logit_bias: 3.0 },
+            _ => Self { ffn: 3.0, fc1_bias_offset: 0.0, eos_logit_bias: EOS_LOGIT_BIAS },
+        }
+    }
+}
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -62,9 +89,9 @@ fn scaled(name: &str, len: usize, scale: f32, offset: f32) -> Vec<f32> {
     values
 }
 
-/// The values of tensor `name` with shape `dims` (step 3 above); `None` for a name
-/// the formula does not cover.
-pub fn tensor_values(name: &str, dims: &[usize], pad: u32, eos: u32) -> Option<Vec<f32>> {
+/// The values of tensor `name` with shape `dims` (steps 3 and 4 above); `None` for
+/// a name the formula does not cover.
+pub fn tensor_values(name: &str, dims: &[usize], pad: u32, eos: u32, gains: Gains) -> Option<Vec<f32>> {
     let len = dims.iter().product();
     let fan_in_scale = |gain: f64| match dims {
         [_, fan_in] => Some((gain / (*fan_in as f64).sqrt()) as f32),
@@ -78,18 +105,20 @@ pub fn tensor_values(name: &str, dims: &[usize], pad: u32, eos: u32) -> Option<V
         values
     } else if name == "final_logits_bias" {
         let mut values = scaled(name, len, 0.1, 0.0);
-        *values.get_mut(eos as usize)? = EOS_LOGIT_BIAS;
+        *values.get_mut(eos as usize)? = gains.eos_logit_bias;
         values
     } else if name.ends_with("layer_norm.weight") {
         scaled(name, len, 0.1, 1.0)
     } else if name.ends_with("layer_norm.bias") {
         scaled(name, len, 0.1, 0.0)
+    } else if name.ends_with("fc1.bias") {
+        scaled(name, len, 0.05, gains.fc1_bias_offset)
     } else if name.ends_with(".bias") {
         scaled(name, len, 0.05, 0.0)
     } else if name.ends_with("q_proj.weight") || name.ends_with("k_proj.weight") {
         scaled(name, len, fan_in_scale(4.0)?, 0.0)
     } else if name.ends_with("fc1.weight") || name.ends_with("fc2.weight") {
-        scaled(name, len, fan_in_scale(3.0)?, 0.0)
+        scaled(name, len, fan_in_scale(gains.ffn)?, 0.0)
     } else if name.ends_with(".weight") {
         scaled(name, len, fan_in_scale(1.0)?, 0.0)
     } else {
@@ -102,11 +131,12 @@ pub fn tensor_values(name: &str, dims: &[usize], pad: u32, eos: u32) -> Option<V
 struct Generated {
     pad: u32,
     eos: u32,
+    gains: Gains,
 }
 
 impl SimpleBackend for Generated {
     fn get(&self, shape: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let values = tensor_values(name, shape.dims(), self.pad, self.eos)
+        let values = tensor_values(name, shape.dims(), self.pad, self.eos, self.gains)
             .ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_string() })?;
         Tensor::from_vec(values, shape, dev)?.to_dtype(dtype)
     }
@@ -148,9 +178,41 @@ pub fn exact_shape_config() -> MarianConfig {
     }
 }
 
+/// opus-mt-tc-big-ar-en's config (transformer-big): vocabulary 61109 (`<pad>` =
+/// decoder start = 61108, `</s>` = 25894, not 0 as in the 2020 models), 6 + 6
+/// layers, `d_model` 1024, 16 heads, feed-forward 4096, ReLU, scaled embeddings
+/// shared by encoder, decoder and LM head, 1024 positions, and its generation
+/// fields. The values and where they come from: `big_shape_config` in
+/// `scripts/gen_model_fixtures.py`.
+pub fn big_shape_config() -> MarianConfig {
+    MarianConfig {
+        vocab_size: 61109,
+        decoder_vocab_size: Some(61109),
+        d_model: 1024,
+        encoder_layers: 6,
+        decoder_layers: 6,
+        encoder_attention_heads: 16,
+        decoder_attention_heads: 16,
+        encoder_ffn_dim: 4096,
+        decoder_ffn_dim: 4096,
+        activation_function: Activation::Relu,
+        scale_embedding: true,
+        max_position_embeddings: 1024,
+        pad_token_id: 61108,
+        eos_token_id: 25894,
+        decoder_start_token_id: 61108,
+        share_encoder_decoder_embeddings: true,
+        num_beams: Some(4),
+        max_length: Some(512),
+        bad_words_ids: Some(vec![vec![61108]]),
+        forced_eos_token_id: Some(25894),
+    }
+}
+
 /// A model of `cfg`'s shapes with generated weights.
 pub fn generated_model(cfg: &MarianConfig, device: &Device) -> Result<MarianMTModel, ModelError> {
-    let backend = Generated { pad: cfg.pad_token_id, eos: cfg.eos_token_id };
+    let gains = Gains::for_activation(cfg.activation_function);
+    let backend = Generated { pad: cfg.pad_token_id, eos: cfg.eos_token_id, gains };
     let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
     MarianMTModel::new(cfg, vb).map_err(|err| build_error("generated weights", err))
 }
@@ -158,6 +220,12 @@ pub fn generated_model(cfg: &MarianConfig, device: &Device) -> Result<MarianMTMo
 /// The opus-mt-ar-en-shaped model with generated weights, and its config.
 pub fn exact_shape_model(device: &Device) -> Result<(MarianMTModel, MarianConfig), ModelError> {
     let cfg = exact_shape_config();
+    Ok((generated_model(&cfg, device)?, cfg))
+}
+
+/// The opus-mt-tc-big-ar-en-shaped model with generated weights, and its config.
+pub fn big_shape_model(device: &Device) -> Result<(MarianMTModel, MarianConfig), ModelError> {
+    let cfg = big_shape_config();
     Ok((generated_model(&cfg, device)?, cfg))
 }
 
@@ -178,14 +246,46 @@ mod tests {
 
     #[test]
     fn rules() {
-        let shared = tensor_values("model.shared.weight", &[4, 3], 2, 0).unwrap();
+        let gains = Gains::for_activation(Activation::Swish);
+        let shared = tensor_values("model.shared.weight", &[4, 3], 2, 0, gains).unwrap();
         assert_eq!(&shared[6..9], &[0.0, 0.0, 0.0]);
         assert!(shared.iter().all(|v| v.abs() <= 0.05));
-        let bias = tensor_values("final_logits_bias", &[1, 4], 3, 1).unwrap();
+        let bias = tensor_values("final_logits_bias", &[1, 4], 3, 1, gains).unwrap();
         assert_eq!(bias[1], EOS_LOGIT_BIAS);
-        let ln = tensor_values("x.final_layer_norm.weight", &[8], 0, 0).unwrap();
+        let ln = tensor_values("x.final_layer_norm.weight", &[8], 0, 0, gains).unwrap();
         assert!(ln.iter().all(|v| (0.9..=1.1).contains(v)));
-        assert!(tensor_values("x.fc1.weight", &[8], 0, 0).is_none());
-        assert!(tensor_values("x.unknown", &[8], 0, 0).is_none());
+        assert!(tensor_values("x.fc1.weight", &[8], 0, 0, gains).is_none());
+        assert!(tensor_values("x.unknown", &[8], 0, 0, gains).is_none());
+        let fc1_bias = tensor_values("x.fc1.bias", &[8], 0, 0, gains).unwrap();
+        assert!(fc1_bias.iter().all(|v| v.abs() <= 0.05));
+    }
+
+    #[test]
+    fn relu_models_take_sparser_stronger_feed_forward_blocks() {
+        let (swish, relu) = (Gains::for_activation(Activation::Swish), Gains::for_activation(Activation::Relu));
+        for act in [Activation::Gelu, Activation::GeluTanh] {
+            assert_eq!(Gains::for_activation(act), swish);
+        }
+        let fc1_bias = tensor_values("x.fc1.bias", &[8], 0, 0, relu).unwrap();
+        assert!(fc1_bias.iter().all(|v| (-1.55..=-1.45).contains(v)), "{fc1_bias:?}");
+        // fc2 biases keep the common rule.
+        assert_eq!(tensor_values("x.fc2.bias", &[8], 0, 0, relu), tensor_values("x.fc2.bias", &[8], 0, 0, swish));
+        let (a, b) = (
+            tensor_values("x.fc2.weight", &[2, 16], 0, 0, relu).unwrap(),
+            tensor_values("x.fc2.weight", &[2, 16], 0, 0, swish).unwrap(),
+        );
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - 2.0 * b).abs() < 1e-6, "{a} vs {b}");
+        }
+        assert_eq!(tensor_values("final_logits_bias", &[1, 4], 3, 2, relu).unwrap()[2], 3.0);
+    }
+
+    #[test]
+    fn big_shape_config_is_opus_mt_tc_big_ar_en() {
+        let cfg = big_shape_config();
+        cfg.validate().unwrap();
+        assert_eq!((cfg.d_model, cfg.encoder_attention_heads, cfg.encoder_ffn_dim), (1024, 16, 4096));
+        assert_eq!((cfg.eos_token_id, cfg.pad_token_id, cfg.target_vocab_size()), (25894, 61108, 61109));
+        assert_eq!(cfg.activation_function, Activation::Relu);
     }
 }

@@ -3,7 +3,7 @@
 use candle_core::Device;
 use serde_json::Value;
 use tarjim::decoding::{Constraint, EarlyStopping, GenerationConfig, generate, generate_constrained};
-use tarjim::model::{generated, load_model};
+use tarjim::model::{MarianConfig, MarianMTModel, generated, load_model};
 use tarjim::tokenizer::MarianTokenizer;
 
 use crate::util::{generated, id_rows, ids, json, repo};
@@ -68,31 +68,52 @@ fn tiny_greedy_and_beam_match_transformers_generate() {
     }
 }
 
-#[test]
-fn exact_shape_greedy_and_beam4_match_transformers_on_flores() {
-    let reference = json("tests/fixtures/decoding/exact_shape.json");
-    let (model, model_cfg) = generated::exact_shape_model(&Device::Cpu).unwrap();
-    // The hub's opus-mt generation settings, with the fixture's shorter max_length.
+/// Greedy and beam 4 on `model` against transformers' ids and beam scores, in
+/// batches of `batch` rows as the fixture's script ran them (`fixture`: a
+/// `scripts/gen_model_fixtures.py` output with `generation_config` and `rows`).
+fn check_generate(fixture: &str, model: &MarianMTModel, model_cfg: &MarianConfig, batch: usize) -> Vec<Vec<u32>> {
+    let reference = json(fixture);
+    // The hub's generation settings, with the fixture's shorter max_length.
     let hub = reference["generation_config"].to_string();
-    let beam = GenerationConfig::from_json(&hub, &model_cfg).unwrap();
-    assert_eq!((beam.num_beams, beam.max_length, beam.forced_eos_token_id), (4, 48, Some(0)));
+    let beam = GenerationConfig::from_json(&hub, model_cfg).unwrap();
+    assert_eq!((beam.num_beams, beam.forced_eos_token_id), (4, Some(model_cfg.eos_token_id)));
     let greedy = GenerationConfig { num_beams: 1, ..beam.clone() };
-    let rows = reference["rows"].as_array().unwrap();
-    assert!(rows.len() >= 100);
-    for batch in rows.chunks(10) {
-        let sources: Vec<Vec<u32>> = batch.iter().map(|r| ids(&r["input_ids"])).collect();
+    let mut outputs = Vec::new();
+    for rows in reference["rows"].as_array().unwrap().chunks(batch) {
+        let sources: Vec<Vec<u32>> = rows.iter().map(|r| ids(&r["input_ids"])).collect();
         for (cfg, key) in [(&greedy, "greedy"), (&beam, "beam4")] {
-            let hypotheses = generate(&model, &sources, cfg).unwrap();
-            for (row, hyp) in batch.iter().zip(hypotheses) {
+            let hypotheses = generate(model, &sources, cfg).unwrap();
+            for (row, hyp) in rows.iter().zip(hypotheses) {
                 let line = row["line"].as_u64().unwrap();
-                assert_eq!(hyp.tokens, generated(&ids(&row[key]), 62833), "FLORES line {line}: {key}");
+                let want = generated(&ids(&row[key]), model_cfg.pad_token_id);
+                assert_eq!(hyp.tokens, want, "{fixture}: FLORES line {line}: {key}");
                 if key == "beam4" {
                     let want = row["beam4_score"].as_f64().unwrap();
                     assert!((f64::from(hyp.score) - want).abs() < 1e-4, "line {line}: score {} vs {want}", hyp.score);
                 }
+                outputs.push(hyp.tokens);
             }
         }
     }
+    outputs
+}
+
+#[test]
+fn exact_shape_greedy_and_beam4_match_transformers_on_flores() {
+    let (model, model_cfg) = generated::exact_shape_model(&Device::Cpu).unwrap();
+    let outputs = check_generate("tests/fixtures/decoding/exact_shape.json", &model, &model_cfg, 10);
+    assert!(outputs.len() >= 200);
+}
+
+#[test]
+fn transformer_big_shape_greedy_and_beam4_match_transformers_on_flores() {
+    let (model, model_cfg) = crate::util::big_model();
+    let outputs = check_generate("tests/fixtures/decoding/exact_big.json", model, model_cfg, 6);
+    // </s> is 25894 in opus-mt-tc-big-ar-en, not 0: outputs end there at once,
+    // early, and at max_length (forced).
+    let lengths: Vec<usize> = outputs.iter().map(Vec::len).collect();
+    assert!(outputs.iter().all(|o| o.last() == Some(&25894)), "{outputs:?}");
+    assert!(lengths.contains(&1) && lengths.contains(&19) && lengths.iter().any(|&n| 1 < n && n < 19), "{lengths:?}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod glossary;
 mod glossary_cli;
 mod hub;
 mod model;
+mod models_manifest;
 mod props;
 mod real_model;
 mod translate_io;

@@ -186,14 +186,17 @@ fn beams_reading_their_source_once_equal_beams_with_their_own_copy() {
     assert!(err.to_string().starts_with(&want), "{err}");
 }
 
-#[test]
-fn exact_shape_teacher_forced_logits_match_transformers() {
-    let reference = json("tests/fixtures/decoding/exact_shape.json");
+/// `model`'s teacher-forced logits at the fixture's columns and its argmax
+/// against transformers' (`fixture`: a `scripts/gen_model_fixtures.py` output
+/// with `rows` and `teacher_forced`).
+fn check_teacher_forced(fixture: &str, model: &MarianMTModel) {
+    let reference = json(fixture);
     let columns: Vec<u32> = crate::util::ids(&reference["columns"]);
     let columns = Tensor::new(columns.as_slice(), &Device::Cpu).unwrap();
-    let (model, _) = generated::exact_shape_model(&Device::Cpu).expect("generated model");
     let rows = reference["rows"].as_array().unwrap();
-    for forced in reference["teacher_forced"].as_array().unwrap() {
+    let forced = reference["teacher_forced"].as_array().unwrap();
+    assert!(!forced.is_empty());
+    for forced in forced {
         let line = forced["line"].as_u64().unwrap() as usize;
         let source = crate::util::ids(&rows[line]["input_ids"]);
         let decoder_input = crate::util::ids(&forced["decoder_input_ids"]);
@@ -210,10 +213,23 @@ fn exact_shape_teacher_forced_logits_match_transformers() {
             .collect();
         let want = Tensor::new(want, &Device::Cpu).unwrap();
         let diff = max_abs_diff(&got, &want);
-        assert!(diff < 1e-4, "line {line}: logits differ from transformers by {diff}");
+        assert!(diff < 1e-4, "{fixture}: line {line}: logits differ from transformers by {diff}");
         let argmax: Vec<u32> = logits.argmax(1).unwrap().to_vec1().unwrap();
-        assert_eq!(argmax, crate::util::ids(&forced["argmax"]), "line {line}: argmax");
+        assert_eq!(argmax, crate::util::ids(&forced["argmax"]), "{fixture}: line {line}: argmax");
     }
+}
+
+#[test]
+fn exact_shape_teacher_forced_logits_match_transformers() {
+    let (model, _) = generated::exact_shape_model(&Device::Cpu).expect("generated model");
+    check_teacher_forced("tests/fixtures/decoding/exact_shape.json", &model);
+}
+
+#[test]
+fn transformer_big_shape_teacher_forced_logits_match_transformers() {
+    let (model, cfg) = crate::util::big_model();
+    assert_eq!((cfg.d_model, cfg.eos_token_id), (1024, 25894));
+    check_teacher_forced("tests/fixtures/decoding/exact_big.json", model);
 }
 
 /// A copy of the tiny checkpoint in a temporary directory, for breaking it.

@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use candle_core::{Device, Tensor};
 use serde_json::Value;
+use tarjim::model::{MarianConfig, MarianMTModel, generated};
 
 /// A path under the repository root.
 pub fn repo(path: &str) -> PathBuf {
@@ -53,4 +55,11 @@ pub fn generated(row: &[u32], pad: u32) -> Vec<u32> {
         out.pop();
     }
     out
+}
+
+/// The opus-mt-tc-big-ar-en-shaped model with generated weights (about 1 GB),
+/// built once for every test that needs it.
+pub fn big_model() -> &'static (MarianMTModel, MarianConfig) {
+    static MODEL: OnceLock<(MarianMTModel, MarianConfig)> = OnceLock::new();
+    MODEL.get_or_init(|| generated::big_shape_model(&Device::Cpu).expect("generated transformer-big model"))
 }
