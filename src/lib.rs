@@ -8,11 +8,11 @@
 pub mod align;
 pub mod article;
 pub mod batch;
+mod cpu;
 pub mod decoding;
 pub mod eval;
 pub mod glossary;
 pub mod hub;
-mod math;
 pub mod model;
 mod text;
 pub mod tokenizer;

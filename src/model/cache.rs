@@ -10,8 +10,8 @@
 
 use candle_core::{Device, Result, Tensor};
 
-use super::attend::KeyValues;
 use super::layers::{KeyValue, LayerCache};
+use crate::cpu::KeyValues;
 
 /// Decoder self-attention keys and values of the positions decoded so far, one
 /// entry per decoder layer. Discard it if a [`MarianMTModel::decode`] call fails.

@@ -1,17 +1,12 @@
 //! Marian building blocks, named after the checkpoint's tensors.
 
-use std::sync::Arc;
-
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder};
+use candle_nn::{LayerNorm, VarBuilder};
 
 use super::Precision;
-use super::attend::{KeyValues, attend};
 use super::cache::Steps;
 use super::config::{Activation, MarianConfig};
-use super::int8::{Int8Linear, Int8Matrix};
-use super::packed::{self, PackedLinear};
-use super::with_f32;
+use crate::cpu::{KeyValues, Linear, attend, with_f32};
 
 /// `nn.LayerNorm`'s default epsilon, which Marian layers use.
 const LAYER_NORM_EPS: f64 = 1e-5;
@@ -34,78 +29,10 @@ pub fn sinusoidal_positions(num_positions: usize, dim: usize, device: &Device) -
     Tensor::from_vec(table, (num_positions, dim), device)
 }
 
-fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder, precision: Precision) -> Result<Proj> {
+fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder, precision: Precision) -> Result<Linear> {
     let weight = vb.get((out_dim, in_dim), "weight")?;
     let bias = vb.get(out_dim, "bias")?;
-    if precision == Precision::Int8 {
-        return Ok(Proj::Int8(Arc::new(quantize(&weight, Some(&bias))?)));
-    }
-    if weight.device().is_cpu() && packed::available() {
-        return Ok(Proj::Packed(Arc::new(pack(&weight, Some(&bias))?)));
-    }
-    Ok(Proj::F32(Linear::new(weight, Some(bias))))
-}
-
-/// Runs `f` on a linear layer's parameters as f32 values: `weight` `(rows,
-/// cols)` row-major, read in place when it is already f32 on the CPU, its row
-/// and column counts, and the bias.
-fn with_linear_values<R>(
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-    f: impl FnOnce(&[f32], usize, usize, Option<Vec<f32>>) -> R,
-) -> Result<R> {
-    let (rows, cols) = weight.dims2()?;
-    let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
-    let weight = weight.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.contiguous()?;
-    with_f32(&weight, |values| Ok(f(values, rows, cols, bias)))
-}
-
-/// `weight` `(out, in)` and `bias` packed for [`PackedLinear`].
-pub(super) fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<PackedLinear> {
-    with_linear_values(weight, bias, PackedLinear::new)
-}
-
-/// A packed layer's weights quantized to int8.
-pub(super) fn packed_to_int8(layer: &PackedLinear) -> Int8Linear {
-    let weight = Int8Matrix::quantize(&layer.weights(), layer.rows(), layer.cols());
-    Int8Linear::new(weight, layer.bias().map(<[f32]>::to_vec))
-}
-
-/// A linear layer with f32 weights (candle's, or packed for AVX-512) or int8 weights.
-#[derive(Debug, Clone)]
-pub(super) enum Proj {
-    F32(Linear),
-    Packed(Arc<PackedLinear>),
-    Int8(Arc<Int8Linear>),
-}
-
-impl Proj {
-    pub(super) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        match self {
-            Self::F32(linear) => linear.forward(xs),
-            Self::Packed(linear) => xs.contiguous()?.apply_op1_no_bwd(linear.as_ref()),
-            Self::Int8(linear) => xs.contiguous()?.apply_op1_no_bwd(linear.as_ref()),
-        }
-    }
-
-    /// The same layer with int8 weights.
-    pub(super) fn to_int8(&self) -> Result<Self> {
-        match self {
-            Self::F32(linear) => Ok(Self::Int8(Arc::new(quantize(linear.weight(), linear.bias())?))),
-            Self::Packed(linear) => Ok(Self::Int8(Arc::new(packed_to_int8(linear)))),
-            Self::Int8(_) => Ok(self.clone()),
-        }
-    }
-}
-
-/// `weight` `(out, in)` quantized to int8 per row, with `bias` kept in f32.
-pub(super) fn quantize(weight: &Tensor, bias: Option<&Tensor>) -> Result<Int8Linear> {
-    if !weight.device().is_cpu() {
-        candle_core::bail!("int8 weights run on the CPU only");
-    }
-    with_linear_values(weight, bias, |values, rows, cols, bias| {
-        Int8Linear::new(Int8Matrix::quantize(values, rows, cols), bias)
-    })
+    Linear::new(weight, Some(bias), precision)
 }
 
 fn layer_norm(dim: usize, vb: VarBuilder) -> Result<LayerNorm> {
@@ -138,10 +65,10 @@ pub(super) fn causal_mask(past: usize, new_len: usize, device: &Device) -> Resul
 /// `head_dim^-0.5` after the `q·kᵀ` product as in `eager_attention_forward`.
 #[derive(Debug, Clone)]
 pub(super) struct Attention {
-    q_proj: Proj,
-    k_proj: Proj,
-    v_proj: Proj,
-    out_proj: Proj,
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    out_proj: Linear,
     num_heads: usize,
     head_dim: usize,
     scaling: f64,
@@ -296,8 +223,8 @@ fn ungroup(xs: &Tensor, rows: usize) -> Result<Tensor> {
 /// `fc1` → activation → `fc2`.
 #[derive(Debug, Clone)]
 struct FeedForward {
-    fc1: Proj,
-    fc2: Proj,
+    fc1: Linear,
+    fc2: Linear,
     activation: Activation,
 }
 

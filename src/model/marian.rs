@@ -2,78 +2,26 @@
 
 use std::sync::Arc;
 
-use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, Linear, VarBuilder};
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::VarBuilder;
 
 use super::Precision;
-use super::attend::KeyValues;
 use super::cache::DecoderCache;
 use super::config::MarianConfig;
-use super::int8::Int8Linear;
-use super::layers::{
-    DecoderLayer, EncoderLayer, KeyValue, Proj, causal_mask, pack, packed_to_int8, padding_mask, quantize,
-    sinusoidal_positions,
-};
-use super::packed::{self, PackedLinear};
-use super::with_f32;
+use super::layers::{DecoderLayer, EncoderLayer, KeyValue, causal_mask, padding_mask, sinusoidal_positions};
+use crate::cpu::{KeyValues, Linear, with_f32};
 
 /// Source tokens per encoder run on the CPU ([`MarianMTModel::encode`]).
 const ENCODER_CHUNK_TOKENS: usize = 256;
 
-/// A token embedding table in f32, or the rows of an int8 matrix (the LM head's,
-/// when the embedding is tied to it).
-#[derive(Debug, Clone)]
-enum Embed {
-    F32(Embedding),
-    Packed(Arc<PackedLinear>),
-    Int8(Arc<Int8Linear>),
-}
-
-impl Embed {
-    /// Lookups of the rows of the LM head `head` (`dim` values each).
-    fn rows_of(head: &Proj, dim: usize) -> Self {
-        match head {
-            Proj::F32(linear) => Self::F32(Embedding::new(linear.weight().clone(), dim)),
-            Proj::Packed(table) => Self::Packed(table.clone()),
-            Proj::Int8(table) => Self::Int8(table.clone()),
-        }
-    }
-
-    /// Embeddings of the u32 `ids` `(batch, len)`: `(batch, len, dim)`.
-    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        match self {
-            Self::F32(embedding) => embedding.forward(ids),
-            Self::Packed(table) => lookup(ids, table.rows(), table.cols(), |id, out| table.weight_row(id, out)),
-            Self::Int8(table) => {
-                let table = table.weight();
-                lookup(ids, table.rows(), table.cols(), |id, out| table.dequantize_row(id, out))
-            }
-        }
-    }
-}
-
-/// The rows `ids` (u32 `(batch, len)`) of a table of `rows` rows of `cols`
-/// values, each appended by `row`: `(batch, len, cols)`.
-fn lookup(ids: &Tensor, rows: usize, cols: usize, row: impl Fn(usize, &mut Vec<f32>)) -> Result<Tensor> {
-    let (batch, len) = ids.dims2()?;
-    let mut values = Vec::with_capacity(batch * len * cols);
-    for id in ids.flatten_all()?.to_vec1::<u32>()? {
-        if id as usize >= rows {
-            candle_core::bail!("token id {id} is outside the embedding of {rows} rows");
-        }
-        row(id as usize, &mut values);
-    }
-    Tensor::from_vec(values, (batch, len, cols), ids.device())
-}
-
 /// Token embedding times `embed_scale` plus the position rows `offset..offset + len`.
-fn embed(tokens: &Embed, scale: f64, positions: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
+fn embed(tokens: &Linear, scale: f64, positions: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
     let (_, len) = ids.dims2()?;
     let available = positions.dim(0)?;
     if offset + len > available {
         candle_core::bail!("positions {offset}..{} exceed max_position_embeddings {available}", offset + len);
     }
-    let xs = (tokens.forward(ids)? * scale)?;
+    let xs = (tokens.lookup(ids)? * scale)?;
     xs.broadcast_add(&positions.narrow(0, offset, len)?)
 }
 
@@ -376,14 +324,16 @@ impl KeyValues for SourceView<'_> {
 /// Marian encoder: scaled token embeddings + sinusoidal positions, then the layers.
 #[derive(Debug, Clone)]
 struct Encoder {
-    embed_tokens: Embed,
+    /// Token embedding: the LM head's weight, or a table of its own.
+    embed_tokens: Linear,
     layers: Vec<EncoderLayer>,
 }
 
 /// Marian decoder layers with their token embedding.
 #[derive(Debug, Clone)]
 struct Decoder {
-    embed_tokens: Embed,
+    /// Token embedding: the LM head's weight.
+    embed_tokens: Linear,
     layers: Vec<DecoderLayer>,
 }
 
@@ -398,10 +348,8 @@ pub struct MarianMTModel {
     /// `(max_position_embeddings, d_model)`, shared by encoder and decoder.
     positions: Tensor,
     embed_scale: f64,
-    /// The LM head; with int8 weights it adds `final_logits_bias` itself.
-    lm_head: Proj,
-    /// `(1, target_vocab)`, added to the f32 LM head's output.
-    final_logits_bias: Option<Tensor>,
+    /// The LM head, with `final_logits_bias` as its bias.
+    lm_head: Linear,
     device: Device,
 }
 
@@ -439,26 +387,16 @@ impl MarianMTModel {
         } else {
             Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
         };
-        let int8 = precision == Precision::Int8;
-        let (lm_head, final_logits_bias) = if int8 {
-            (Proj::Int8(Arc::new(quantize(&decoder_embed, Some(&final_logits_bias))?)), None)
-        } else if vb.device().is_cpu() && packed::available() {
-            (Proj::Packed(Arc::new(pack(&decoder_embed, Some(&final_logits_bias))?)), None)
-        } else {
-            (Proj::F32(Linear::new(decoder_embed.clone(), None)), Some(final_logits_bias))
-        };
         // Lookups read the LM head's rows, so the embedding is held once; a
         // packed or int8 head has its own copy, so the f32 table goes now rather
         // than after the layers are built.
-        drop(decoder_embed);
-        let decoder_embed = Embed::rows_of(&lm_head, dim);
+        let lm_head = Linear::new(decoder_embed, Some(final_logits_bias), precision)?;
+        let decoder_embed = lm_head.clone();
         let encoder_embed = if cfg.share_encoder_decoder_embeddings {
             drop(encoder_embed);
             decoder_embed.clone()
-        } else if int8 {
-            Embed::Int8(Arc::new(quantize(&encoder_embed, None)?))
         } else {
-            Embed::F32(Embedding::new(encoder_embed, dim))
+            Linear::table(encoder_embed, precision)?
         };
         let encoder_layers = model.pp("encoder.layers");
         let encoder = Encoder {
@@ -481,7 +419,6 @@ impl MarianMTModel {
             positions: sinusoidal_positions(cfg.max_position_embeddings, dim, vb.device())?,
             embed_scale: if cfg.scale_embedding { (dim as f64).sqrt() } else { 1.0 },
             lm_head,
-            final_logits_bias,
             device: vb.device().clone(),
         })
     }
@@ -491,16 +428,14 @@ impl MarianMTModel {
     /// norms, biases and positions stay f32. Runs on the CPU only. The f32
     /// weights are released as each layer is converted.
     pub fn into_int8(self) -> Result<Self> {
-        let lm_head = Arc::new(match (&self.lm_head, &self.final_logits_bias) {
-            (Proj::F32(head), bias) => quantize(head.weight(), bias.as_ref())?,
-            (Proj::Packed(head), _) => packed_to_int8(head),
-            (Proj::Int8(_), _) => return Ok(self),
-        });
-        let encoder_embed = match &self.encoder.embed_tokens {
-            _ if self.cfg.share_encoder_decoder_embeddings => Embed::Int8(lm_head.clone()),
-            Embed::F32(table) => Embed::Int8(Arc::new(quantize(table.embeddings(), None)?)),
-            Embed::Packed(table) => Embed::Int8(Arc::new(packed_to_int8(table))),
-            int8 @ Embed::Int8(_) => int8.clone(),
+        if self.is_int8() {
+            return Ok(self);
+        }
+        let lm_head = self.lm_head.to_int8()?;
+        let encoder_embed = if self.cfg.share_encoder_decoder_embeddings {
+            lm_head.clone()
+        } else {
+            self.encoder.embed_tokens.to_int8()?
         };
         let Self { cfg, encoder, decoder, positions, embed_scale, device, .. } = self;
         let encoder = Encoder {
@@ -508,24 +443,15 @@ impl MarianMTModel {
             layers: encoder.layers.into_iter().map(|layer| layer.to_int8()).collect::<Result<_>>()?,
         };
         let decoder = Decoder {
-            embed_tokens: Embed::Int8(lm_head.clone()),
+            embed_tokens: lm_head.clone(),
             layers: decoder.layers.into_iter().map(|layer| layer.to_int8()).collect::<Result<_>>()?,
         };
-        Ok(Self {
-            cfg,
-            encoder,
-            decoder,
-            positions,
-            embed_scale,
-            lm_head: Proj::Int8(lm_head),
-            final_logits_bias: None,
-            device,
-        })
+        Ok(Self { cfg, encoder, decoder, positions, embed_scale, lm_head, device })
     }
 
     /// Whether the weights are int8 ([`Self::into_int8`]).
     pub fn is_int8(&self) -> bool {
-        matches!(self.lm_head, Proj::Int8(_))
+        self.lm_head.is_int8()
     }
 
     /// Logits `(rows, len, target_vocab)` of decoder hidden states `(rows, len,
@@ -533,11 +459,7 @@ impl MarianMTModel {
     /// logits do not depend on the other rows, so a caller may take them a few
     /// rows at a time.
     pub fn logits(&self, xs: &Tensor) -> Result<Tensor> {
-        let logits = self.lm_head.forward(xs)?;
-        match &self.final_logits_bias {
-            Some(bias) => logits.broadcast_add(bias),
-            None => Ok(logits),
-        }
+        self.lm_head.forward(xs)
     }
 
     /// The config the model was built from.

@@ -10,10 +10,10 @@
 
 use rayon::prelude::*;
 
-use crate::math::widest;
+use super::widest;
 
 /// Keys and values one attention reads, per query row.
-pub(super) trait KeyValues: Sync {
+pub(crate) trait KeyValues: Sync {
     /// Number of positions row `row` attends to.
     fn len(&self, row: usize) -> usize;
     /// Key of head `head` at position `t` for row `row`: `head_dim` values.
@@ -26,7 +26,7 @@ pub(super) trait KeyValues: Sync {
 
 /// Attention of `query` (`rows × heads × head_dim` values, heads side by side as
 /// `q_proj` gives them) over `kv`: the same layout, ready for `out_proj`.
-pub(super) fn attend(query: &[f32], heads: usize, head_dim: usize, scale: f32, kv: &impl KeyValues) -> Vec<f32> {
+pub(crate) fn attend(query: &[f32], heads: usize, head_dim: usize, scale: f32, kv: &impl KeyValues) -> Vec<f32> {
     let dim = heads * head_dim;
     let mut out = vec![0f32; query.len()];
     out.par_chunks_mut(dim).zip(query.par_chunks(dim)).enumerate().for_each(|(row, (out, query))| {
