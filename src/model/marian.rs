@@ -8,8 +8,10 @@ use candle_nn::VarBuilder;
 use super::Precision;
 use super::cache::DecoderCache;
 use super::config::MarianConfig;
-use super::layers::{DecoderLayer, EncoderLayer, KeyValue, causal_mask, padding_mask, sinusoidal_positions};
-use crate::cpu::{KeyValues, Linear, with_f32};
+use super::layers::{
+    DecoderLayer, EncoderLayer, PastKeys, SourceKeys, causal_mask, padding_mask, sinusoidal_positions,
+};
+use crate::cpu::{KeyValue, Linear, SourceCache};
 
 /// Source tokens per encoder run on the CPU ([`MarianMTModel::encode`]).
 const ENCODER_CHUNK_TOKENS: usize = 256;
@@ -33,7 +35,7 @@ fn embed(tokens: &Linear, scale: f64, positions: &Tensor, ids: &Tensor, offset: 
 pub struct EncoderOutput {
     /// Additive mask `(stored, 1, 1, src_len)`.
     mask: Tensor,
-    cross: Cross,
+    cross: CrossKeyValues,
     /// On the CPU, the stored source of each selected one ([`Self::index_select`]
     /// picks rows without copying them); `None` for all, in order.
     rows: Option<Vec<u32>>,
@@ -41,142 +43,11 @@ pub struct EncoderOutput {
 
 /// Every decoder layer's cross-attention keys and values.
 #[derive(Debug, Clone)]
-enum Cross {
+enum CrossKeyValues {
     /// Per layer, `(sources, heads, src_len, head_dim)`.
     Tensors(Vec<KeyValue>),
     /// On the CPU, each source's only up to its last unmasked position.
-    Trimmed(Arc<Trimmed>),
-}
-
-/// Cross-attention keys and values without the positions past each source's
-/// last unmasked one, which the mask gives no weight: a batch of sources of
-/// mixed lengths holds what its sources need, not `sources × longest`.
-#[derive(Debug)]
-struct Trimmed {
-    /// Per layer, keys and values: each source's `(heads, len, head_dim)` block
-    /// after the previous source's.
-    layers: Vec<[Vec<f32>; 2]>,
-    /// Per source, the start of its block and its length.
-    starts: Vec<usize>,
-    lens: Vec<usize>,
-    heads: usize,
-    head_dim: usize,
-    /// The length of the padded source batch.
-    width: usize,
-}
-
-impl Trimmed {
-    /// No sources yet, for a decoder of `num_layers` layers, with room for
-    /// `values` keys (and as many values) per layer.
-    fn new(num_layers: usize, values: usize) -> Self {
-        let layers = (0..num_layers).map(|_| [Vec::with_capacity(values), Vec::with_capacity(values)]).collect();
-        Self { layers, starts: Vec::new(), lens: Vec::new(), heads: 0, head_dim: 0, width: 0 }
-    }
-
-    /// Appends sources of lengths `lens` from every layer's `(sources, heads,
-    /// width, head_dim)` keys and values, trimmed.
-    fn push(&mut self, layers: impl Iterator<Item = Result<KeyValue>>, lens: &[usize]) -> Result<()> {
-        let mut pushed = 0;
-        for (kv, [keys, values]) in layers.zip(&mut self.layers) {
-            let kv = kv?;
-            let (sources, heads, width, head_dim) = kv.key.dims4()?;
-            if sources != lens.len() || lens.iter().any(|&len| len > width) {
-                candle_core::bail!("cross keys of {sources} sources of {width} positions for lengths {lens:?}");
-            }
-            (self.heads, self.head_dim, self.width) = (heads, head_dim, width);
-            let trim = |t: &Tensor, out: &mut Vec<f32>| {
-                with_f32(&t.contiguous()?, |all| {
-                    for (source, &len) in lens.iter().enumerate() {
-                        for head in 0..heads {
-                            out.extend_from_slice(
-                                &all[((source * heads + head) * width) * head_dim..][..len * head_dim],
-                            );
-                        }
-                    }
-                    Ok(())
-                })
-            };
-            trim(&kv.key, keys)?;
-            trim(&kv.value, values)?;
-            pushed += 1;
-        }
-        if pushed != self.layers.len() {
-            candle_core::bail!("cross keys of {pushed} layers for a decoder of {}", self.layers.len());
-        }
-        self.lens.extend_from_slice(lens);
-        self.set_starts();
-        Ok(())
-    }
-
-    fn set_starts(&mut self) {
-        let block = self.heads * self.head_dim;
-        self.starts =
-            self.lens.iter().scan(0, |start, &len| Some(std::mem::replace(start, *start + len * block))).collect();
-    }
-
-    /// The sources `sources` (stored indices) alone.
-    fn keep(&self, sources: &[u32]) -> Self {
-        let block = self.heads * self.head_dim;
-        let layers = self
-            .layers
-            .iter()
-            .map(|layer| {
-                layer.each_ref().map(|all| {
-                    let mut out =
-                        Vec::with_capacity(sources.iter().map(|&s| self.lens[s as usize]).sum::<usize>() * block);
-                    for &s in sources {
-                        out.extend_from_slice(&all[self.starts[s as usize]..][..self.lens[s as usize] * block]);
-                    }
-                    out
-                })
-            })
-            .collect();
-        let lens = sources.iter().map(|&s| self.lens[s as usize]).collect();
-        let mut kept = Self { layers, starts: Vec::new(), lens, ..*self };
-        kept.set_starts();
-        kept
-    }
-
-    /// [`Self::keep`] within the same buffers: `sources` ascending.
-    fn keep_in_place(&mut self, sources: &[u32]) {
-        let block = self.heads * self.head_dim;
-        for layer in &mut self.layers {
-            for all in layer {
-                let mut end = 0;
-                for &s in sources {
-                    let (start, len) = (self.starts[s as usize], self.lens[s as usize] * block);
-                    all.copy_within(start..start + len, end);
-                    end += len;
-                }
-                all.truncate(end);
-                all.shrink_to_fit();
-            }
-        }
-        self.lens = sources.iter().map(|&s| self.lens[s as usize]).collect();
-        self.set_starts();
-    }
-
-    /// Layer `layer`'s keys and values of the sources `sources` (all when
-    /// `None`) as `(sources, heads, width, head_dim)` tensors, zero past each
-    /// source's length.
-    fn padded(&self, layer: usize, sources: Option<&[u32]>, device: &Device) -> Result<KeyValue> {
-        let all: Vec<u32> = (0..self.lens.len() as u32).collect();
-        let sources = sources.unwrap_or(&all);
-        let (heads, head_dim, width) = (self.heads, self.head_dim, self.width);
-        let pad = |values: &[f32]| {
-            let mut out = vec![0f32; sources.len() * heads * width * head_dim];
-            for (i, &s) in sources.iter().enumerate() {
-                let (start, len) = (self.starts[s as usize], self.lens[s as usize]);
-                for head in 0..heads {
-                    let from = &values[start + head * len * head_dim..][..len * head_dim];
-                    out[((i * heads + head) * width) * head_dim..][..len * head_dim].copy_from_slice(from);
-                }
-            }
-            Tensor::from_vec(out, (sources.len(), heads, width, head_dim), device)
-        };
-        let [key, value] = &self.layers[layer];
-        Ok(KeyValue { key: pad(key)?, value: pad(value)? })
-    }
+    Trimmed(Arc<SourceCache>),
 }
 
 /// An encoder output with its selected rows copied out and its cross keys and
@@ -206,11 +77,13 @@ impl EncoderOutput {
     pub fn retain(self, rows: &Tensor) -> Result<EncoderOutput> {
         let batch = self.batch_size();
         let trimmed = match self.cross {
-            Cross::Trimmed(trimmed) => trimmed,
-            Cross::Tensors(cross) => {
+            CrossKeyValues::Trimmed(trimmed) => trimmed,
+            CrossKeyValues::Tensors(cross) => {
                 return Ok(Self {
                     mask: self.mask.index_select(rows, 0)?,
-                    cross: Cross::Tensors(cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?),
+                    cross: CrossKeyValues::Tensors(
+                        cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?,
+                    ),
                     rows: None,
                 });
             }
@@ -227,22 +100,16 @@ impl EncoderOutput {
         let mut sources = selected.clone();
         sources.sort_unstable();
         sources.dedup();
-        if 2 * sources.len() > trimmed.lens.len() {
-            return Ok(Self { mask: self.mask, cross: Cross::Trimmed(trimmed), rows: Some(selected) });
+        if 2 * sources.len() > trimmed.sources() {
+            return Ok(Self { mask: self.mask, cross: CrossKeyValues::Trimmed(trimmed), rows: Some(selected) });
         }
         let kept = Tensor::new(sources.as_slice(), self.mask.device())?;
         let rows: Vec<u32> = selected.iter().map(|s| sources.partition_point(|k| k < s) as u32).collect();
         let in_order = rows.iter().enumerate().all(|(i, &r)| r as usize == i) && rows.len() == sources.len();
-        let trimmed = match Arc::try_unwrap(trimmed) {
-            Ok(mut trimmed) => {
-                trimmed.keep_in_place(&sources);
-                trimmed
-            }
-            Err(shared) => shared.keep(&sources),
-        };
+        let trimmed = SourceCache::keep(trimmed, &sources);
         Ok(Self {
             mask: self.mask.index_select(&kept, 0)?,
-            cross: Cross::Trimmed(Arc::new(trimmed)),
+            cross: CrossKeyValues::Trimmed(Arc::new(trimmed)),
             rows: (!in_order).then_some(rows),
         })
     }
@@ -256,8 +123,8 @@ impl EncoderOutput {
             None => self.mask.clone(),
         };
         let cross = match &self.cross {
-            Cross::Tensors(cross) => cross.clone(),
-            Cross::Trimmed(trimmed) => (0..trimmed.layers.len())
+            CrossKeyValues::Tensors(cross) => cross.clone(),
+            CrossKeyValues::Trimmed(trimmed) => (0..trimmed.layers())
                 .map(|layer| trimmed.padded(layer, self.rows.as_deref(), device))
                 .collect::<Result<_>>()?,
         };
@@ -272,52 +139,6 @@ impl EncoderOutput {
             candle_core::bail!("{rows} decoder rows cannot attend to {sources} sources");
         }
         Ok(())
-    }
-}
-
-/// One decoder layer's trimmed cross-attention keys and values and the sources'
-/// additive mask, read by decoder rows in groups of `group` per source.
-struct SourceView<'a> {
-    key: &'a [f32],
-    value: &'a [f32],
-    trimmed: &'a Trimmed,
-    /// `(stored, width)`.
-    mask: &'a [f32],
-    /// The stored source of each selected one, if not all in order.
-    stored: Option<&'a [u32]>,
-    group: usize,
-}
-
-impl SourceView<'_> {
-    /// The stored source that decoder row `row` reads.
-    #[inline(always)]
-    fn source(&self, row: usize) -> usize {
-        let source = row / self.group;
-        self.stored.map_or(source, |stored| stored[source] as usize)
-    }
-
-    #[inline(always)]
-    fn at<'b>(&self, values: &'b [f32], row: usize, head: usize, t: usize) -> &'b [f32] {
-        let (s, head_dim) = (self.source(row), self.trimmed.head_dim);
-        &values[self.trimmed.starts[s] + (head * self.trimmed.lens[s] + t) * head_dim..][..head_dim]
-    }
-}
-
-impl KeyValues for SourceView<'_> {
-    fn len(&self, row: usize) -> usize {
-        self.trimmed.lens[self.source(row)]
-    }
-    #[inline(always)]
-    fn key(&self, row: usize, head: usize, t: usize) -> &[f32] {
-        self.at(self.key, row, head, t)
-    }
-    #[inline(always)]
-    fn value(&self, row: usize, head: usize, t: usize) -> &[f32] {
-        self.at(self.value, row, head, t)
-    }
-    fn mask(&self, row: usize) -> Option<&[f32]> {
-        let s = self.source(row);
-        Some(&self.mask[s * self.trimmed.width..][..self.trimmed.lens[s]])
     }
 }
 
@@ -487,7 +308,7 @@ impl MarianMTModel {
         if !self.device.is_cpu() {
             let xs = self.encoder_layers(input_ids, &mask)?;
             let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs)).collect::<Result<_>>()?;
-            return Ok(EncoderOutput { mask, cross: Cross::Tensors(cross), rows: None });
+            return Ok(EncoderOutput { mask, cross: CrossKeyValues::Tensors(cross), rows: None });
         }
         // On the CPU, a few sources at a time (every row's result is the same
         // as in one batch): the layers' intermediate values then weigh little
@@ -502,14 +323,14 @@ impl MarianMTModel {
             .collect();
         let per_chunk = (ENCODER_CHUNK_TOKENS / width.max(1)).max(1);
         let values = lens.iter().sum::<usize>() * self.cfg.d_model;
-        let mut trimmed = Trimmed::new(self.decoder.layers.len(), values);
+        let mut trimmed = SourceCache::new(self.decoder.layers.len(), values);
         for first in (0..batch).step_by(per_chunk) {
             let n = per_chunk.min(batch - first);
             let xs = self.encoder_layers(&input_ids.narrow(0, first, n)?, &mask.narrow(0, first, n)?)?;
             let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs));
-            trimmed.push(cross, &lens[first..first + n])?;
+            trimmed.append(cross, &lens[first..first + n])?;
         }
-        Ok(EncoderOutput { mask, cross: Cross::Trimmed(Arc::new(trimmed)), rows: None })
+        Ok(EncoderOutput { mask, cross: CrossKeyValues::Trimmed(Arc::new(trimmed)), rows: None })
     }
 
     /// The encoder's last hidden states of `input_ids` with the additive padding mask `mask`.
@@ -598,29 +419,7 @@ impl MarianMTModel {
         enc: &EncoderOutput,
         cache: &mut DecoderCache,
     ) -> Result<Tensor> {
-        let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
-        let new_len = decoder_input_ids.dim(1)?;
-        if let (1, Some(steps)) = (new_len, cache.steps()) {
-            let Cross::Trimmed(trimmed) = &enc.cross else {
-                candle_core::bail!("an encoder output on another device than the decoder cache")
-            };
-            let group = xs.dim(0)? / enc.batch_size();
-            let mask = enc.mask.flatten_all()?.to_vec1::<f32>()?;
-            let stored = enc.rows.as_deref();
-            for (i, (layer, [key, value])) in self.decoder.layers.iter().zip(&trimmed.layers).enumerate() {
-                let view = SourceView { key, value, trimmed, mask: &mask, stored, group };
-                xs = layer.forward_step(&xs, steps, i, &view)?;
-            }
-        } else {
-            let enc = enc.padded()?;
-            for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
-                xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
-                    layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)
-                })?;
-            }
-        }
-        cache.finish(new_len);
-        Ok(xs)
+        Ok(self.run_decoder(decoder_input_ids, enc, cache, None)?.0)
     }
 
     /// [`Self::decode`], also returning the cross-attention probabilities of `head`
@@ -635,24 +434,9 @@ impl MarianMTModel {
         head: AttentionHead,
     ) -> Result<(Tensor, Tensor)> {
         self.check_head(head)?;
-        let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
-        let enc = &enc.padded()?;
-        let mut probs = None;
-        for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
-            xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
-                if i != head.layer {
-                    return layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask);
-                }
-                let (out, p) =
-                    layer.forward_with_head(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head)?;
-                probs = Some(p);
-                Ok(out)
-            })?;
-        }
-        let Some(probs) = probs else { return Err(missing_cross(head, enc)) };
-        cache.finish(decoder_input_ids.dim(1)?);
-        let logits = self.logits(&xs)?;
-        Ok((logits, probs))
+        let (xs, probs) = self.run_decoder(decoder_input_ids, enc, cache, Some((head, Through::AllLayers)))?;
+        let probs = probs.ok_or_else(|| missing_cross(head, enc))?;
+        Ok((self.logits(&xs)?, probs))
     }
 
     /// The cross-attention probabilities of `head` alone for a whole decoder input
@@ -667,32 +451,80 @@ impl MarianMTModel {
     ) -> Result<Tensor> {
         self.check_head(head)?;
         let mut cache = DecoderCache::new(self.decoder.layers.len());
-        let (mut xs, causal, _) = self.begin(decoder_input_ids, enc, &mut cache)?;
-        let enc = &enc.padded()?;
-        for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
-            if i == head.layer {
-                return cache.with_tensors(i, None, &self.device, |layer_cache| {
-                    layer.cross_attention_probs(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head)
-                });
-            }
-            xs = cache.with_tensors(i, None, &self.device, |layer_cache| {
-                layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)
-            })?;
-        }
-        Err(missing_cross(head, enc))
+        let (_, probs) = self.run_decoder(decoder_input_ids, enc, &mut cache, Some((head, Through::HeadLayer)))?;
+        probs.ok_or_else(|| missing_cross(head, enc))
     }
+
+    /// Runs the decoder layers on `decoder_input_ids` (see [`Self::decode`]),
+    /// appending to `cache`: the last hidden states and, for `head`, its
+    /// cross-attention probabilities (`None` when `enc` has fewer layers than
+    /// `head.layer`). One new position per row without a head reads the CPU's
+    /// step cache and trimmed sources where they lie; everything else runs on
+    /// tensors.
+    fn run_decoder(
+        &self,
+        decoder_input_ids: &Tensor,
+        enc: &EncoderOutput,
+        cache: &mut DecoderCache,
+        head: Option<(AttentionHead, Through)>,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
+        let new_len = decoder_input_ids.dim(1)?;
+        let mut probs = None;
+        if let (1, None, Some(steps)) = (new_len, head, cache.steps()) {
+            let CrossKeyValues::Trimmed(trimmed) = &enc.cross else {
+                candle_core::bail!("an encoder output on another device than the decoder cache")
+            };
+            let group = xs.dim(0)? / enc.batch_size();
+            let mask = enc.mask.flatten_all()?.to_vec1::<f32>()?;
+            let stored = enc.rows.as_deref();
+            for (layer, decoder_layer) in self.decoder.layers.iter().enumerate() {
+                let past = PastKeys::Steps { steps, layer };
+                let source = SourceKeys::Trimmed(trimmed.view(layer, &mask, stored, group));
+                (xs, _) = decoder_layer.forward(&xs, past, source, None)?;
+            }
+        } else {
+            let enc = enc.padded()?;
+            for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
+                let here = head.filter(|(head, _)| head.layer == i);
+                let out = cache.with_tensors(i, keep.as_deref(), &self.device, |cache| {
+                    let past = PastKeys::Tensors { cache, causal: causal.as_ref() };
+                    let source = SourceKeys::Tensors { kv: cross, mask: &enc.mask };
+                    layer.forward(&xs, past, source, here.map(|(head, _)| head.head))
+                })?;
+                (xs, probs) = (out.0, out.1.or(probs));
+                if let Some((_, Through::HeadLayer)) = here {
+                    return Ok((xs, probs));
+                }
+            }
+        }
+        cache.finish(new_len);
+        Ok((xs, probs))
+    }
+}
+
+/// How far [`MarianMTModel::run_decoder`] runs when it returns a head's
+/// probabilities.
+#[derive(Debug, Clone, Copy)]
+enum Through {
+    /// Every layer: the hidden states are wanted too.
+    AllLayers,
+    /// Up to the head's layer: only its probabilities are wanted.
+    HeadLayer,
 }
 
 /// The error when `head.layer` was never reached: `enc` (from another model) has
 /// fewer cross-attention layers.
-fn missing_cross(head: AttentionHead, enc: &Padded) -> candle_core::Error {
+fn missing_cross(head: AttentionHead, enc: &EncoderOutput) -> candle_core::Error {
+    let layers = match &enc.cross {
+        CrossKeyValues::Tensors(cross) => cross.len(),
+        CrossKeyValues::Trimmed(trimmed) => trimmed.layers(),
+    };
     candle_core::Error::Msg(format!(
-        "decoder layer {} was not run: the encoder output has {} cross-attention layers",
-        head.layer,
-        enc.cross.len()
+        "decoder layer {} was not run: the encoder output has {layers} cross-attention layers",
+        head.layer
     ))
 }
-
 /// One cross-attention head of the decoder: layer and head index, both 0-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttentionHead {

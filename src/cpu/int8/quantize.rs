@@ -1,8 +1,8 @@
 //! The int8 scheme of CTranslate2's `int8_float32`: every weight row (one
 //! output feature) is quantized symmetrically to `[-127, 127]` with its own
-//! scale, every activation row likewise at run time (as unsigned bytes, value
-//! + 128), and integer sums are scaled back to f32; and the packed layout the
-//! products read.
+//! scale, every activation row likewise at run time (as unsigned bytes, the
+//! value plus 128), and integer sums are scaled back to f32; and the packed
+//! layout the products read.
 
 use std::fmt;
 use std::mem::MaybeUninit;
