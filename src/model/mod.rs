@@ -9,11 +9,12 @@
 //!   returns one cross-attention head's probabilities, and
 //!   [`MarianMTModel::forced_attention`] only those (for word alignment).
 //! * [`load_model`] reads a Hugging Face checkpoint directory; [`model_from_tensors`]
-//!   builds from tensors in memory; [`generated`] builds opus-mt-ar-en-shaped models
-//!   with formula-generated weights for parity tests.
+//!   builds from tensors in memory; `generated` (feature `test-support`) builds
+//!   opus-mt-ar-en-shaped models with formula-generated weights for parity tests.
 
 mod cache;
 mod config;
+#[cfg(any(test, feature = "test-support"))]
 pub mod generated;
 mod layers;
 mod load;
