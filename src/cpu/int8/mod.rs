@@ -66,6 +66,17 @@ impl Operands<'_> {
         let first = out.first();
         let columns = first..first + out.valid();
         let weights = &matrix.packed[(first / PANEL) * matrix.quads * QUAD_BYTES..][..matrix.quads * QUAD_BYTES];
+        // Output row `row` of the panel from its integer sums.
+        let mut write = |row: usize, sums: &[i32; PANEL]| {
+            dequantize(
+                out.row(row),
+                &sums[..columns.len()],
+                &matrix.sums[columns.clone()],
+                &matrix.scales[columns.clone()],
+                self.bias.map(|bias| &bias[columns.clone()]),
+                self.act_scales[row],
+            );
+        };
         #[cfg(target_arch = "x86_64")]
         if self.tiled > 0 {
             let mut acc = [[0i32; PANEL]; AMX_ROWS];
@@ -83,14 +94,7 @@ impl Operands<'_> {
                     )
                 };
                 for (r, sums) in acc.iter().enumerate() {
-                    dequantize(
-                        out.row(row + r),
-                        &sums[..columns.len()],
-                        &matrix.sums[columns.clone()],
-                        &matrix.scales[columns.clone()],
-                        self.bias.map(|bias| &bias[columns.clone()]),
-                        self.act_scales[row + r],
-                    );
+                    write(row + r, sums);
                 }
             }
         }
@@ -101,14 +105,7 @@ impl Operands<'_> {
             let act = &self.act[row * self.width..(row + tile) * self.width];
             products(act, self.width, weights, matrix.quads, tile, &mut acc);
             for (r, sums) in acc.iter().take(tile).enumerate() {
-                dequantize(
-                    out.row(row + r),
-                    &sums[..columns.len()],
-                    &matrix.sums[columns.clone()],
-                    &matrix.scales[columns.clone()],
-                    self.bias.map(|bias| &bias[columns.clone()]),
-                    self.act_scales[row + r],
-                );
+                write(row + r, sums);
             }
             row += tile;
         }
