@@ -9,12 +9,12 @@
 pub mod align;
 pub mod article;
 pub mod batch;
+mod cpu;
 pub mod decoding;
 pub mod eval;
 pub mod exchange;
 pub mod glossary;
 pub mod hub;
-mod math;
 pub mod model;
 mod text;
 pub mod time;

@@ -3,7 +3,7 @@
 //! renormalization.
 
 use super::{DecodeError, GenerationConfig};
-use crate::math::{exp_nonpositive, widest};
+use crate::cpu::{exp_nonpositive, widest};
 
 /// Values per SIMD-friendly lane group in the row reductions.
 const LANES: usize = 16;

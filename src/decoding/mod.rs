@@ -195,5 +195,5 @@ fn rows_tensor(model: &MarianMTModel, rows: &[usize]) -> candle_core::Result<Ten
 /// in place (after a copy to the CPU if they live elsewhere).
 fn with_logits<R>(logits: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
     let logits = logits.to_device(&candle_core::Device::Cpu)?.contiguous()?;
-    crate::model::with_f32(&logits, |values| Ok(f(values)))
+    crate::cpu::with_f32(&logits, |values| Ok(f(values)))
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use candle_core::{CpuStorage, DType, InplaceOp1, Layout, Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 use serde::Deserialize;
 
 use super::ModelError;
@@ -40,31 +40,8 @@ impl Activation {
     /// `xs` must not share its storage with a tensor still in use.
     pub(super) fn apply_in_place(self, xs: Tensor) -> Result<Tensor> {
         match self {
-            Self::Swish if xs.device().is_cpu() && xs.dtype() == DType::F32 => {
-                let xs = xs.contiguous()?;
-                xs.inplace_op1(&SiluInPlace)?;
-                Ok(xs)
-            }
+            Self::Swish if xs.device().is_cpu() && xs.dtype() == DType::F32 => crate::cpu::silu_in_place(xs),
             _ => self.apply(&xs),
-        }
-    }
-}
-
-/// SiLU of contiguous f32 values on the CPU, written over them.
-struct SiluInPlace;
-
-impl InplaceOp1 for SiluInPlace {
-    fn name(&self) -> &'static str {
-        "silu-in-place"
-    }
-
-    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> Result<()> {
-        match (storage, layout.contiguous_offsets()) {
-            (CpuStorage::F32(values), Some((start, end))) => {
-                crate::math::silu_in_place(&mut values[start..end]);
-                Ok(())
-            }
-            _ => candle_core::bail!("in-place SiLU needs contiguous f32 values"),
         }
     }
 }

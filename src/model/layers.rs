@@ -1,17 +1,11 @@
 //! Marian building blocks, named after the checkpoint's tensors.
 
-use std::sync::Arc;
-
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder};
+use candle_nn::{LayerNorm, VarBuilder};
 
 use super::Precision;
-use super::attend::{KeyValues, attend};
-use super::cache::Steps;
 use super::config::{Activation, MarianConfig};
-use super::int8::{Int8Linear, Int8Matrix};
-use super::packed::{self, PackedLinear};
-use super::with_f32;
+use crate::cpu::{KeyValue, KeyValues, Linear, SourceView, StepCache, attend, with_f32};
 
 /// `nn.LayerNorm`'s default epsilon, which Marian layers use.
 const LAYER_NORM_EPS: f64 = 1e-5;
@@ -34,78 +28,10 @@ pub fn sinusoidal_positions(num_positions: usize, dim: usize, device: &Device) -
     Tensor::from_vec(table, (num_positions, dim), device)
 }
 
-fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder, precision: Precision) -> Result<Proj> {
+fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder, precision: Precision) -> Result<Linear> {
     let weight = vb.get((out_dim, in_dim), "weight")?;
     let bias = vb.get(out_dim, "bias")?;
-    if precision == Precision::Int8 {
-        return Ok(Proj::Int8(Arc::new(quantize(&weight, Some(&bias))?)));
-    }
-    if weight.device().is_cpu() && packed::available() {
-        return Ok(Proj::Packed(Arc::new(pack(&weight, Some(&bias))?)));
-    }
-    Ok(Proj::F32(Linear::new(weight, Some(bias))))
-}
-
-/// Runs `f` on a linear layer's parameters as f32 values: `weight` `(rows,
-/// cols)` row-major, read in place when it is already f32 on the CPU, its row
-/// and column counts, and the bias.
-fn with_linear_values<R>(
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-    f: impl FnOnce(&[f32], usize, usize, Option<Vec<f32>>) -> R,
-) -> Result<R> {
-    let (rows, cols) = weight.dims2()?;
-    let bias = bias.map(|b| b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()).transpose()?;
-    let weight = weight.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.contiguous()?;
-    with_f32(&weight, |values| Ok(f(values, rows, cols, bias)))
-}
-
-/// `weight` `(out, in)` and `bias` packed for [`PackedLinear`].
-pub(super) fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<PackedLinear> {
-    with_linear_values(weight, bias, PackedLinear::new)
-}
-
-/// A packed layer's weights quantized to int8.
-pub(super) fn packed_to_int8(layer: &PackedLinear) -> Int8Linear {
-    let weight = Int8Matrix::quantize(&layer.weights(), layer.rows(), layer.cols());
-    Int8Linear::new(weight, layer.bias().map(<[f32]>::to_vec))
-}
-
-/// A linear layer with f32 weights (candle's, or packed for AVX-512) or int8 weights.
-#[derive(Debug, Clone)]
-pub(super) enum Proj {
-    F32(Linear),
-    Packed(Arc<PackedLinear>),
-    Int8(Arc<Int8Linear>),
-}
-
-impl Proj {
-    pub(super) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        match self {
-            Self::F32(linear) => linear.forward(xs),
-            Self::Packed(linear) => xs.contiguous()?.apply_op1_no_bwd(linear.as_ref()),
-            Self::Int8(linear) => xs.contiguous()?.apply_op1_no_bwd(linear.as_ref()),
-        }
-    }
-
-    /// The same layer with int8 weights.
-    pub(super) fn to_int8(&self) -> Result<Self> {
-        match self {
-            Self::F32(linear) => Ok(Self::Int8(Arc::new(quantize(linear.weight(), linear.bias())?))),
-            Self::Packed(linear) => Ok(Self::Int8(Arc::new(packed_to_int8(linear)))),
-            Self::Int8(_) => Ok(self.clone()),
-        }
-    }
-}
-
-/// `weight` `(out, in)` quantized to int8 per row, with `bias` kept in f32.
-pub(super) fn quantize(weight: &Tensor, bias: Option<&Tensor>) -> Result<Int8Linear> {
-    if !weight.device().is_cpu() {
-        candle_core::bail!("int8 weights run on the CPU only");
-    }
-    with_linear_values(weight, bias, |values, rows, cols, bias| {
-        Int8Linear::new(Int8Matrix::quantize(values, rows, cols), bias)
-    })
+    Linear::new(weight, Some(bias), precision)
 }
 
 fn layer_norm(dim: usize, vb: VarBuilder) -> Result<LayerNorm> {
@@ -138,10 +64,10 @@ pub(super) fn causal_mask(past: usize, new_len: usize, device: &Device) -> Resul
 /// `head_dim^-0.5` after the `q·kᵀ` product as in `eager_attention_forward`.
 #[derive(Debug, Clone)]
 pub(super) struct Attention {
-    q_proj: Proj,
-    k_proj: Proj,
-    v_proj: Proj,
-    out_proj: Proj,
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    out_proj: Linear,
     num_heads: usize,
     head_dim: usize,
     scaling: f64,
@@ -178,7 +104,7 @@ impl Attention {
     }
 
     /// Projected queries, `(batch, heads, len, head_dim)`.
-    pub(super) fn query(&self, xs: &Tensor) -> Result<Tensor> {
+    fn query(&self, xs: &Tensor) -> Result<Tensor> {
         self.split_heads(&self.q_proj.forward(xs)?)
     }
 
@@ -209,36 +135,20 @@ impl Attention {
     /// Attention of `query` `(rows, heads, q_len, head_dim)` over `key`/`value`
     /// `(sources, heads, k_len, head_dim)` with an optional additive `mask`
     /// (broadcast to `(sources, heads, q_len, k_len)`), through `out_proj`:
-    /// `(rows, q_len, embed_dim)`. `rows` is a multiple of `sources`: row `r`
+    /// `(rows, q_len, embed_dim)`, and for `head`, that head's probabilities
+    /// `(rows, q_len, k_len)`. `rows` is a multiple of `sources`: row `r`
     /// attends to source `r / (rows / sources)` (the beams of one source).
-    pub(super) fn attend(&self, query: &Tensor, key: &Tensor, value: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-        let rows = query.dim(0)?;
-        let probs = self.probs(&group(query, key.dim(0)?)?, key, mask)?;
-        self.merge(&ungroup(&probs.matmul(value)?, rows)?)
-    }
-
-    /// The probabilities of head `head` alone, `(rows, q_len, k_len)`, as
-    /// [`Self::attend`] computes them for every head.
-    fn head_probs(&self, query: &Tensor, key: &Tensor, mask: Option<&Tensor>, head: usize) -> Result<Tensor> {
-        let rows = query.dim(0)?;
-        let query = group(query, key.dim(0)?)?.narrow(1, head, 1)?;
-        let key = key.narrow(1, head, 1)?;
-        ungroup(&self.probs(&query, &key, mask)?, rows)?.squeeze(1)
-    }
-
-    /// [`Self::attend`], also returning the probabilities of head `head`:
-    /// `(rows, q_len, k_len)`.
-    fn attend_with_head(
+    fn attend(
         &self,
         query: &Tensor,
         key: &Tensor,
         value: &Tensor,
         mask: Option<&Tensor>,
-        head: usize,
-    ) -> Result<(Tensor, Tensor)> {
+        head: Option<usize>,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let rows = query.dim(0)?;
         let probs = self.probs(&group(query, key.dim(0)?)?, key, mask)?;
-        let head_probs = ungroup(&probs.narrow(1, head, 1)?, rows)?.squeeze(1)?;
+        let head_probs = head.map(|head| ungroup(&probs.narrow(1, head, 1)?, rows)?.squeeze(1)).transpose()?;
         Ok((self.merge(&ungroup(&probs.matmul(value)?, rows)?)?, head_probs))
     }
 
@@ -254,9 +164,9 @@ impl Attention {
     }
 
     /// Self-attention over `xs` without a cache.
-    pub(super) fn forward(&self, xs: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    fn forward(&self, xs: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let (key, value) = self.key_value(xs)?;
-        self.attend(&self.query(xs)?, &key, &value, mask)
+        Ok(self.attend(&self.query(xs)?, &key, &value, mask, None)?.0)
     }
 }
 
@@ -296,8 +206,8 @@ fn ungroup(xs: &Tensor, rows: usize) -> Result<Tensor> {
 /// `fc1` → activation → `fc2`.
 #[derive(Debug, Clone)]
 struct FeedForward {
-    fc1: Proj,
-    fc2: Proj,
+    fc1: Linear,
+    fc2: Linear,
     activation: Activation,
 }
 
@@ -355,78 +265,30 @@ impl EncoderLayer {
     }
 }
 
-/// One decoder layer's self-attention keys and values so far, each
-/// `(batch, heads, len, head_dim)`.
-#[derive(Debug, Clone)]
-pub(super) struct KeyValue {
-    pub(super) key: Tensor,
-    pub(super) value: Tensor,
-}
-
-impl KeyValue {
-    pub(super) fn index_select(&self, rows: &Tensor) -> Result<Self> {
-        Ok(Self { key: self.key.index_select(rows, 0)?, value: self.value.index_select(rows, 0)? })
-    }
-
-    /// The batch rows `rows` of `self` (all of them for `None`), each extended by
-    /// the matching row of `new` along the length: one copy instead of a
-    /// reorder and then a concatenation.
-    fn gather_append(&self, rows: Option<&[u32]>, new: &KeyValue) -> Result<Self> {
-        Ok(Self {
-            key: gather_append(&self.key, rows, &new.key)?,
-            value: gather_append(&self.value, rows, &new.value)?,
-        })
-    }
-}
-
-/// `cat([past[rows], new], 2)` for `past` `(batch, heads, len, dim)` and `new`
-/// `(rows, heads, new_len, dim)`, in one pass over contiguous f32 CPU tensors.
-fn gather_append(past: &Tensor, rows: Option<&[u32]>, new: &Tensor) -> Result<Tensor> {
-    let (batch, heads, len, dim) = past.dims4()?;
-    let (out_rows, new_heads, new_len, new_dim) = new.dims4()?;
-    if (new_heads, new_dim) != (heads, dim) || rows.map_or(batch, <[u32]>::len) != out_rows {
-        candle_core::bail!("cannot append keys {:?} to a cache {:?}", new.dims(), past.dims());
-    }
-    if let Some(rows) = rows
-        && let Some(&row) = rows.iter().find(|&&r| r as usize >= batch)
-    {
-        candle_core::bail!("cache row {row} out of {batch}");
-    }
-    let (past_storage, past_layout) = past.storage_and_layout();
-    let (new_storage, new_layout) = new.storage_and_layout();
-    let (
-        candle_core::Storage::Cpu(candle_core::CpuStorage::F32(past_data)),
-        candle_core::Storage::Cpu(candle_core::CpuStorage::F32(new_data)),
-        Some((past_start, _)),
-        Some((new_start, _)),
-    ) = (&*past_storage, &*new_storage, past_layout.contiguous_offsets(), new_layout.contiguous_offsets())
-    else {
-        drop((past_storage, new_storage));
-        let past = match rows {
-            Some(rows) => past.index_select(&Tensor::new(rows, past.device())?, 0)?,
-            None => past.clone(),
-        };
-        return Tensor::cat(&[&past, new], 2);
-    };
-    let (past_block, new_block) = (len * dim, new_len * dim);
-    let mut out = Vec::with_capacity(out_rows * heads * (past_block + new_block));
-    for r in 0..out_rows {
-        let source = rows.map_or(r, |rows| rows[r] as usize);
-        for h in 0..heads {
-            let at = past_start + (source * heads + h) * past_block;
-            out.extend_from_slice(&past_data[at..at + past_block]);
-            let at = new_start + (r * heads + h) * new_block;
-            out.extend_from_slice(&new_data[at..at + new_block]);
-        }
-    }
-    Tensor::from_vec(out, (out_rows, heads, len + new_len, dim), past.device())
-}
-
-/// One decoder layer's self-attention cache and the batch rows to keep from it
-/// (all, in order, for `None`).
+/// One decoder layer's self-attention cache as tensors and the batch rows to
+/// keep from it (all, in order, for `None`).
 pub(super) struct LayerCache<'a> {
     pub(super) kv: &'a mut Option<KeyValue>,
     pub(super) keep: Option<&'a [u32]>,
+}
+
+/// What a decoder layer's self-attention reads and extends.
+pub(super) enum PastKeys<'a> {
+    /// The layer's cache as tensors, and the additive causal mask for more
+    /// than one new position.
+    Tensors { cache: LayerCache<'a>, causal: Option<&'a Tensor> },
+    /// One new position per row on the CPU: layer `layer` of the step cache,
+    /// read through the rows' ancestries.
+    Steps { steps: &'a mut StepCache, layer: usize },
+}
+
+/// What a decoder layer's cross-attention reads.
+pub(super) enum SourceKeys<'a> {
+    /// The layer's keys and values `(sources, heads, src_len, head_dim)` and
+    /// the sources' additive padding mask.
+    Tensors { kv: &'a KeyValue, mask: &'a Tensor },
+    /// One new position per row on the CPU: the trimmed sources.
+    Trimmed(SourceView<'a>),
 }
 
 /// Post-norm decoder layer: causal `self_attn`, `encoder_attn` over the encoder
@@ -471,91 +333,53 @@ impl DecoderLayer {
         Ok(KeyValue { key, value })
     }
 
-    /// `xs`: `(batch, new_len, d_model)` at positions after those in `cache`, which
-    /// is extended with the new keys and values. `causal`: additive mask when
-    /// `new_len > 1`; `cross`: this layer's encoder keys/values; `encoder_mask`:
-    /// additive padding mask of the source.
+    /// `xs`: `(rows, new_len, d_model)` at positions after those in `past`,
+    /// which is extended with the new keys and values, attending to `source`.
+    /// Returns the layer's output and, for `head`, the cross-attention
+    /// probabilities of that head: `(rows, new_len, src_len)`.
     pub(super) fn forward(
         &self,
         xs: &Tensor,
-        causal: Option<&Tensor>,
-        cache: LayerCache,
-        cross: &KeyValue,
-        encoder_mask: &Tensor,
-    ) -> Result<Tensor> {
-        let xs = self.self_attention(xs, causal, cache)?;
-        let query = self.encoder_attn.query(&xs)?;
-        let attn = self.encoder_attn.attend(&query, &cross.key, &cross.value, Some(encoder_mask))?;
-        self.feed_forward(&xs, &attn)
-    }
-
-    /// [`Self::forward`], also returning the cross-attention probabilities of head
-    /// `head`: `(batch, new_len, src_len)`.
-    pub(super) fn forward_with_head(
-        &self,
-        xs: &Tensor,
-        causal: Option<&Tensor>,
-        cache: LayerCache,
-        cross: &KeyValue,
-        encoder_mask: &Tensor,
-        head: usize,
-    ) -> Result<(Tensor, Tensor)> {
-        let xs = self.self_attention(xs, causal, cache)?;
-        let query = self.encoder_attn.query(&xs)?;
-        let (attn, probs) =
-            self.encoder_attn.attend_with_head(&query, &cross.key, &cross.value, Some(encoder_mask), head)?;
-        Ok((self.feed_forward(&xs, &attn)?, probs))
-    }
-
-    /// Only the cross-attention probabilities of head `head` that [`Self::forward`]
-    /// computes, `(batch, new_len, src_len)`; `cache` is extended as there.
-    pub(super) fn cross_attention_probs(
-        &self,
-        xs: &Tensor,
-        causal: Option<&Tensor>,
-        cache: LayerCache,
-        cross: &KeyValue,
-        encoder_mask: &Tensor,
-        head: usize,
-    ) -> Result<Tensor> {
-        let xs = self.self_attention(xs, causal, cache)?;
-        let query = self.encoder_attn.query(&xs)?;
-        self.encoder_attn.head_probs(&query, &cross.key, Some(encoder_mask), head)
-    }
-
-    /// [`Self::forward`] for one new position per row on the CPU: the new keys
-    /// and values are appended to `steps` as layer `layer`'s next block, and
-    /// attention reads the cache through the rows' ancestries and the encoder's
-    /// keys and values through `cross`.
-    pub(super) fn forward_step(
-        &self,
-        xs: &Tensor,
-        steps: &mut Steps,
-        layer: usize,
-        cross: &impl KeyValues,
-    ) -> Result<Tensor> {
-        let attn = &self.self_attn;
-        let rows_of = |t: Tensor| t.flatten_all()?.to_vec1::<f32>();
-        steps.push(layer, rows_of(attn.k_proj.forward(xs)?)?, rows_of(attn.v_proj.forward(xs)?)?);
-        let out = attn.attend_rows(&attn.q_proj.forward(xs)?, &steps.view(layer))?;
-        let xs = self.self_attn_layer_norm.forward(&(xs + out)?)?;
-        let out = self.encoder_attn.attend_rows(&self.encoder_attn.q_proj.forward(&xs)?, cross)?;
-        self.feed_forward(&xs, &out)
-    }
-
-    /// The self-attention block: `self_attn` over the cache (its batch rows
-    /// `reorder` first, when given) and `xs`, residual, layer norm.
-    fn self_attention(&self, xs: &Tensor, causal: Option<&Tensor>, cache: LayerCache) -> Result<Tensor> {
-        let query = self.self_attn.query(xs)?;
-        let (key, value) = self.self_attn.key_value(xs)?;
-        let new = KeyValue { key, value };
-        let kv = match cache.kv.take() {
-            Some(past) => past.gather_append(cache.keep, &new)?,
-            None => new,
+        past: PastKeys,
+        source: SourceKeys,
+        head: Option<usize>,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let xs = self.self_attention(xs, past)?;
+        let attn = &self.encoder_attn;
+        let (out, probs) = match source {
+            SourceKeys::Tensors { kv, mask } => attn.attend(&attn.query(&xs)?, &kv.key, &kv.value, Some(mask), head)?,
+            SourceKeys::Trimmed(_) if head.is_some() => {
+                candle_core::bail!("attention probabilities are read from padded sources only")
+            }
+            SourceKeys::Trimmed(view) => (attn.attend_rows(&attn.q_proj.forward(&xs)?, &view)?, None),
         };
-        let attn = self.self_attn.attend(&query, &kv.key, &kv.value, causal)?;
-        *cache.kv = Some(kv);
-        self.self_attn_layer_norm.forward(&(xs + attn)?)
+        Ok((self.feed_forward(&xs, &out)?, probs))
+    }
+
+    /// The self-attention block: `self_attn` over the past keys and values
+    /// and `xs`, residual, layer norm.
+    fn self_attention(&self, xs: &Tensor, past: PastKeys) -> Result<Tensor> {
+        let attn = &self.self_attn;
+        let out = match past {
+            PastKeys::Tensors { cache, causal } => {
+                let query = attn.query(xs)?;
+                let (key, value) = attn.key_value(xs)?;
+                let new = KeyValue { key, value };
+                let kv = match cache.kv.take() {
+                    Some(past) => past.gather_append(cache.keep, &new)?,
+                    None => new,
+                };
+                let (out, _) = attn.attend(&query, &kv.key, &kv.value, causal, None)?;
+                *cache.kv = Some(kv);
+                out
+            }
+            PastKeys::Steps { steps, layer } => {
+                let rows_of = |t: Tensor| t.flatten_all()?.to_vec1::<f32>();
+                steps.append(layer, rows_of(attn.k_proj.forward(xs)?)?, rows_of(attn.v_proj.forward(xs)?)?);
+                attn.attend_rows(&attn.q_proj.forward(xs)?, &steps.view(layer))?
+            }
+        };
+        self.self_attn_layer_norm.forward(&(xs + out)?)
     }
 
     /// What follows the cross-attention output `attn` of `xs`: residual, layer norm,

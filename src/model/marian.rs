@@ -2,78 +2,28 @@
 
 use std::sync::Arc;
 
-use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, Linear, VarBuilder};
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::VarBuilder;
 
 use super::Precision;
-use super::attend::KeyValues;
 use super::cache::DecoderCache;
 use super::config::MarianConfig;
-use super::int8::Int8Linear;
 use super::layers::{
-    DecoderLayer, EncoderLayer, KeyValue, Proj, causal_mask, pack, packed_to_int8, padding_mask, quantize,
-    sinusoidal_positions,
+    DecoderLayer, EncoderLayer, PastKeys, SourceKeys, causal_mask, padding_mask, sinusoidal_positions,
 };
-use super::packed::{self, PackedLinear};
-use super::with_f32;
+use crate::cpu::{KeyValue, Linear, SourceCache};
 
 /// Source tokens per encoder run on the CPU ([`MarianMTModel::encode`]).
 const ENCODER_CHUNK_TOKENS: usize = 256;
 
-/// A token embedding table in f32, or the rows of an int8 matrix (the LM head's,
-/// when the embedding is tied to it).
-#[derive(Debug, Clone)]
-enum Embed {
-    F32(Embedding),
-    Packed(Arc<PackedLinear>),
-    Int8(Arc<Int8Linear>),
-}
-
-impl Embed {
-    /// Lookups of the rows of the LM head `head` (`dim` values each).
-    fn rows_of(head: &Proj, dim: usize) -> Self {
-        match head {
-            Proj::F32(linear) => Self::F32(Embedding::new(linear.weight().clone(), dim)),
-            Proj::Packed(table) => Self::Packed(table.clone()),
-            Proj::Int8(table) => Self::Int8(table.clone()),
-        }
-    }
-
-    /// Embeddings of the u32 `ids` `(batch, len)`: `(batch, len, dim)`.
-    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        match self {
-            Self::F32(embedding) => embedding.forward(ids),
-            Self::Packed(table) => lookup(ids, table.rows(), table.cols(), |id, out| table.weight_row(id, out)),
-            Self::Int8(table) => {
-                let table = table.weight();
-                lookup(ids, table.rows(), table.cols(), |id, out| table.dequantize_row(id, out))
-            }
-        }
-    }
-}
-
-/// The rows `ids` (u32 `(batch, len)`) of a table of `rows` rows of `cols`
-/// values, each appended by `row`: `(batch, len, cols)`.
-fn lookup(ids: &Tensor, rows: usize, cols: usize, row: impl Fn(usize, &mut Vec<f32>)) -> Result<Tensor> {
-    let (batch, len) = ids.dims2()?;
-    let mut values = Vec::with_capacity(batch * len * cols);
-    for id in ids.flatten_all()?.to_vec1::<u32>()? {
-        if id as usize >= rows {
-            candle_core::bail!("token id {id} is outside the embedding of {rows} rows");
-        }
-        row(id as usize, &mut values);
-    }
-    Tensor::from_vec(values, (batch, len, cols), ids.device())
-}
-
 /// Token embedding times `embed_scale` plus the position rows `offset..offset + len`.
-fn embed(tokens: &Embed, scale: f64, positions: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
+fn embed(tokens: &Linear, scale: f64, positions: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
     let (_, len) = ids.dims2()?;
     let available = positions.dim(0)?;
     if offset + len > available {
         candle_core::bail!("positions {offset}..{} exceed max_position_embeddings {available}", offset + len);
     }
-    let xs = (tokens.forward(ids)? * scale)?;
+    let xs = (tokens.lookup(ids)? * scale)?;
     xs.broadcast_add(&positions.narrow(0, offset, len)?)
 }
 
@@ -85,7 +35,7 @@ fn embed(tokens: &Embed, scale: f64, positions: &Tensor, ids: &Tensor, offset: u
 pub struct EncoderOutput {
     /// Additive mask `(stored, 1, 1, src_len)`.
     mask: Tensor,
-    cross: Cross,
+    cross: CrossKeyValues,
     /// On the CPU, the stored source of each selected one ([`Self::index_select`]
     /// picks rows without copying them); `None` for all, in order.
     rows: Option<Vec<u32>>,
@@ -93,142 +43,11 @@ pub struct EncoderOutput {
 
 /// Every decoder layer's cross-attention keys and values.
 #[derive(Debug, Clone)]
-enum Cross {
+enum CrossKeyValues {
     /// Per layer, `(sources, heads, src_len, head_dim)`.
     Tensors(Vec<KeyValue>),
     /// On the CPU, each source's only up to its last unmasked position.
-    Trimmed(Arc<Trimmed>),
-}
-
-/// Cross-attention keys and values without the positions past each source's
-/// last unmasked one, which the mask gives no weight: a batch of sources of
-/// mixed lengths holds what its sources need, not `sources × longest`.
-#[derive(Debug)]
-struct Trimmed {
-    /// Per layer, keys and values: each source's `(heads, len, head_dim)` block
-    /// after the previous source's.
-    layers: Vec<[Vec<f32>; 2]>,
-    /// Per source, the start of its block and its length.
-    starts: Vec<usize>,
-    lens: Vec<usize>,
-    heads: usize,
-    head_dim: usize,
-    /// The length of the padded source batch.
-    width: usize,
-}
-
-impl Trimmed {
-    /// No sources yet, for a decoder of `num_layers` layers, with room for
-    /// `values` keys (and as many values) per layer.
-    fn new(num_layers: usize, values: usize) -> Self {
-        let layers = (0..num_layers).map(|_| [Vec::with_capacity(values), Vec::with_capacity(values)]).collect();
-        Self { layers, starts: Vec::new(), lens: Vec::new(), heads: 0, head_dim: 0, width: 0 }
-    }
-
-    /// Appends sources of lengths `lens` from every layer's `(sources, heads,
-    /// width, head_dim)` keys and values, trimmed.
-    fn push(&mut self, layers: impl Iterator<Item = Result<KeyValue>>, lens: &[usize]) -> Result<()> {
-        let mut pushed = 0;
-        for (kv, [keys, values]) in layers.zip(&mut self.layers) {
-            let kv = kv?;
-            let (sources, heads, width, head_dim) = kv.key.dims4()?;
-            if sources != lens.len() || lens.iter().any(|&len| len > width) {
-                candle_core::bail!("cross keys of {sources} sources of {width} positions for lengths {lens:?}");
-            }
-            (self.heads, self.head_dim, self.width) = (heads, head_dim, width);
-            let trim = |t: &Tensor, out: &mut Vec<f32>| {
-                with_f32(&t.contiguous()?, |all| {
-                    for (source, &len) in lens.iter().enumerate() {
-                        for head in 0..heads {
-                            out.extend_from_slice(
-                                &all[((source * heads + head) * width) * head_dim..][..len * head_dim],
-                            );
-                        }
-                    }
-                    Ok(())
-                })
-            };
-            trim(&kv.key, keys)?;
-            trim(&kv.value, values)?;
-            pushed += 1;
-        }
-        if pushed != self.layers.len() {
-            candle_core::bail!("cross keys of {pushed} layers for a decoder of {}", self.layers.len());
-        }
-        self.lens.extend_from_slice(lens);
-        self.set_starts();
-        Ok(())
-    }
-
-    fn set_starts(&mut self) {
-        let block = self.heads * self.head_dim;
-        self.starts =
-            self.lens.iter().scan(0, |start, &len| Some(std::mem::replace(start, *start + len * block))).collect();
-    }
-
-    /// The sources `sources` (stored indices) alone.
-    fn keep(&self, sources: &[u32]) -> Self {
-        let block = self.heads * self.head_dim;
-        let layers = self
-            .layers
-            .iter()
-            .map(|layer| {
-                layer.each_ref().map(|all| {
-                    let mut out =
-                        Vec::with_capacity(sources.iter().map(|&s| self.lens[s as usize]).sum::<usize>() * block);
-                    for &s in sources {
-                        out.extend_from_slice(&all[self.starts[s as usize]..][..self.lens[s as usize] * block]);
-                    }
-                    out
-                })
-            })
-            .collect();
-        let lens = sources.iter().map(|&s| self.lens[s as usize]).collect();
-        let mut kept = Self { layers, starts: Vec::new(), lens, ..*self };
-        kept.set_starts();
-        kept
-    }
-
-    /// [`Self::keep`] within the same buffers: `sources` ascending.
-    fn keep_in_place(&mut self, sources: &[u32]) {
-        let block = self.heads * self.head_dim;
-        for layer in &mut self.layers {
-            for all in layer {
-                let mut end = 0;
-                for &s in sources {
-                    let (start, len) = (self.starts[s as usize], self.lens[s as usize] * block);
-                    all.copy_within(start..start + len, end);
-                    end += len;
-                }
-                all.truncate(end);
-                all.shrink_to_fit();
-            }
-        }
-        self.lens = sources.iter().map(|&s| self.lens[s as usize]).collect();
-        self.set_starts();
-    }
-
-    /// Layer `layer`'s keys and values of the sources `sources` (all when
-    /// `None`) as `(sources, heads, width, head_dim)` tensors, zero past each
-    /// source's length.
-    fn padded(&self, layer: usize, sources: Option<&[u32]>, device: &Device) -> Result<KeyValue> {
-        let all: Vec<u32> = (0..self.lens.len() as u32).collect();
-        let sources = sources.unwrap_or(&all);
-        let (heads, head_dim, width) = (self.heads, self.head_dim, self.width);
-        let pad = |values: &[f32]| {
-            let mut out = vec![0f32; sources.len() * heads * width * head_dim];
-            for (i, &s) in sources.iter().enumerate() {
-                let (start, len) = (self.starts[s as usize], self.lens[s as usize]);
-                for head in 0..heads {
-                    let from = &values[start + head * len * head_dim..][..len * head_dim];
-                    out[((i * heads + head) * width) * head_dim..][..len * head_dim].copy_from_slice(from);
-                }
-            }
-            Tensor::from_vec(out, (sources.len(), heads, width, head_dim), device)
-        };
-        let [key, value] = &self.layers[layer];
-        Ok(KeyValue { key: pad(key)?, value: pad(value)? })
-    }
+    Trimmed(Arc<SourceCache>),
 }
 
 /// An encoder output with its selected rows copied out and its cross keys and
@@ -258,11 +77,13 @@ impl EncoderOutput {
     pub fn retain(self, rows: &Tensor) -> Result<EncoderOutput> {
         let batch = self.batch_size();
         let trimmed = match self.cross {
-            Cross::Trimmed(trimmed) => trimmed,
-            Cross::Tensors(cross) => {
+            CrossKeyValues::Trimmed(trimmed) => trimmed,
+            CrossKeyValues::Tensors(cross) => {
                 return Ok(Self {
                     mask: self.mask.index_select(rows, 0)?,
-                    cross: Cross::Tensors(cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?),
+                    cross: CrossKeyValues::Tensors(
+                        cross.iter().map(|kv| kv.index_select(rows)).collect::<Result<_>>()?,
+                    ),
                     rows: None,
                 });
             }
@@ -279,22 +100,16 @@ impl EncoderOutput {
         let mut sources = selected.clone();
         sources.sort_unstable();
         sources.dedup();
-        if 2 * sources.len() > trimmed.lens.len() {
-            return Ok(Self { mask: self.mask, cross: Cross::Trimmed(trimmed), rows: Some(selected) });
+        if 2 * sources.len() > trimmed.sources() {
+            return Ok(Self { mask: self.mask, cross: CrossKeyValues::Trimmed(trimmed), rows: Some(selected) });
         }
         let kept = Tensor::new(sources.as_slice(), self.mask.device())?;
         let rows: Vec<u32> = selected.iter().map(|s| sources.partition_point(|k| k < s) as u32).collect();
         let in_order = rows.iter().enumerate().all(|(i, &r)| r as usize == i) && rows.len() == sources.len();
-        let trimmed = match Arc::try_unwrap(trimmed) {
-            Ok(mut trimmed) => {
-                trimmed.keep_in_place(&sources);
-                trimmed
-            }
-            Err(shared) => shared.keep(&sources),
-        };
+        let trimmed = SourceCache::keep(trimmed, &sources);
         Ok(Self {
             mask: self.mask.index_select(&kept, 0)?,
-            cross: Cross::Trimmed(Arc::new(trimmed)),
+            cross: CrossKeyValues::Trimmed(Arc::new(trimmed)),
             rows: (!in_order).then_some(rows),
         })
     }
@@ -308,8 +123,8 @@ impl EncoderOutput {
             None => self.mask.clone(),
         };
         let cross = match &self.cross {
-            Cross::Tensors(cross) => cross.clone(),
-            Cross::Trimmed(trimmed) => (0..trimmed.layers.len())
+            CrossKeyValues::Tensors(cross) => cross.clone(),
+            CrossKeyValues::Trimmed(trimmed) => (0..trimmed.layers())
                 .map(|layer| trimmed.padded(layer, self.rows.as_deref(), device))
                 .collect::<Result<_>>()?,
         };
@@ -327,63 +142,19 @@ impl EncoderOutput {
     }
 }
 
-/// One decoder layer's trimmed cross-attention keys and values and the sources'
-/// additive mask, read by decoder rows in groups of `group` per source.
-struct SourceView<'a> {
-    key: &'a [f32],
-    value: &'a [f32],
-    trimmed: &'a Trimmed,
-    /// `(stored, width)`.
-    mask: &'a [f32],
-    /// The stored source of each selected one, if not all in order.
-    stored: Option<&'a [u32]>,
-    group: usize,
-}
-
-impl SourceView<'_> {
-    /// The stored source that decoder row `row` reads.
-    #[inline(always)]
-    fn source(&self, row: usize) -> usize {
-        let source = row / self.group;
-        self.stored.map_or(source, |stored| stored[source] as usize)
-    }
-
-    #[inline(always)]
-    fn at<'b>(&self, values: &'b [f32], row: usize, head: usize, t: usize) -> &'b [f32] {
-        let (s, head_dim) = (self.source(row), self.trimmed.head_dim);
-        &values[self.trimmed.starts[s] + (head * self.trimmed.lens[s] + t) * head_dim..][..head_dim]
-    }
-}
-
-impl KeyValues for SourceView<'_> {
-    fn len(&self, row: usize) -> usize {
-        self.trimmed.lens[self.source(row)]
-    }
-    #[inline(always)]
-    fn key(&self, row: usize, head: usize, t: usize) -> &[f32] {
-        self.at(self.key, row, head, t)
-    }
-    #[inline(always)]
-    fn value(&self, row: usize, head: usize, t: usize) -> &[f32] {
-        self.at(self.value, row, head, t)
-    }
-    fn mask(&self, row: usize) -> Option<&[f32]> {
-        let s = self.source(row);
-        Some(&self.mask[s * self.trimmed.width..][..self.trimmed.lens[s]])
-    }
-}
-
 /// Marian encoder: scaled token embeddings + sinusoidal positions, then the layers.
 #[derive(Debug, Clone)]
 struct Encoder {
-    embed_tokens: Embed,
+    /// Token embedding: the LM head's weight, or a table of its own.
+    embed_tokens: Linear,
     layers: Vec<EncoderLayer>,
 }
 
 /// Marian decoder layers with their token embedding.
 #[derive(Debug, Clone)]
 struct Decoder {
-    embed_tokens: Embed,
+    /// Token embedding: the LM head's weight.
+    embed_tokens: Linear,
     layers: Vec<DecoderLayer>,
 }
 
@@ -398,10 +169,8 @@ pub struct MarianMTModel {
     /// `(max_position_embeddings, d_model)`, shared by encoder and decoder.
     positions: Tensor,
     embed_scale: f64,
-    /// The LM head; with int8 weights it adds `final_logits_bias` itself.
-    lm_head: Proj,
-    /// `(1, target_vocab)`, added to the f32 LM head's output.
-    final_logits_bias: Option<Tensor>,
+    /// The LM head, with `final_logits_bias` as its bias.
+    lm_head: Linear,
     device: Device,
 }
 
@@ -439,26 +208,16 @@ impl MarianMTModel {
         } else {
             Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
         };
-        let int8 = precision == Precision::Int8;
-        let (lm_head, final_logits_bias) = if int8 {
-            (Proj::Int8(Arc::new(quantize(&decoder_embed, Some(&final_logits_bias))?)), None)
-        } else if vb.device().is_cpu() && packed::available() {
-            (Proj::Packed(Arc::new(pack(&decoder_embed, Some(&final_logits_bias))?)), None)
-        } else {
-            (Proj::F32(Linear::new(decoder_embed.clone(), None)), Some(final_logits_bias))
-        };
         // Lookups read the LM head's rows, so the embedding is held once; a
         // packed or int8 head has its own copy, so the f32 table goes now rather
         // than after the layers are built.
-        drop(decoder_embed);
-        let decoder_embed = Embed::rows_of(&lm_head, dim);
+        let lm_head = Linear::new(decoder_embed, Some(final_logits_bias), precision)?;
+        let decoder_embed = lm_head.clone();
         let encoder_embed = if cfg.share_encoder_decoder_embeddings {
             drop(encoder_embed);
             decoder_embed.clone()
-        } else if int8 {
-            Embed::Int8(Arc::new(quantize(&encoder_embed, None)?))
         } else {
-            Embed::F32(Embedding::new(encoder_embed, dim))
+            Linear::table(encoder_embed, precision)?
         };
         let encoder_layers = model.pp("encoder.layers");
         let encoder = Encoder {
@@ -481,7 +240,6 @@ impl MarianMTModel {
             positions: sinusoidal_positions(cfg.max_position_embeddings, dim, vb.device())?,
             embed_scale: if cfg.scale_embedding { (dim as f64).sqrt() } else { 1.0 },
             lm_head,
-            final_logits_bias,
             device: vb.device().clone(),
         })
     }
@@ -491,16 +249,14 @@ impl MarianMTModel {
     /// norms, biases and positions stay f32. Runs on the CPU only. The f32
     /// weights are released as each layer is converted.
     pub fn into_int8(self) -> Result<Self> {
-        let lm_head = Arc::new(match (&self.lm_head, &self.final_logits_bias) {
-            (Proj::F32(head), bias) => quantize(head.weight(), bias.as_ref())?,
-            (Proj::Packed(head), _) => packed_to_int8(head),
-            (Proj::Int8(_), _) => return Ok(self),
-        });
-        let encoder_embed = match &self.encoder.embed_tokens {
-            _ if self.cfg.share_encoder_decoder_embeddings => Embed::Int8(lm_head.clone()),
-            Embed::F32(table) => Embed::Int8(Arc::new(quantize(table.embeddings(), None)?)),
-            Embed::Packed(table) => Embed::Int8(Arc::new(packed_to_int8(table))),
-            int8 @ Embed::Int8(_) => int8.clone(),
+        if self.is_int8() {
+            return Ok(self);
+        }
+        let lm_head = self.lm_head.to_int8()?;
+        let encoder_embed = if self.cfg.share_encoder_decoder_embeddings {
+            lm_head.clone()
+        } else {
+            self.encoder.embed_tokens.to_int8()?
         };
         let Self { cfg, encoder, decoder, positions, embed_scale, device, .. } = self;
         let encoder = Encoder {
@@ -508,24 +264,15 @@ impl MarianMTModel {
             layers: encoder.layers.into_iter().map(|layer| layer.to_int8()).collect::<Result<_>>()?,
         };
         let decoder = Decoder {
-            embed_tokens: Embed::Int8(lm_head.clone()),
+            embed_tokens: lm_head.clone(),
             layers: decoder.layers.into_iter().map(|layer| layer.to_int8()).collect::<Result<_>>()?,
         };
-        Ok(Self {
-            cfg,
-            encoder,
-            decoder,
-            positions,
-            embed_scale,
-            lm_head: Proj::Int8(lm_head),
-            final_logits_bias: None,
-            device,
-        })
+        Ok(Self { cfg, encoder, decoder, positions, embed_scale, lm_head, device })
     }
 
     /// Whether the weights are int8 ([`Self::into_int8`]).
     pub fn is_int8(&self) -> bool {
-        matches!(self.lm_head, Proj::Int8(_))
+        self.lm_head.is_int8()
     }
 
     /// Logits `(rows, len, target_vocab)` of decoder hidden states `(rows, len,
@@ -533,11 +280,7 @@ impl MarianMTModel {
     /// logits do not depend on the other rows, so a caller may take them a few
     /// rows at a time.
     pub fn logits(&self, xs: &Tensor) -> Result<Tensor> {
-        let logits = self.lm_head.forward(xs)?;
-        match &self.final_logits_bias {
-            Some(bias) => logits.broadcast_add(bias),
-            None => Ok(logits),
-        }
+        self.lm_head.forward(xs)
     }
 
     /// The config the model was built from.
@@ -565,7 +308,7 @@ impl MarianMTModel {
         if !self.device.is_cpu() {
             let xs = self.encoder_layers(input_ids, &mask)?;
             let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs)).collect::<Result<_>>()?;
-            return Ok(EncoderOutput { mask, cross: Cross::Tensors(cross), rows: None });
+            return Ok(EncoderOutput { mask, cross: CrossKeyValues::Tensors(cross), rows: None });
         }
         // On the CPU, a few sources at a time (every row's result is the same
         // as in one batch): the layers' intermediate values then weigh little
@@ -580,14 +323,14 @@ impl MarianMTModel {
             .collect();
         let per_chunk = (ENCODER_CHUNK_TOKENS / width.max(1)).max(1);
         let values = lens.iter().sum::<usize>() * self.cfg.d_model;
-        let mut trimmed = Trimmed::new(self.decoder.layers.len(), values);
+        let mut trimmed = SourceCache::new(self.decoder.layers.len(), values);
         for first in (0..batch).step_by(per_chunk) {
             let n = per_chunk.min(batch - first);
             let xs = self.encoder_layers(&input_ids.narrow(0, first, n)?, &mask.narrow(0, first, n)?)?;
             let cross = self.decoder.layers.iter().map(|layer| layer.cross_key_value(&xs));
-            trimmed.push(cross, &lens[first..first + n])?;
+            trimmed.append(cross, &lens[first..first + n])?;
         }
-        Ok(EncoderOutput { mask, cross: Cross::Trimmed(Arc::new(trimmed)), rows: None })
+        Ok(EncoderOutput { mask, cross: CrossKeyValues::Trimmed(Arc::new(trimmed)), rows: None })
     }
 
     /// The encoder's last hidden states of `input_ids` with the additive padding mask `mask`.
@@ -676,29 +419,7 @@ impl MarianMTModel {
         enc: &EncoderOutput,
         cache: &mut DecoderCache,
     ) -> Result<Tensor> {
-        let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
-        let new_len = decoder_input_ids.dim(1)?;
-        if let (1, Some(steps)) = (new_len, cache.steps()) {
-            let Cross::Trimmed(trimmed) = &enc.cross else {
-                candle_core::bail!("an encoder output on another device than the decoder cache")
-            };
-            let group = xs.dim(0)? / enc.batch_size();
-            let mask = enc.mask.flatten_all()?.to_vec1::<f32>()?;
-            let stored = enc.rows.as_deref();
-            for (i, (layer, [key, value])) in self.decoder.layers.iter().zip(&trimmed.layers).enumerate() {
-                let view = SourceView { key, value, trimmed, mask: &mask, stored, group };
-                xs = layer.forward_step(&xs, steps, i, &view)?;
-            }
-        } else {
-            let enc = enc.padded()?;
-            for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
-                xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
-                    layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)
-                })?;
-            }
-        }
-        cache.finish(new_len);
-        Ok(xs)
+        Ok(self.run_decoder(decoder_input_ids, enc, cache, None)?.0)
     }
 
     /// [`Self::decode`], also returning the cross-attention probabilities of `head`
@@ -713,24 +434,9 @@ impl MarianMTModel {
         head: AttentionHead,
     ) -> Result<(Tensor, Tensor)> {
         self.check_head(head)?;
-        let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
-        let enc = &enc.padded()?;
-        let mut probs = None;
-        for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
-            xs = cache.with_tensors(i, keep.as_deref(), &self.device, |layer_cache| {
-                if i != head.layer {
-                    return layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask);
-                }
-                let (out, p) =
-                    layer.forward_with_head(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head)?;
-                probs = Some(p);
-                Ok(out)
-            })?;
-        }
-        let Some(probs) = probs else { return Err(missing_cross(head, enc)) };
-        cache.finish(decoder_input_ids.dim(1)?);
-        let logits = self.logits(&xs)?;
-        Ok((logits, probs))
+        let (xs, probs) = self.run_decoder(decoder_input_ids, enc, cache, Some((head, Through::AllLayers)))?;
+        let probs = probs.ok_or_else(|| missing_cross(head, enc))?;
+        Ok((self.logits(&xs)?, probs))
     }
 
     /// The cross-attention probabilities of `head` alone for a whole decoder input
@@ -745,32 +451,80 @@ impl MarianMTModel {
     ) -> Result<Tensor> {
         self.check_head(head)?;
         let mut cache = DecoderCache::new(self.decoder.layers.len());
-        let (mut xs, causal, _) = self.begin(decoder_input_ids, enc, &mut cache)?;
-        let enc = &enc.padded()?;
-        for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
-            if i == head.layer {
-                return cache.with_tensors(i, None, &self.device, |layer_cache| {
-                    layer.cross_attention_probs(&xs, causal.as_ref(), layer_cache, cross, &enc.mask, head.head)
-                });
-            }
-            xs = cache.with_tensors(i, None, &self.device, |layer_cache| {
-                layer.forward(&xs, causal.as_ref(), layer_cache, cross, &enc.mask)
-            })?;
-        }
-        Err(missing_cross(head, enc))
+        let (_, probs) = self.run_decoder(decoder_input_ids, enc, &mut cache, Some((head, Through::HeadLayer)))?;
+        probs.ok_or_else(|| missing_cross(head, enc))
     }
+
+    /// Runs the decoder layers on `decoder_input_ids` (see [`Self::decode`]),
+    /// appending to `cache`: the last hidden states and, for `head`, its
+    /// cross-attention probabilities (`None` when `enc` has fewer layers than
+    /// `head.layer`). One new position per row without a head reads the CPU's
+    /// step cache and trimmed sources where they lie; everything else runs on
+    /// tensors.
+    fn run_decoder(
+        &self,
+        decoder_input_ids: &Tensor,
+        enc: &EncoderOutput,
+        cache: &mut DecoderCache,
+        head: Option<(AttentionHead, Through)>,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let (mut xs, causal, keep) = self.begin(decoder_input_ids, enc, cache)?;
+        let new_len = decoder_input_ids.dim(1)?;
+        let mut probs = None;
+        if let (1, None, Some(steps)) = (new_len, head, cache.steps()) {
+            let CrossKeyValues::Trimmed(trimmed) = &enc.cross else {
+                candle_core::bail!("an encoder output on another device than the decoder cache")
+            };
+            let group = xs.dim(0)? / enc.batch_size();
+            let mask = enc.mask.flatten_all()?.to_vec1::<f32>()?;
+            let stored = enc.rows.as_deref();
+            for (layer, decoder_layer) in self.decoder.layers.iter().enumerate() {
+                let past = PastKeys::Steps { steps, layer };
+                let source = SourceKeys::Trimmed(trimmed.view(layer, &mask, stored, group));
+                (xs, _) = decoder_layer.forward(&xs, past, source, None)?;
+            }
+        } else {
+            let enc = enc.padded()?;
+            for (i, (layer, cross)) in self.decoder.layers.iter().zip(&enc.cross).enumerate() {
+                let here = head.filter(|(head, _)| head.layer == i);
+                let out = cache.with_tensors(i, keep.as_deref(), &self.device, |cache| {
+                    let past = PastKeys::Tensors { cache, causal: causal.as_ref() };
+                    let source = SourceKeys::Tensors { kv: cross, mask: &enc.mask };
+                    layer.forward(&xs, past, source, here.map(|(head, _)| head.head))
+                })?;
+                (xs, probs) = (out.0, out.1.or(probs));
+                if let Some((_, Through::HeadLayer)) = here {
+                    return Ok((xs, probs));
+                }
+            }
+        }
+        cache.finish(new_len);
+        Ok((xs, probs))
+    }
+}
+
+/// How far [`MarianMTModel::run_decoder`] runs when it returns a head's
+/// probabilities.
+#[derive(Debug, Clone, Copy)]
+enum Through {
+    /// Every layer: the hidden states are wanted too.
+    AllLayers,
+    /// Up to the head's layer: only its probabilities are wanted.
+    HeadLayer,
 }
 
 /// The error when `head.layer` was never reached: `enc` (from another model) has
 /// fewer cross-attention layers.
-fn missing_cross(head: AttentionHead, enc: &Padded) -> candle_core::Error {
+fn missing_cross(head: AttentionHead, enc: &EncoderOutput) -> candle_core::Error {
+    let layers = match &enc.cross {
+        CrossKeyValues::Tensors(cross) => cross.len(),
+        CrossKeyValues::Trimmed(trimmed) => trimmed.layers(),
+    };
     candle_core::Error::Msg(format!(
-        "decoder layer {} was not run: the encoder output has {} cross-attention layers",
-        head.layer,
-        enc.cross.len()
+        "decoder layer {} was not run: the encoder output has {layers} cross-attention layers",
+        head.layer
     ))
 }
-
 /// One cross-attention head of the decoder: layer and head index, both 0-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttentionHead {

@@ -9,53 +9,28 @@
 //!   returns one cross-attention head's probabilities, and
 //!   [`MarianMTModel::forced_attention`] only those (for word alignment).
 //! * [`load_model`] reads a Hugging Face checkpoint directory; [`model_from_tensors`]
-//!   builds from tensors in memory; [`generated`] builds opus-mt-ar-en-shaped models
-//!   with formula-generated weights for parity tests.
+//!   builds from tensors in memory; `generated` (feature `test-support`) builds
+//!   opus-mt-ar-en-shaped models with formula-generated weights for parity tests.
 
-mod attend;
 mod cache;
 mod config;
+#[cfg(any(test, feature = "test-support"))]
 pub mod generated;
-mod int8;
 mod layers;
 mod load;
 mod marian;
-mod packed;
-mod panels;
 mod torch_legacy;
 
 use std::path::PathBuf;
 
-use candle_core::{CpuStorage, Storage, Tensor};
-
+pub use crate::cpu::Precision;
 pub use cache::DecoderCache;
 pub use config::{Activation, MarianConfig};
-pub use int8::{Int8Linear, Int8Matrix};
 pub use layers::sinusoidal_positions;
 pub use load::{
     CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE, load_model, load_model_as, model_from_tensors, read_weights,
 };
 pub use marian::{AttentionHead, EncoderOutput, MarianMTModel};
-
-/// Runs `f` on the values of `t`, read in place: a contiguous f32 tensor on the CPU.
-pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> candle_core::Result<R>) -> candle_core::Result<R> {
-    let (storage, layout) = t.storage_and_layout();
-    match (&*storage, layout.contiguous_offsets()) {
-        (Storage::Cpu(CpuStorage::F32(data)), Some((start, end))) => f(&data[start..end]),
-        _ => candle_core::bail!("expected contiguous f32 values on the CPU, got {:?} {:?}", t.dtype(), t.device()),
-    }
-}
-
-/// How a model holds its weights. Every computation is in f32 either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Precision {
-    /// f32 weights, as in the checkpoint: outputs equal `transformers`'.
-    #[default]
-    F32,
-    /// int8 weights per output row (see [`MarianMTModel::into_int8`]), quantized
-    /// as each tensor is read: faster on a CPU, outputs may differ from f32.
-    Int8,
-}
 
 /// Why a model could not be loaded or built.
 #[derive(Debug, thiserror::Error)]

@@ -4,107 +4,111 @@
 //! on a CPU with AVX-512 F these layers multiply by weights packed at load in
 //! panels of [`PANEL`] output features, with every output summed in one fused
 //! multiply-add chain over the input features (so a row's result does not
-//! depend on the other rows in the batch). Elsewhere the model keeps candle's
-//! layers.
+//! depend on the other rows in the batch). Elsewhere layers keep candle's
+//! product.
 
 use std::fmt;
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape};
 use rayon::prelude::*;
 
-use super::panels::{PANEL, PanelOut, TILE_ROWS, by_panels, has_avx512, linear_input};
+use super::isa;
+use super::panels::{PANEL, PanelOut, TILE_ROWS, by_panels, linear_input};
 
-/// Whether this CPU runs packed layers.
-pub fn available() -> bool {
-    has_avx512()
-}
-
-/// `x · Wᵀ (+ b)` with `W` `(rows, cols)` packed: panel `p` holds, for every
-/// input feature `k`, the [`PANEL`] weights of rows `p·PANEL..` at `k`.
-pub struct PackedLinear {
-    rows: usize,
-    cols: usize,
+/// `x · Wᵀ (+ b)` with `W` `(outputs, inputs)` packed: panel `p` holds, for
+/// every input feature `k`, the [`PANEL`] weights of output features
+/// `p·PANEL..` at `k`.
+pub(crate) struct PackedLinear {
+    outputs: usize,
+    inputs: usize,
     packed: Vec<f32>,
     bias: Option<Vec<f32>>,
 }
 
 impl fmt::Debug for PackedLinear {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PackedLinear({}x{})", self.rows, self.cols)
+        write!(f, "PackedLinear({}x{})", self.outputs, self.inputs)
     }
 }
 
 impl PackedLinear {
-    /// Packs the row-major `(rows, cols)` `weights`, with one bias per row.
-    pub fn new(weights: &[f32], rows: usize, cols: usize, bias: Option<Vec<f32>>) -> Self {
-        assert_eq!(weights.len(), rows * cols, "weights must hold rows * cols values");
-        let panels = rows.div_ceil(PANEL);
-        let mut packed = vec![0f32; panels * cols * PANEL];
+    /// Packs the row-major `(outputs, inputs)` `weights`, with one bias per
+    /// output feature.
+    pub(crate) fn new(weights: &[f32], outputs: usize, inputs: usize, bias: Option<Vec<f32>>) -> Self {
+        assert_eq!(weights.len(), outputs * inputs, "weights must hold outputs * inputs values");
+        let panels = outputs.div_ceil(PANEL);
+        let mut packed = vec![0f32; panels * inputs * PANEL];
         // Panel by panel on every core, each written in order.
-        packed.par_chunks_mut((cols * PANEL).max(1)).enumerate().for_each(|(panel, dst)| {
+        packed.par_chunks_mut((inputs * PANEL).max(1)).enumerate().for_each(|(panel, dst)| {
             let first = panel * PANEL;
-            let valid = PANEL.min(rows.saturating_sub(first));
+            let valid = PANEL.min(outputs.saturating_sub(first));
             for (k, group) in dst.chunks_exact_mut(PANEL).enumerate() {
                 for (j, w) in group.iter_mut().take(valid).enumerate() {
-                    *w = weights[(first + j) * cols + k];
+                    *w = weights[(first + j) * inputs + k];
                 }
             }
         });
-        Self { rows, cols, packed, bias }
+        Self { outputs, inputs, packed, bias }
     }
 
-    /// Number of rows (output features).
-    pub fn rows(&self) -> usize {
-        self.rows
+    /// Number of output features.
+    pub(crate) fn outputs(&self) -> usize {
+        self.outputs
     }
 
-    /// Number of columns (input features).
-    pub fn cols(&self) -> usize {
-        self.cols
+    /// Number of input features.
+    pub(crate) fn inputs(&self) -> usize {
+        self.inputs
     }
 
     /// The bias, if any.
-    pub fn bias(&self) -> Option<&[f32]> {
+    pub(crate) fn bias(&self) -> Option<&[f32]> {
         self.bias.as_deref()
     }
 
-    /// The weight, row-major `(rows, cols)`.
-    pub fn weights(&self) -> Vec<f32> {
-        let mut out = Vec::with_capacity(self.rows * self.cols);
-        for n in 0..self.rows {
-            self.weight_row(n, &mut out);
+    /// The weight, row-major `(outputs, inputs)`.
+    pub(crate) fn weights(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.outputs * self.inputs);
+        for n in 0..self.outputs {
+            self.output_weights(n, &mut out);
         }
         out
     }
 
-    /// Row `n` of the weight, appended to `out`.
-    pub fn weight_row(&self, n: usize, out: &mut Vec<f32>) {
-        let base = (n / PANEL) * self.cols * PANEL + n % PANEL;
-        out.extend((0..self.cols).map(|k| self.packed[base + k * PANEL]));
+    /// The weights of output feature `n`, appended to `out`.
+    pub(crate) fn output_weights(&self, n: usize, out: &mut Vec<f32>) {
+        let base = (n / PANEL) * self.inputs * PANEL + n % PANEL;
+        out.extend((0..self.inputs).map(|k| self.packed[base + k * PANEL]));
     }
 
-    /// `x · Wᵀ (+ b)` for the row-major `(m, cols)` matrix `x`: row-major `(m, rows)`.
-    /// Only on a CPU where [`available`] holds.
+    /// `x · Wᵀ (+ b)` for the row-major `(m, inputs)` matrix `x`: row-major
+    /// `(m, outputs)`. Only on a CPU where [`isa::avx512`] holds.
     fn matmul(&self, x: &[f32]) -> Vec<f32> {
-        assert!(available(), "packed linear layers need AVX-512");
-        let m = x.len() / self.cols.max(1);
+        assert!(isa::avx512(), "packed linear layers need AVX-512");
+        let m = x.len() / self.inputs.max(1);
         // SAFETY: `panel` writes every row of its panel.
-        unsafe { by_panels(m, self.rows, |out| self.panel(x, m, out)) }
+        unsafe { by_panels(m, self.outputs, |out| self.panel(x, m, out)) }
     }
 
     /// Every row of one panel of the product. Only on a CPU with AVX-512 F.
     fn panel(&self, x: &[f32], m: usize, mut out: PanelOut<'_>) {
         let (first, valid) = (out.first(), out.valid());
-        let weights = &self.packed[first * self.cols..(first + PANEL) * self.cols];
+        let weights = &self.packed[first * self.inputs..(first + PANEL) * self.inputs];
         let mut acc = [[0f32; PANEL]; TILE_ROWS];
         let mut row = 0;
         while row < m {
             let tile = TILE_ROWS.min(m - row);
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `matmul` runs only where AVX-512 F is present; `x` holds
-            // `tile` rows of `cols` from `row` and `weights` `cols` groups.
+            // `tile` rows of `inputs` from `row` and `weights` `inputs` groups.
             unsafe {
-                avx512::products(&x[row * self.cols..(row + tile) * self.cols], self.cols, weights, tile, &mut acc)
+                avx512::products(
+                    &x[row * self.inputs..(row + tile) * self.inputs],
+                    self.inputs,
+                    weights,
+                    tile,
+                    &mut acc,
+                )
             };
             for (r, sums) in acc.iter().take(tile).enumerate() {
                 let dst = out.row(row + r);
@@ -132,31 +136,31 @@ mod avx512 {
 
     use super::{PANEL, TILE_ROWS};
 
-    /// `acc[r][j] = Σ_k x[r][k] · w[j][k]` for `tile` rows of `x` (`cols` apart)
+    /// `acc[r][j] = Σ_k x[r][k] · w[j][k]` for `tile` rows of `x` (`inputs` apart)
     /// and one packed panel, each sum one fused multiply-add chain in `k` order.
     ///
     /// # Safety
-    /// The CPU must have AVX-512 F; `x` must hold `tile` rows of `cols` values and
-    /// `weights` `cols * PANEL` values.
+    /// The CPU must have AVX-512 F; `x` must hold `tile` rows of `inputs` values and
+    /// `weights` `inputs * PANEL` values.
     pub(super) unsafe fn products(
         x: &[f32],
-        cols: usize,
+        inputs: usize,
         weights: &[f32],
         tile: usize,
         acc: &mut [[f32; PANEL]; TILE_ROWS],
     ) {
-        debug_assert!(x.len() >= tile * cols && weights.len() >= cols * PANEL);
+        debug_assert!(x.len() >= tile * inputs && weights.len() >= inputs * PANEL);
         // SAFETY: forwarded from the caller.
         unsafe {
             match tile {
-                1 => tile_products::<1>(x, cols, weights, acc),
-                2 => tile_products::<2>(x, cols, weights, acc),
-                3 => tile_products::<3>(x, cols, weights, acc),
-                4 => tile_products::<4>(x, cols, weights, acc),
-                5 => tile_products::<5>(x, cols, weights, acc),
-                6 => tile_products::<6>(x, cols, weights, acc),
-                7 => tile_products::<7>(x, cols, weights, acc),
-                _ => tile_products::<8>(x, cols, weights, acc),
+                1 => tile_products::<1>(x, inputs, weights, acc),
+                2 => tile_products::<2>(x, inputs, weights, acc),
+                3 => tile_products::<3>(x, inputs, weights, acc),
+                4 => tile_products::<4>(x, inputs, weights, acc),
+                5 => tile_products::<5>(x, inputs, weights, acc),
+                6 => tile_products::<6>(x, inputs, weights, acc),
+                7 => tile_products::<7>(x, inputs, weights, acc),
+                _ => tile_products::<8>(x, inputs, weights, acc),
             }
         }
     }
@@ -164,22 +168,22 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     unsafe fn tile_products<const R: usize>(
         x: &[f32],
-        cols: usize,
+        inputs: usize,
         weights: &[f32],
         acc: &mut [[f32; PANEL]; TILE_ROWS],
     ) {
         let mut sums = [[_mm512_setzero_ps(); 3]; R];
         let a = x.as_ptr();
         let w = weights.as_ptr();
-        for k in 0..cols {
-            // SAFETY: the caller guarantees `cols` weight groups and `R` rows.
+        for k in 0..inputs {
+            // SAFETY: the caller guarantees `inputs` weight groups and `R` rows.
             unsafe {
                 let group = w.add(k * PANEL);
                 let w0 = _mm512_loadu_ps(group);
                 let w1 = _mm512_loadu_ps(group.add(16));
                 let w2 = _mm512_loadu_ps(group.add(32));
                 for (r, sum) in sums.iter_mut().enumerate() {
-                    let value = _mm512_set1_ps(*a.add(r * cols + k));
+                    let value = _mm512_set1_ps(*a.add(r * inputs + k));
                     sum[0] = _mm512_fmadd_ps(value, w0, sum[0]);
                     sum[1] = _mm512_fmadd_ps(value, w1, sum[1]);
                     sum[2] = _mm512_fmadd_ps(value, w2, sum[2]);
@@ -201,8 +205,8 @@ impl CustomOp1 for PackedLinear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (x, shape) = linear_input("packed", storage, layout, self.cols, self.rows)?;
-        if !available() {
+        let (x, shape) = linear_input("packed", storage, layout, self.inputs, self.outputs)?;
+        if !isa::avx512() {
             candle_core::bail!("packed linear layers need AVX-512");
         }
         Ok((CpuStorage::F32(self.matmul(x)), shape))
@@ -215,7 +219,7 @@ mod tests {
 
     #[test]
     fn packed_product_equals_sequential_fused_sums() {
-        if !available() {
+        if !isa::avx512() {
             return;
         }
         let values = |n: usize, seed: usize| -> Vec<f32> {
@@ -234,7 +238,7 @@ mod tests {
                 }
             }
             let mut row = Vec::new();
-            layer.weight_row(n - 1, &mut row);
+            layer.output_weights(n - 1, &mut row);
             assert_eq!(row, w[(n - 1) * k..].to_vec());
         }
     }

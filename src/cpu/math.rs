@@ -1,41 +1,11 @@
 //! Elementwise math written to vectorize: an `exp` without float-to-integer
-//! conversions, SiLU on every core with it, and [`widest!`], which compiles such
-//! loops for the widest vectors the CPU has.
+//! conversions, and SiLU on every core with it (on slices, and written over a
+//! candle tensor), compiled by [`widest!`] for the widest vectors the CPU has.
 
+use candle_core::{CpuStorage, InplaceOp1, Layout, Result, Tensor};
 use rayon::prelude::*;
 
-/// Defines `fn $name(args) -> ret` that calls the `#[inline(always)]` function
-/// `$body` compiled for AVX-512 F where the CPU has it, else for AVX2, else
-/// as built. The bodies use no fused operations, so every variant gives the
-/// same results; only the vector width changes.
-macro_rules! widest {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:path) => {
-        $(#[$attr])*
-        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) $(-> $ret)? {
-                    $body($($arg),*)
-                }
-                #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) $(-> $ret)? {
-                    $body($($arg),*)
-                }
-                if is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has AVX-512 F.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $body($($arg),*)
-        }
-    };
-}
-pub(crate) use widest;
+use super::widest;
 
 /// `e^x` for `x <= 0` as Cephes' `expf`: `2^n · e^r` with `n = round(x / ln 2)`
 /// and a degree-6 polynomial for `e^r`; within 2 ulp, 0 below -87. Written
@@ -79,9 +49,36 @@ widest! {
 }
 
 /// SiLU of every value in place, on every core.
-pub(crate) fn silu_in_place(values: &mut [f32]) {
+fn silu_values(values: &mut [f32]) {
     const CHUNK: usize = 16 * 1024;
     values.par_chunks_mut(CHUNK).for_each(silu_chunk);
+}
+
+/// SiLU of `xs`, f32 values on the CPU, written over them (made contiguous
+/// first), so `xs` must not share its storage with a tensor still in use.
+pub(crate) fn silu_in_place(xs: Tensor) -> Result<Tensor> {
+    let xs = xs.contiguous()?;
+    xs.inplace_op1(&SiluInPlace)?;
+    Ok(xs)
+}
+
+/// SiLU of contiguous f32 values on the CPU, written over them.
+struct SiluInPlace;
+
+impl InplaceOp1 for SiluInPlace {
+    fn name(&self) -> &'static str {
+        "silu-in-place"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> Result<()> {
+        match (storage, layout.contiguous_offsets()) {
+            (CpuStorage::F32(values), Some((start, end))) => {
+                silu_values(&mut values[start..end]);
+                Ok(())
+            }
+            _ => candle_core::bail!("in-place SiLU needs contiguous f32 values"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -92,7 +89,7 @@ mod tests {
     fn silu_matches_the_definition() {
         let input: Vec<f32> = (-2000..=2000).map(|i| i as f32 / 20.0).chain([-1e30, 1e30, 0.0, -0.0]).collect();
         let mut got = input.clone();
-        silu_in_place(&mut got);
+        silu_values(&mut got);
         for (&x, &y) in input.iter().zip(&got) {
             let want = f64::from(x) / (1.0 + (-f64::from(x)).exp());
             // Relative, except where e^-|x| is below f32's normal range (x < -87),

@@ -10,10 +10,10 @@
 
 use rayon::prelude::*;
 
-use crate::math::widest;
+use super::widest;
 
 /// Keys and values one attention reads, per query row.
-pub(super) trait KeyValues: Sync {
+pub(crate) trait KeyValues: Sync {
     /// Number of positions row `row` attends to.
     fn len(&self, row: usize) -> usize;
     /// Key of head `head` at position `t` for row `row`: `head_dim` values.
@@ -24,9 +24,46 @@ pub(super) trait KeyValues: Sync {
     fn mask(&self, row: usize) -> Option<&[f32]>;
 }
 
+/// Where one layer's keys lie for each query row, and its values at the same
+/// places: the layout a [`View`] reads.
+pub(crate) trait Positions: Sync {
+    /// What the keys (and the values) are held in.
+    type Store: ?Sized + Sync;
+    /// Number of positions row `row` attends to.
+    fn len(&self, row: usize) -> usize;
+    /// The `head_dim` values of head `head` at position `t` for row `row` in `store`.
+    fn at<'s>(&self, store: &'s Self::Store, row: usize, head: usize, t: usize) -> &'s [f32];
+    /// Additive mask of position `t` for row `row`, when there is one.
+    fn mask(&self, row: usize) -> Option<&[f32]>;
+}
+
+/// One layer's keys and values, laid out alike as `P` says.
+pub(crate) struct View<'a, P: Positions> {
+    pub(crate) keys: &'a P::Store,
+    pub(crate) values: &'a P::Store,
+    pub(crate) positions: P,
+}
+
+impl<P: Positions> KeyValues for View<'_, P> {
+    fn len(&self, row: usize) -> usize {
+        self.positions.len(row)
+    }
+    #[inline(always)]
+    fn key(&self, row: usize, head: usize, t: usize) -> &[f32] {
+        self.positions.at(self.keys, row, head, t)
+    }
+    #[inline(always)]
+    fn value(&self, row: usize, head: usize, t: usize) -> &[f32] {
+        self.positions.at(self.values, row, head, t)
+    }
+    fn mask(&self, row: usize) -> Option<&[f32]> {
+        self.positions.mask(row)
+    }
+}
+
 /// Attention of `query` (`rows × heads × head_dim` values, heads side by side as
 /// `q_proj` gives them) over `kv`: the same layout, ready for `out_proj`.
-pub(super) fn attend(query: &[f32], heads: usize, head_dim: usize, scale: f32, kv: &impl KeyValues) -> Vec<f32> {
+pub(crate) fn attend(query: &[f32], heads: usize, head_dim: usize, scale: f32, kv: &impl KeyValues) -> Vec<f32> {
     let dim = heads * head_dim;
     let mut out = vec![0f32; query.len()];
     out.par_chunks_mut(dim).zip(query.par_chunks(dim)).enumerate().for_each(|(row, (out, query))| {
