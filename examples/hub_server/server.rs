@@ -31,7 +31,7 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -53,13 +53,19 @@ pub struct Options {
     pub wrong_hash: bool,
     /// Answer `Range` requests with `200` and the whole file.
     pub ignore_range: bool,
-    /// Told of every request answered.
+    /// Told of every request answered, once its answer is sent (so answers to
+    /// requests in flight together may be told in any order: [`Served::order`]
+    /// gives the order they came in).
     pub on_request: Box<dyn Fn(&Served) + Send + Sync>,
 }
 
 /// One request answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Served {
+    /// Its place among the requests, counted from 0 as each is read: a client
+    /// that waits for each answer before its next request is served in
+    /// this order.
+    pub order: u64,
     /// `GET` or `HEAD`.
     pub method: String,
     /// The request target, as sent.
@@ -94,6 +100,7 @@ pub struct Server {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
 }
 
 struct Shared {
@@ -101,6 +108,8 @@ struct Shared {
     base: String,
     /// SHA-256 of files by path, size and modification time.
     hashes: Mutex<HashMap<(PathBuf, u64, std::time::SystemTime), String>>,
+    /// Requests read so far.
+    requests: AtomicU64,
 }
 
 impl Server {
@@ -108,7 +117,13 @@ impl Server {
     pub fn start(options: Options) -> std::io::Result<Server> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { options, base: format!("http://{addr}"), hashes: Mutex::new(HashMap::new()) });
+        let shared = Arc::new(Shared {
+            options,
+            base: format!("http://{addr}"),
+            hashes: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+        });
+        let serving = Arc::clone(&shared);
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
@@ -117,11 +132,17 @@ impl Server {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let shared = Arc::clone(&shared);
+                let shared = Arc::clone(&serving);
                 std::thread::spawn(move || handle(stream, &shared));
             }
         });
-        Ok(Server { addr, stop, thread: Some(thread) })
+        Ok(Server { addr, stop, thread: Some(thread), shared })
+    }
+
+    /// How many requests have been read so far (each is told to
+    /// `on_request` once its answer is sent).
+    pub fn requests_read(&self) -> u64 {
+        self.shared.requests.load(Ordering::SeqCst)
     }
 
     /// `http://127.0.0.1:PORT`, the value for `HF_ENDPOINT`.
@@ -188,10 +209,12 @@ impl Answer {
 fn handle(stream: TcpStream, shared: &Shared) {
     let Ok(reader) = stream.try_clone() else { return };
     let Some(request) = read_request(&mut BufReader::new(reader)) else { return };
+    let order = shared.requests.fetch_add(1, Ordering::SeqCst);
     let answer = route(&request, shared);
     let status = answer.status;
     let bytes = send(stream, &request, answer).unwrap_or(0);
     let served = Served {
+        order,
         method: request.method.clone(),
         path: request.path.clone(),
         status,

@@ -64,8 +64,19 @@ impl Hub {
         self.server.url()
     }
 
+    /// What was served, in the order the requests came in, once every
+    /// request read has been answered (a client may exit before the server's
+    /// thread has logged its last answer).
     fn served(&self) -> Vec<Served> {
-        self.served.lock().unwrap().clone()
+        for _ in 0..6000 {
+            if self.served.lock().unwrap().len() as u64 >= self.server.requests_read() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let mut served = self.served.lock().unwrap().clone();
+        served.sort_by_key(|s| s.order);
+        served
     }
 
     /// `METHOD PATH STATUS` of each request, the commit hash written `C`.
