@@ -9,6 +9,9 @@
 //! of 127.0.0.1, prints its URL (the value for `HF_ENDPOINT`) on stdout,
 //! logs each request on stderr and runs until it is killed.
 
+// The integration tests include server.rs too (`tests/it/hub.rs`) and use what
+// this program does not (`Server::requests_read`).
+#[allow(dead_code)]
 mod server;
 
 use std::io::Write;
