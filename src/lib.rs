@@ -13,6 +13,7 @@ pub mod decoding;
 pub mod eval;
 pub mod exchange;
 pub mod glossary;
+pub mod glossary_tools;
 pub mod hub;
 mod math;
 pub mod model;

@@ -14,10 +14,11 @@ use proptest::test_runner::Config;
 use serde_json::json;
 use tarjim::article::segment::{self, Paragraph};
 use tarjim::batch::{Source, discover};
-use tarjim::glossary::formats::{self, Format, FormatError};
 use tarjim::glossary::normalize::{fold, is_removed};
 use tarjim::glossary::parse::{self, Columns};
 use tarjim::glossary::{Cue, Entry, Glossary, GlossaryError, Kind, Matcher, Origin, ShortForm, Warning};
+use tarjim::glossary_tools::formats::{self, Format, FormatError};
+use tarjim::glossary_tools::write::write_tsv;
 use tarjim::model::{ModelError, read_weights};
 use tarjim::tokenizer::{MarianTokenizer, TokenizerError};
 
@@ -547,7 +548,7 @@ fn tsv_like() -> impl Strategy<Value = Vec<u8>> {
         prop::option::of((any::<Index>(), select(&["# comment", "", "  ", parse::HEADER][..]))),
     )
         .prop_map(|(entries, columns, edits, insert)| {
-            let text = parse::write_tsv(&entries, columns).expect("generated entries are writable");
+            let text = write_tsv(&entries, columns).expect("generated entries are writable");
             let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
             for (line, field, junk) in edits {
                 let n = lines.len();
@@ -657,7 +658,7 @@ proptest! {
 
     #[test]
     fn glossary_tsv_round_trips(entries in entries(true), columns in columns()) {
-        let text = parse::write_tsv(&entries, columns).expect("generated entries are writable");
+        let text = write_tsv(&entries, columns).expect("generated entries are writable");
         let (read, warnings, read_columns) =
             parse::parse_with_columns(text.as_bytes(), "g.tsv").expect("written file parses");
         prop_assert!(warnings.is_empty(), "{warnings:?}");
@@ -665,7 +666,7 @@ proptest! {
         let mut expected = without_origin(&entries);
         expected.sort_by(|a, b| a.arabic.cmp(&b.arabic).then_with(|| a.english.cmp(&b.english)));
         prop_assert_eq!(without_origin(&read), expected);
-        prop_assert_eq!(parse::write_tsv(&read, read_columns).expect("rewrite"), text);
+        prop_assert_eq!(write_tsv(&read, read_columns).expect("rewrite"), text);
     }
 }
 

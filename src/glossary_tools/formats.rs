@@ -43,8 +43,9 @@ use std::fmt;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-use super::parse::{Columns, cells, entry_from_fields};
-use super::{Entry, Form, GlossaryError, Kind, Origin, Warning, dedup};
+use super::write::{UnwritableEntry, cells};
+use crate::glossary::parse::{Columns, entry_from_fields};
+use crate::glossary::{Entry, Form, GlossaryError, Kind, Origin, Warning, dedup};
 
 /// The language codes of the two-column formats' header.
 const LANGUAGES: [&str; 2] = ["ar", "en"];
@@ -127,6 +128,9 @@ pub enum FormatError {
     /// The entries do not make a valid glossary.
     #[error(transparent)]
     Glossary(#[from] GlossaryError),
+    /// An entry cannot be written as a glossary row.
+    #[error(transparent)]
+    Entry(#[from] UnwritableEntry),
     /// CSV could not be written (the CSV error's message is part of this one's).
     #[error("cannot write CSV: {0}")]
     Csv(csv::Error),
@@ -176,7 +180,7 @@ pub struct Imported {
     /// Warnings: variants that fold to their term, repeated entries.
     pub warnings: Vec<Warning>,
     /// The columns the file declares (a `csv` header, the `tbx` instruction),
-    /// [`Columns::Basic`] where it declares none: [`super::parse::write_tsv`]
+    /// [`Columns::Basic`] where it declares none: [`super::write::write_tsv`]
     /// with them writes the file that was exported.
     pub columns: Columns,
 }
@@ -915,7 +919,8 @@ fn read_tbx(text: &str, file: &str, kind: Kind) -> Result<(Columns, Vec<Row>), F
 mod tests {
     use super::*;
     use crate::glossary::BUILTIN;
-    use crate::glossary::parse::{HEADER, HEADER_SENSES, parse, parse_with_columns, write_tsv};
+    use crate::glossary::parse::{HEADER, HEADER_SENSES, parse, parse_with_columns};
+    use crate::glossary_tools::write::write_tsv;
 
     fn entries(tsv: &str) -> Vec<Entry> {
         parse(tsv.as_bytes(), "g.tsv").unwrap().0
