@@ -3,11 +3,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tarjim::glossary_tools::formats::{self, Format, FormatError};
+use tarjim::glossary_tools::formats::{self, GlossaryFormat, FormatError};
 use tarjim::glossary_tools::write::write_tsv;
 use tarjim::glossary::{GlossaryError, Kind, parse};
 
-const FORMATS: [Format; 5] = [Format::Csv, Format::Tbx, Format::Deepl, Format::Google, Format::Amazon];
+const FORMATS: [GlossaryFormat; 5] = [GlossaryFormat::Csv, GlossaryFormat::Tbx, GlossaryFormat::Deepl, GlossaryFormat::Google, GlossaryFormat::Amazon];
 const KINDS: [Kind; 4] = [Kind::Org, Kind::Person, Kind::Place, Kind::Other];
 
 fuzz_target!(|data: &[u8]| {

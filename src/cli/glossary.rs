@@ -13,7 +13,7 @@ use tarjim::glossary::parse::parse_with_columns;
 use tarjim::glossary::{Glossary, Kind, Matcher, dedup};
 use tarjim::glossary_tools::corpus::{self, Pair, WordLinks};
 use tarjim::glossary_tools::edit::{self, Added, NewEntry};
-use tarjim::glossary_tools::formats::{self, Format};
+use tarjim::glossary_tools::formats::{self, GlossaryFormat};
 use tarjim::glossary_tools::lint::{self, Severity};
 use tarjim::glossary_tools::write::write_tsv;
 use tarjim::glossary_tools::{ToolError, audit, suggest};
@@ -79,14 +79,14 @@ enum FormatArg {
     Amazon,
 }
 
-impl From<FormatArg> for Format {
+impl From<FormatArg> for GlossaryFormat {
     fn from(format: FormatArg) -> Self {
         match format {
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Tbx => Format::Tbx,
-            FormatArg::Deepl => Format::Deepl,
-            FormatArg::Google => Format::Google,
-            FormatArg::Amazon => Format::Amazon,
+            FormatArg::Csv => GlossaryFormat::Csv,
+            FormatArg::Tbx => GlossaryFormat::Tbx,
+            FormatArg::Deepl => GlossaryFormat::Deepl,
+            FormatArg::Google => GlossaryFormat::Google,
+            FormatArg::Amazon => GlossaryFormat::Amazon,
         }
     }
 }

@@ -17,7 +17,7 @@ use tarjim::batch::{Source, discover};
 use tarjim::glossary::normalize::{fold, is_removed};
 use tarjim::glossary::parse::{self, Columns};
 use tarjim::glossary::{Cue, Entry, Glossary, GlossaryError, Kind, Matcher, Origin, ShortForm, Warning};
-use tarjim::glossary_tools::formats::{self, Format, FormatError};
+use tarjim::glossary_tools::formats::{self, FormatError, GlossaryFormat};
 use tarjim::glossary_tools::write::write_tsv;
 use tarjim::model::{ModelError, read_weights};
 use tarjim::tokenizer::{MarianTokenizer, TokenizerError};
@@ -675,7 +675,7 @@ proptest! {
 
     #[test]
     fn glossary_csv_and_tbx_round_trip(entries in entries(true), columns in columns(), tbx in any::<bool>()) {
-        let format = if tbx { Format::Tbx } else { Format::Csv };
+        let format = if tbx { GlossaryFormat::Tbx } else { GlossaryFormat::Csv };
         let exported = formats::export(&entries, columns, format).expect("generated entries export");
         prop_assert!(exported.losses.is_empty(), "{:?}", exported.losses);
         let imported = formats::import(exported.text.as_bytes(), "g", format, Kind::Other).expect("export imports");
@@ -688,7 +688,7 @@ proptest! {
     fn glossary_two_column_formats_round_trip(
         entries in entries(false),
         kind in kind(),
-        format in select(&[Format::Deepl, Format::Google, Format::Amazon][..]),
+        format in select(&[GlossaryFormat::Deepl, GlossaryFormat::Google, GlossaryFormat::Amazon][..]),
     ) {
         // What the two columns hold: a term and its rendering.
         let entries: Vec<Entry> = entries
@@ -704,9 +704,9 @@ proptest! {
 
 /// Text in the shape of a format: fragments of valid files, broken markup and
 /// quoting, or a valid export with a piece cut out or put in.
-fn format_like(format: Format) -> BoxedStrategy<Vec<u8>> {
+fn format_like(format: GlossaryFormat) -> BoxedStrategy<Vec<u8>> {
     let pieces: &'static [&'static str] = match format {
-        Format::Tbx => &[
+        GlossaryFormat::Tbx => &[
             "<?xml version=\"1.0\"?>",
             "<?tarjim columns=\"9\"?>",
             "<?tarjim x?>",
@@ -801,8 +801,16 @@ fn format_like(format: Format) -> BoxedStrategy<Vec<u8>> {
 }
 
 /// Any format.
-fn format() -> impl Strategy<Value = Format> {
-    select(&[Format::Csv, Format::Tbx, Format::Deepl, Format::Google, Format::Amazon][..])
+fn format() -> impl Strategy<Value = GlossaryFormat> {
+    select(
+        &[
+            GlossaryFormat::Csv,
+            GlossaryFormat::Tbx,
+            GlossaryFormat::Deepl,
+            GlossaryFormat::Google,
+            GlossaryFormat::Amazon,
+        ][..],
+    )
 }
 
 proptest! {
