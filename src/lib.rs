@@ -14,6 +14,7 @@ pub mod decoding;
 pub mod eval;
 pub mod exchange;
 pub mod glossary;
+pub mod glossary_tools;
 pub mod hub;
 pub mod model;
 mod text;

@@ -3,10 +3,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tarjim::glossary::formats::{self, Format, FormatError};
+use tarjim::glossary_tools::formats::{self, GlossaryFormat, FormatError};
+use tarjim::glossary_tools::write::write_tsv;
 use tarjim::glossary::{GlossaryError, Kind, parse};
 
-const FORMATS: [Format; 5] = [Format::Csv, Format::Tbx, Format::Deepl, Format::Google, Format::Amazon];
+const FORMATS: [GlossaryFormat; 5] = [GlossaryFormat::Csv, GlossaryFormat::Tbx, GlossaryFormat::Deepl, GlossaryFormat::Google, GlossaryFormat::Amazon];
 const KINDS: [Kind; 4] = [Kind::Org, Kind::Person, Kind::Place, Kind::Other];
 
 fuzz_target!(|data: &[u8]| {
@@ -18,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     match formats::import(bytes, "g", format, kind) {
         Ok(imported) => {
             assert!(imported.entries.iter().all(|e| within(e.origin.line)));
-            let tsv = parse::write_tsv(&imported.entries, imported.columns).expect("imported entries are writable");
+            let tsv = write_tsv(&imported.entries, imported.columns).expect("imported entries are writable");
             let (entries, _) = parse::parse(tsv.as_bytes(), "g.tsv").expect("written TSV parses");
             assert_eq!(entries.len(), imported.entries.len());
         }

@@ -9,12 +9,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use tarjim::align::{Aligner, Method, Target};
-use tarjim::glossary::corpus::{self, Pair, WordLinks};
-use tarjim::glossary::edit::{self, Added, NewEntry};
-use tarjim::glossary::formats::{self, Format};
-use tarjim::glossary::lint::{self, Severity};
-use tarjim::glossary::parse::{parse_with_columns, write_tsv};
-use tarjim::glossary::{Glossary, GlossaryError, Kind, Matcher, audit, dedup, suggest};
+use tarjim::glossary::parse::parse_with_columns;
+use tarjim::glossary::{Glossary, Kind, Matcher, dedup};
+use tarjim::glossary_tools::corpus::{self, Pair, WordLinks};
+use tarjim::glossary_tools::edit::{self, Added, NewEntry};
+use tarjim::glossary_tools::formats::{self, GlossaryFormat};
+use tarjim::glossary_tools::lint::{self, Severity};
+use tarjim::glossary_tools::write::write_tsv;
+use tarjim::glossary_tools::{ToolError, audit, suggest};
 use tarjim::model::AttentionHead;
 use tarjim::tokenizer::MarianTokenizer;
 use tarjim::translate::Translator;
@@ -77,14 +79,14 @@ enum FormatArg {
     Amazon,
 }
 
-impl From<FormatArg> for Format {
+impl From<FormatArg> for GlossaryFormat {
     fn from(format: FormatArg) -> Self {
         match format {
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Tbx => Format::Tbx,
-            FormatArg::Deepl => Format::Deepl,
-            FormatArg::Google => Format::Google,
-            FormatArg::Amazon => Format::Amazon,
+            FormatArg::Csv => GlossaryFormat::Csv,
+            FormatArg::Tbx => GlossaryFormat::Tbx,
+            FormatArg::Deepl => GlossaryFormat::Deepl,
+            FormatArg::Google => GlossaryFormat::Google,
+            FormatArg::Amazon => GlossaryFormat::Amazon,
         }
     }
 }
@@ -539,7 +541,7 @@ fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
             eprintln!("tarjim: {origin}: the entry is already there; nothing to do");
             Ok(ExitCode::SUCCESS)
         }
-        Err(err @ (GlossaryError::Taken { .. } | GlossaryError::Overlaps { .. })) => {
+        Err(err @ (ToolError::Taken { .. } | ToolError::Overlaps { .. })) => {
             eprintln!("tarjim: {err}");
             Ok(ExitCode::from(1))
         }

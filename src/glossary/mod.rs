@@ -1,4 +1,4 @@
-//! Glossaries: Arabic names with the English rendering they must get.
+//! Glossaries at decoding time: Arabic names with the English rendering they must get.
 //!
 //! * [`Glossary`]: entries stacked from the built-in list (`glossaries/builtin.tsv`)
 //!   and user files; a later file's entry replaces an earlier one with the same
@@ -6,23 +6,16 @@
 //! * [`parse`]: the TSV format and its errors.
 //! * [`normalize`]: Arabic folding for matching, with offsets back to the text.
 //! * [`matcher`]: finds terms in running text, prefixed and inflected.
-//! * [`lint`], [`formats`], [`edit`]: maintenance: checking files, converting
-//!   them to and from other glossary formats, adding entries.
-//! * [`corpus`], [`audit`], [`suggest`]: translated sentence pairs, checked for
-//!   consistent renderings and mined for new entries (`names` reads names on
-//!   both sides).
+//! * [`sense`]: whether an ambiguous form names the entry where it stands.
+//!
+//! The maintenance tools (checking, converting, editing, auditing and mining
+//! glossary files) are [`crate::glossary_tools`]; this module uses none of them,
+//! nor the model or the aligner.
 
-pub mod audit;
-pub mod corpus;
-pub mod edit;
-pub mod formats;
-pub mod lint;
 pub mod matcher;
-mod names;
 pub mod normalize;
 pub mod parse;
 pub mod sense;
-pub mod suggest;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -218,43 +211,6 @@ pub enum GlossaryError {
         first_line: usize,
         /// Its rendering.
         first_english: String,
-    },
-
-    /// An entry cannot be written as a glossary row.
-    #[error("`{arabic}`: cannot be written as a glossary row: {message}")]
-    Unwritable {
-        /// The entry's Arabic term.
-        arabic: String,
-        /// Why.
-        message: String,
-    },
-    /// The command line's new entry is malformed.
-    #[error("new entry: {message}")]
-    NewEntry {
-        /// What is wrong.
-        message: String,
-    },
-    /// A form of a new entry belongs to an entry with another rendering.
-    #[error("{existing}: `{form}` is already rendered `{existing_english}` there, not `{english}`")]
-    Taken {
-        /// The new entry's form.
-        form: String,
-        /// The entry that has it.
-        existing: Origin,
-        /// That entry's rendering.
-        existing_english: String,
-        /// The new entry's rendering.
-        english: String,
-    },
-    /// A form of a new entry belongs to another entry with the same rendering.
-    #[error("{existing}: `{form}` is already a form of `{existing_arabic}` there; edit that line instead")]
-    Overlaps {
-        /// The new entry's form.
-        form: String,
-        /// The entry that has it.
-        existing: Origin,
-        /// That entry's Arabic term.
-        existing_arabic: String,
     },
 }
 

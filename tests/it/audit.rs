@@ -6,8 +6,9 @@ use std::path::Path;
 use candle_core::Device;
 use serde_json::{Value, json};
 use tarjim::align::{Aligner, Method, Target};
-use tarjim::glossary::corpus::{WordLinks, read_parallel};
-use tarjim::glossary::{Glossary, Matcher, audit, suggest};
+use tarjim::glossary::{Glossary, Matcher};
+use tarjim::glossary_tools::corpus::{WordLinks, read_parallel};
+use tarjim::glossary_tools::{audit, suggest};
 use tarjim::translate::Translator;
 
 use crate::cli::{tarjim, text, tiny};

@@ -13,6 +13,26 @@ use tarjim::translate::{GlossaryMode, Terms};
 
 use crate::util::repo;
 
+/// The decoding-time core stays apart: no file of `src/glossary/` reaches the
+/// model, the aligner or the maintenance tools (outside comments).
+#[test]
+fn glossary_core_uses_neither_model_nor_align_nor_tools() {
+    let dir = repo("src/glossary");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("src/glossary").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    assert!(files.iter().any(|f| f.ends_with("matcher.rs")), "{files:?}");
+    let banned = ["model", "align", "glossary_tools"].map(|m| format!("crate::{m}"));
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source");
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for path in &banned {
+                assert!(!code.contains(path.as_str()), "{}:{}: uses {path}", file.display(), number + 1);
+            }
+        }
+    }
+}
+
 #[test]
 fn builtin_glossary_is_canonical() {
     let (entries, warnings) = parse::parse(BUILTIN.as_bytes(), "builtin.tsv").expect("built-in glossary parses");

@@ -14,10 +14,11 @@ use proptest::test_runner::Config;
 use serde_json::json;
 use tarjim::article::segment::{self, Paragraph};
 use tarjim::batch::{Source, discover};
-use tarjim::glossary::formats::{self, Format, FormatError};
 use tarjim::glossary::normalize::{fold, is_removed};
 use tarjim::glossary::parse::{self, Columns};
 use tarjim::glossary::{Cue, Entry, Glossary, GlossaryError, Kind, Matcher, Origin, ShortForm, Warning};
+use tarjim::glossary_tools::formats::{self, FormatError, GlossaryFormat};
+use tarjim::glossary_tools::write::write_tsv;
 use tarjim::model::{ModelError, read_weights};
 use tarjim::tokenizer::{MarianTokenizer, TokenizerError};
 
@@ -547,7 +548,7 @@ fn tsv_like() -> impl Strategy<Value = Vec<u8>> {
         prop::option::of((any::<Index>(), select(&["# comment", "", "  ", parse::HEADER][..]))),
     )
         .prop_map(|(entries, columns, edits, insert)| {
-            let text = parse::write_tsv(&entries, columns).expect("generated entries are writable");
+            let text = write_tsv(&entries, columns).expect("generated entries are writable");
             let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
             for (line, field, junk) in edits {
                 let n = lines.len();
@@ -657,7 +658,7 @@ proptest! {
 
     #[test]
     fn glossary_tsv_round_trips(entries in entries(true), columns in columns()) {
-        let text = parse::write_tsv(&entries, columns).expect("generated entries are writable");
+        let text = write_tsv(&entries, columns).expect("generated entries are writable");
         let (read, warnings, read_columns) =
             parse::parse_with_columns(text.as_bytes(), "g.tsv").expect("written file parses");
         prop_assert!(warnings.is_empty(), "{warnings:?}");
@@ -665,7 +666,7 @@ proptest! {
         let mut expected = without_origin(&entries);
         expected.sort_by(|a, b| a.arabic.cmp(&b.arabic).then_with(|| a.english.cmp(&b.english)));
         prop_assert_eq!(without_origin(&read), expected);
-        prop_assert_eq!(parse::write_tsv(&read, read_columns).expect("rewrite"), text);
+        prop_assert_eq!(write_tsv(&read, read_columns).expect("rewrite"), text);
     }
 }
 
@@ -674,7 +675,7 @@ proptest! {
 
     #[test]
     fn glossary_csv_and_tbx_round_trip(entries in entries(true), columns in columns(), tbx in any::<bool>()) {
-        let format = if tbx { Format::Tbx } else { Format::Csv };
+        let format = if tbx { GlossaryFormat::Tbx } else { GlossaryFormat::Csv };
         let exported = formats::export(&entries, columns, format).expect("generated entries export");
         prop_assert!(exported.losses.is_empty(), "{:?}", exported.losses);
         let imported = formats::import(exported.text.as_bytes(), "g", format, Kind::Other).expect("export imports");
@@ -687,7 +688,7 @@ proptest! {
     fn glossary_two_column_formats_round_trip(
         entries in entries(false),
         kind in kind(),
-        format in select(&[Format::Deepl, Format::Google, Format::Amazon][..]),
+        format in select(&[GlossaryFormat::Deepl, GlossaryFormat::Google, GlossaryFormat::Amazon][..]),
     ) {
         // What the two columns hold: a term and its rendering.
         let entries: Vec<Entry> = entries
@@ -703,9 +704,9 @@ proptest! {
 
 /// Text in the shape of a format: fragments of valid files, broken markup and
 /// quoting, or a valid export with a piece cut out or put in.
-fn format_like(format: Format) -> BoxedStrategy<Vec<u8>> {
+fn format_like(format: GlossaryFormat) -> BoxedStrategy<Vec<u8>> {
     let pieces: &'static [&'static str] = match format {
-        Format::Tbx => &[
+        GlossaryFormat::Tbx => &[
             "<?xml version=\"1.0\"?>",
             "<?tarjim columns=\"9\"?>",
             "<?tarjim x?>",
@@ -800,8 +801,16 @@ fn format_like(format: Format) -> BoxedStrategy<Vec<u8>> {
 }
 
 /// Any format.
-fn format() -> impl Strategy<Value = Format> {
-    select(&[Format::Csv, Format::Tbx, Format::Deepl, Format::Google, Format::Amazon][..])
+fn format() -> impl Strategy<Value = GlossaryFormat> {
+    select(
+        &[
+            GlossaryFormat::Csv,
+            GlossaryFormat::Tbx,
+            GlossaryFormat::Deepl,
+            GlossaryFormat::Google,
+            GlossaryFormat::Amazon,
+        ][..],
+    )
 }
 
 proptest! {

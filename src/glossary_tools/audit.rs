@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use super::corpus::{Location, Pair};
 use super::names::{English, lowercase_words};
 use super::suggest::{Evidence, judge, mine};
-use super::{Glossary, Kind, Matcher};
+use crate::glossary::{Glossary, Kind, Matcher};
 
 /// Examples listed per rendering.
 pub const MAX_EXAMPLES: usize = 3;

@@ -6,9 +6,11 @@
 //! file without the sense columns upgrades the file: its header gets them, and
 //! every row four empty cells at its end; nothing else changes.
 
-use super::normalize::fold_str;
-use super::parse::{Columns, HEADER, HEADER_SENSES, entry_from_fields, parse_with_columns, row};
-use super::{Entry, GlossaryError, Kind, Origin, Warning, dedup};
+use super::ToolError;
+use super::write::row;
+use crate::glossary::normalize::fold_str;
+use crate::glossary::parse::{Columns, HEADER, HEADER_SENSES, entry_from_fields, parse_with_columns};
+use crate::glossary::{Entry, Kind, Origin, Warning, dedup};
 
 /// An entry to add, as the command line gives it.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +61,7 @@ pub enum Added {
 /// file does not exist yet and is started with the header it needs). The file
 /// must be valid; a form of the new entry that an existing entry has is refused,
 /// unless that entry is the same in every column.
-pub fn add(bytes: Option<&[u8]>, file: &str, new: &NewEntry) -> Result<Added, GlossaryError> {
+pub fn add(bytes: Option<&[u8]>, file: &str, new: &NewEntry) -> Result<Added, ToolError> {
     let existing = match bytes {
         Some(bytes) => {
             let (entries, _, columns) = parse_with_columns(bytes, file)?;
@@ -73,7 +75,7 @@ pub fn add(bytes: Option<&[u8]>, file: &str, new: &NewEntry) -> Result<Added, Gl
     let fields =
         [new.arabic, new.english, &kind, new.variants, new.note, new.short, new.ambiguous, new.confirm, new.refute];
     let (mut entry, warnings) = entry_from_fields(&fields, &Origin { file: file.to_string(), line: 0 })
-        .map_err(|message| GlossaryError::NewEntry { message })?;
+        .map_err(|message| ToolError::NewEntry { message })?;
     let needed = Columns::for_entries([&entry]);
     let (text, entries, columns) = existing.unwrap_or_else(|| (format!("{}\n", needed.header()), Vec::new(), needed));
     let same = |e: &Entry| Entry { origin: entry.origin.clone(), ..e.clone() } == entry;
@@ -84,14 +86,14 @@ pub fn add(bytes: Option<&[u8]>, file: &str, new: &NewEntry) -> Result<Added, Gl
         let key = fold_str(form);
         if let Some(existing) = entries.iter().find(|e| e.forms().any(|f| fold_str(f) == key)) {
             return Err(if existing.english != entry.english {
-                GlossaryError::Taken {
+                ToolError::Taken {
                     form: form.to_string(),
                     existing: existing.origin.clone(),
                     existing_english: existing.english.clone(),
                     english: entry.english.clone(),
                 }
             } else {
-                GlossaryError::Overlaps {
+                ToolError::Overlaps {
                     form: form.to_string(),
                     existing: existing.origin.clone(),
                     existing_arabic: existing.arabic.clone(),
@@ -195,7 +197,7 @@ mod tests {
         assert!(first.starts_with(&format!("# names\n{HEADER}\nأنصار الله\t")), "{first}");
     }
 
-    fn text_of(result: Result<Added, GlossaryError>) -> String {
+    fn text_of(result: Result<Added, ToolError>) -> String {
         text(result.unwrap())
     }
 

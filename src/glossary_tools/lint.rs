@@ -34,10 +34,10 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::matcher::{CONJUNCTIONS, PREPOSITIONS};
-use super::normalize::fold_str;
-use super::parse::parse_all;
-use super::{Entry, Form as FormId, GlossaryError, Warning};
+use crate::glossary::matcher::{CONJUNCTIONS, PREPOSITIONS};
+use crate::glossary::normalize::fold_str;
+use crate::glossary::parse::parse_all;
+use crate::glossary::{Entry, Form as FormId, GlossaryError, Warning};
 use crate::tokenizer::MarianTokenizer;
 
 /// How bad a finding is.

@@ -9,7 +9,7 @@
 //! name when it is a function word (`The`, `He`, `In`…) or when the texts also
 //! write it in lower case elsewhere.
 //!
-//! **Arabic.** Words are those the glossary [`Matcher`](super::Matcher) reads
+//! **Arabic.** Words are those the glossary [`Matcher`](crate::glossary::Matcher) reads
 //! (folded runs of letters and digits). A word's proclitics are stripped as the
 //! matcher strips them, choosing among its readings without a glossary: a stem
 //! that the sources also write as a word of its own (of at least 3 letters), else
@@ -32,11 +32,11 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use super::Kind;
 use super::lint::per_billion;
-use super::matcher::{proclitic_readings, words};
-use super::normalize::{fold, is_removed};
-use super::parse::has_arabic_letter;
+use crate::glossary::Kind;
+use crate::glossary::matcher::{proclitic_readings, words};
+use crate::glossary::normalize::{fold, is_removed};
+use crate::glossary::parse::has_arabic_letter;
 
 /// English cue words: `word<TAB>role` lines, sorted by word.
 const CUES_EN: &str = include_str!("../../glossaries/name-cues-en.tsv");
@@ -674,8 +674,8 @@ pub(crate) fn is_content_word(folded: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::normalize::fold_str;
     use super::*;
+    use crate::glossary::normalize::fold_str;
 
     fn runs(text: &str, lowercase: &[&str]) -> Vec<String> {
         let lowercase = lowercase.iter().map(|s| s.to_string()).collect();

@@ -43,8 +43,9 @@ use std::fmt;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-use super::parse::{Columns, cells, entry_from_fields};
-use super::{Entry, Form, GlossaryError, Kind, Origin, Warning, dedup};
+use super::write::{UnwritableEntry, cells};
+use crate::glossary::parse::{Columns, entry_from_fields};
+use crate::glossary::{Entry, Form, GlossaryError, Kind, Origin, Warning, dedup};
 
 /// The language codes of the two-column formats' header.
 const LANGUAGES: [&str; 2] = ["ar", "en"];
@@ -64,7 +65,7 @@ const INSTRUCTION: (&str, &str) = ("tarjim", "columns=\"9\"");
 
 /// A glossary format other than tarjim's TSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum GlossaryFormat {
     /// The TSV columns as CSV.
     Csv,
     /// TBX-Basic XML.
@@ -77,14 +78,14 @@ pub enum Format {
     Amazon,
 }
 
-impl fmt::Display for Format {
+impl fmt::Display for GlossaryFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Format::Csv => "csv",
-            Format::Tbx => "tbx",
-            Format::Deepl => "deepl",
-            Format::Google => "google",
-            Format::Amazon => "amazon",
+            GlossaryFormat::Csv => "csv",
+            GlossaryFormat::Tbx => "tbx",
+            GlossaryFormat::Deepl => "deepl",
+            GlossaryFormat::Google => "google",
+            GlossaryFormat::Amazon => "amazon",
         })
     }
 }
@@ -127,6 +128,9 @@ pub enum FormatError {
     /// The entries do not make a valid glossary.
     #[error(transparent)]
     Glossary(#[from] GlossaryError),
+    /// An entry cannot be written as a glossary row.
+    #[error(transparent)]
+    Entry(#[from] UnwritableEntry),
     /// CSV could not be written (the CSV error's message is part of this one's).
     #[error("cannot write CSV: {0}")]
     Csv(csv::Error),
@@ -134,7 +138,7 @@ pub enum FormatError {
     #[error("{format}: `{arabic}`: {message}")]
     Unwritable {
         /// The format.
-        format: Format,
+        format: GlossaryFormat,
         /// The entry's Arabic term.
         arabic: String,
         /// Why.
@@ -146,7 +150,7 @@ pub enum FormatError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loss {
     /// The format.
-    pub format: Format,
+    pub format: GlossaryFormat,
     /// What is left out.
     pub what: String,
     /// How many entries lose it.
@@ -176,7 +180,7 @@ pub struct Imported {
     /// Warnings: variants that fold to their term, repeated entries.
     pub warnings: Vec<Warning>,
     /// The columns the file declares (a `csv` header, the `tbx` instruction),
-    /// [`Columns::Basic`] where it declares none: [`super::parse::write_tsv`]
+    /// [`Columns::Basic`] where it declares none: [`super::write::write_tsv`]
     /// with them writes the file that was exported.
     pub columns: Columns,
 }
@@ -185,26 +189,26 @@ pub struct Imported {
 /// file they come from: `csv` writes them and `tbx` records the sense columns
 /// (both do as well when an entry uses the sense columns), so that import gives
 /// the same file back.
-pub fn export(entries: &[Entry], columns: Columns, format: Format) -> Result<Exported, FormatError> {
+pub fn export(entries: &[Entry], columns: Columns, format: GlossaryFormat) -> Result<Exported, FormatError> {
     let columns = columns.max(Columns::for_entries(entries));
     match format {
-        Format::Csv => {
+        GlossaryFormat::Csv => {
             let mut rows = vec![columns.names().iter().map(|name| name.to_string()).collect()];
             for entry in entries {
                 rows.push(cells(entry, columns)?);
             }
             Ok(Exported { text: write_csv(&rows)?, losses: Vec::new() })
         }
-        Format::Tbx => write_tbx(entries, columns),
-        Format::Deepl | Format::Google | Format::Amazon => export_pairs(entries, format),
+        GlossaryFormat::Tbx => write_tbx(entries, columns),
+        GlossaryFormat::Deepl | GlossaryFormat::Google | GlossaryFormat::Amazon => export_pairs(entries, format),
     }
 }
 
 /// Writes `entries` in a two-column format: one row per form and its rendering,
 /// ambiguous forms left out.
-fn export_pairs(entries: &[Entry], format: Format) -> Result<Exported, FormatError> {
+fn export_pairs(entries: &[Entry], format: GlossaryFormat) -> Result<Exported, FormatError> {
     let mut rows = Vec::new();
-    if format == Format::Amazon {
+    if format == GlossaryFormat::Amazon {
         rows.push(LANGUAGES.map(String::from).to_vec());
     }
     let mut left_out = Vec::new();
@@ -217,7 +221,7 @@ fn export_pairs(entries: &[Entry], format: Format) -> Result<Exported, FormatErr
                 continue;
             }
             let rendering = entry.rendering(label);
-            if format == Format::Deepl {
+            if format == GlossaryFormat::Deepl {
                 for phrase in [form, rendering] {
                     if phrase.len() > DEEPL_MAX_PHRASE_BYTES {
                         return Err(FormatError::Unwritable {
@@ -272,12 +276,14 @@ fn export_pairs(entries: &[Entry], format: Format) -> Result<Exported, FormatErr
 /// the two-column formats, and TBX entries without a subject field, get `kind`.
 /// The entries are checked as a TSV file's are (a form given two renderings is an
 /// error, a repeated entry is left out with a warning).
-pub fn import(bytes: &[u8], file: &str, format: Format, kind: Kind) -> Result<Imported, FormatError> {
+pub fn import(bytes: &[u8], file: &str, format: GlossaryFormat, kind: Kind) -> Result<Imported, FormatError> {
     let text = decode(bytes, file)?;
     let (columns, rows) = match format {
-        Format::Csv => read_csv(text, file)?,
-        Format::Tbx => read_tbx(text, file, kind)?,
-        Format::Deepl | Format::Google | Format::Amazon => (Columns::Basic, read_pairs(text, file, format, kind)?),
+        GlossaryFormat::Csv => read_csv(text, file)?,
+        GlossaryFormat::Tbx => read_tbx(text, file, kind)?,
+        GlossaryFormat::Deepl | GlossaryFormat::Google | GlossaryFormat::Amazon => {
+            (Columns::Basic, read_pairs(text, file, format, kind)?)
+        }
     };
     let mut entries = Vec::with_capacity(rows.len());
     let mut warnings = Vec::new();
@@ -412,17 +418,17 @@ fn read_csv(text: &str, file: &str) -> Result<(Columns, Vec<Row>), FormatError> 
     Ok((columns, rows))
 }
 
-fn read_pairs(text: &str, file: &str, format: Format, kind: Kind) -> Result<Vec<Row>, FormatError> {
+fn read_pairs(text: &str, file: &str, format: GlossaryFormat, kind: Kind) -> Result<Vec<Row>, FormatError> {
     let row_error = |line: usize, message: String| FormatError::Row { file: file.to_string(), line, message };
     let is_header = |record: &csv::StringRecord| {
         record.len() == 2 && record.iter().zip(LANGUAGES).all(|(field, code)| field.trim().eq_ignore_ascii_case(code))
     };
     let mut records = csv_records(text, file)?.into_iter().peekable();
     match records.peek() {
-        Some((_, first)) if format != Format::Deepl && is_header(first) => {
+        Some((_, first)) if format != GlossaryFormat::Deepl && is_header(first) => {
             records.next();
         }
-        Some((line, _)) if format == Format::Amazon => {
+        Some((line, _)) if format == GlossaryFormat::Amazon => {
             return Err(row_error(
                 *line,
                 format!("expected the header `{}` (the languages' codes)", LANGUAGES.join(",")),
@@ -448,7 +454,7 @@ fn xml_text(text: &str, entry: &Entry) -> Result<String, FormatError> {
         |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
     match text.chars().find(|&c| !allowed(c)) {
         Some(c) => Err(FormatError::Unwritable {
-            format: Format::Tbx,
+            format: GlossaryFormat::Tbx,
             arabic: entry.arabic.clone(),
             message: format!("U+{:04X} cannot appear in XML", u32::from(c)),
         }),
@@ -491,7 +497,7 @@ fn write_tbx(entries: &[Entry], columns: Columns) -> Result<Exported, FormatErro
         if !entry.note.is_empty() {
             if entry.note.starts_with(CONFIRM) || entry.note.starts_with(REFUTE) {
                 return Err(FormatError::Unwritable {
-                    format: Format::Tbx,
+                    format: GlossaryFormat::Tbx,
                     arabic: entry.arabic.clone(),
                     message: format!(
                         "the note starts with `{CONFIRM}` or `{REFUTE}`, which marks a context cue in TBX"
@@ -531,7 +537,7 @@ fn write_tbx(entries: &[Entry], columns: Columns) -> Result<Exported, FormatErro
     }
     out.push_str("    </body>\n  </text>\n</tbx>\n");
     let losses = (reordered > 0).then(|| Loss {
-        format: Format::Tbx,
+        format: GlossaryFormat::Tbx,
         what: "ambiguous forms are read back in the order of the forms and spelled as the forms are".to_string(),
         entries: reordered,
     });
@@ -915,7 +921,8 @@ fn read_tbx(text: &str, file: &str, kind: Kind) -> Result<(Columns, Vec<Row>), F
 mod tests {
     use super::*;
     use crate::glossary::BUILTIN;
-    use crate::glossary::parse::{HEADER, HEADER_SENSES, parse, parse_with_columns, write_tsv};
+    use crate::glossary::parse::{HEADER, HEADER_SENSES, parse, parse_with_columns};
+    use crate::glossary_tools::write::write_tsv;
 
     fn entries(tsv: &str) -> Vec<Entry> {
         parse(tsv.as_bytes(), "g.tsv").unwrap().0
@@ -927,13 +934,13 @@ mod tests {
         ))
     }
 
-    fn import_str(text: &str, format: Format) -> Result<Vec<Entry>, FormatError> {
+    fn import_str(text: &str, format: GlossaryFormat) -> Result<Vec<Entry>, FormatError> {
         import(text.as_bytes(), "in", format, Kind::Other).map(|i| i.entries)
     }
 
     #[test]
     fn csv_quotes_as_rfc_4180_and_reads_back() {
-        let out = export(&sample(), Columns::Basic, Format::Csv).unwrap();
+        let out = export(&sample(), Columns::Basic, GlossaryFormat::Csv).unwrap();
         assert_eq!(
             out.text,
             "arabic,english,kind,variants,note\n\
@@ -941,13 +948,13 @@ mod tests {
              صنعاء,Sanaa,place,,\n"
         );
         assert!(out.losses.is_empty());
-        let back = import_str(&out.text, Format::Csv).unwrap();
+        let back = import_str(&out.text, GlossaryFormat::Csv).unwrap();
         assert_eq!(write_tsv(&back, Columns::Basic).unwrap(), write_tsv(&sample(), Columns::Basic).unwrap());
     }
 
     #[test]
     fn two_column_formats_write_one_row_per_form_and_report_losses() {
-        let deepl = export(&sample(), Columns::Basic, Format::Deepl).unwrap();
+        let deepl = export(&sample(), Columns::Basic, GlossaryFormat::Deepl).unwrap();
         assert_eq!(deepl.text, "حزب الله,Hezbollah\nحزب الله اللبناني,Hezbollah\nحزبالله,Hezbollah\nصنعاء,Sanaa\n");
         assert_eq!(
             deepl.losses.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -956,16 +963,20 @@ mod tests {
                 "deepl: variants become rows of their own and are read back as entries of their own; 1 entries affected",
             ]
         );
-        assert_eq!(export(&sample(), Columns::Basic, Format::Google).unwrap().text, deepl.text);
-        assert_eq!(export(&sample(), Columns::Basic, Format::Amazon).unwrap().text, format!("ar,en\n{}", deepl.text));
+        assert_eq!(export(&sample(), Columns::Basic, GlossaryFormat::Google).unwrap().text, deepl.text);
+        assert_eq!(
+            export(&sample(), Columns::Basic, GlossaryFormat::Amazon).unwrap().text,
+            format!("ar,en\n{}", deepl.text)
+        );
         let back =
-            import("ar,en\nحماس,Hamas\n\"حزب, الله\",Hezbollah\n".as_bytes(), "in", Format::Google, Kind::Org).unwrap();
+            import("ar,en\nحماس,Hamas\n\"حزب, الله\",Hezbollah\n".as_bytes(), "in", GlossaryFormat::Google, Kind::Org)
+                .unwrap();
         assert_eq!(
             write_tsv(&back.entries, Columns::Basic).unwrap(),
             format!("{HEADER}\nحزب, الله\tHezbollah\torg\t\t\nحماس\tHamas\torg\t\t\n")
         );
         let long = format!("{HEADER}\nحماس\t{}\torg\t\t\n", "A".repeat(1025));
-        let err = export(&entries(&long), Columns::Basic, Format::Deepl).unwrap_err().to_string();
+        let err = export(&entries(&long), Columns::Basic, GlossaryFormat::Deepl).unwrap_err().to_string();
         assert!(err.starts_with("deepl: `حماس`: `AAAA"), "{err}");
         assert!(err.ends_with("` is 1025 bytes long; DeepL takes at most 1024"), "{err}");
     }
@@ -973,63 +984,68 @@ mod tests {
     #[test]
     fn two_column_import_errors_name_the_line() {
         assert_eq!(
-            import_str("حماس,Hamas\n\nحزب الله,Hezbollah,org\n", Format::Deepl).unwrap_err().to_string(),
+            import_str("حماس,Hamas\n\nحزب الله,Hezbollah,org\n", GlossaryFormat::Deepl).unwrap_err().to_string(),
             "in:3: expected 2 columns (Arabic, English), found 3"
         );
         assert_eq!(
-            import_str("حماس,Hamas\n", Format::Amazon).unwrap_err().to_string(),
+            import_str("حماس,Hamas\n", GlossaryFormat::Amazon).unwrap_err().to_string(),
             "in:1: expected the header `ar,en` (the languages' codes)"
         );
         assert_eq!(
-            import_str("ar,en\nحماس,Hamas\nحماس,Hamas movement\n", Format::Google).unwrap_err().to_string(),
+            import_str("ar,en\nحماس,Hamas\nحماس,Hamas movement\n", GlossaryFormat::Google).unwrap_err().to_string(),
             "in:3: `حماس` is rendered `Hamas movement` here but `Hamas` at line 2"
         );
         assert_eq!(
-            import_str("Hamas,حماس\n", Format::Deepl).unwrap_err().to_string(),
+            import_str("Hamas,حماس\n", GlossaryFormat::Deepl).unwrap_err().to_string(),
             "in:1: Arabic term `Hamas` has no Arabic letter"
         );
-        let imported = import(b"\xEF\xBB\xBFar,en\nhamas,x\n", "in", Format::Amazon, Kind::Other);
+        let imported = import(b"\xEF\xBB\xBFar,en\nhamas,x\n", "in", GlossaryFormat::Amazon, Kind::Other);
         assert_eq!(imported.unwrap_err().to_string(), "in:2: Arabic term `hamas` has no Arabic letter");
-        assert_eq!(import_str("حماس,Hamas\nحماس,Hamas\n", Format::Deepl).unwrap().len(), 1);
+        assert_eq!(import_str("حماس,Hamas\nحماس,Hamas\n", GlossaryFormat::Deepl).unwrap().len(), 1);
     }
 
     #[test]
     fn csv_import_errors_name_the_line() {
         assert_eq!(
-            import_str("arabic,english\n", Format::Csv).unwrap_err().to_string(),
+            import_str("arabic,english\n", GlossaryFormat::Csv).unwrap_err().to_string(),
             "in:1: expected the header `arabic,english,kind,variants,note` or \
              `arabic,english,kind,variants,note,short,ambiguous,confirm,refute`"
         );
         assert_eq!(
-            import_str("", Format::Csv).unwrap_err().to_string(),
+            import_str("", GlossaryFormat::Csv).unwrap_err().to_string(),
             "in:1: empty file: expected the header `arabic,english,kind,variants,note` or \
              `arabic,english,kind,variants,note,short,ambiguous,confirm,refute`"
         );
         assert_eq!(
-            import_str("arabic,english,kind,variants,note\n\"حماس\nx\",Hamas,org,,\nحزب,Hezbollah\n", Format::Csv)
-                .unwrap_err()
-                .to_string(),
+            import_str(
+                "arabic,english,kind,variants,note\n\"حماس\nx\",Hamas,org,,\nحزب,Hezbollah\n",
+                GlossaryFormat::Csv
+            )
+            .unwrap_err()
+            .to_string(),
             "in:4: expected 5 columns (arabic, english, kind, variants, note), found 2"
         );
         assert_eq!(
-            import_str("arabic,english,kind,variants,note\nحماس,Hamas,group,,\n", Format::Csv).unwrap_err().to_string(),
+            import_str("arabic,english,kind,variants,note\nحماس,Hamas,group,,\n", GlossaryFormat::Csv)
+                .unwrap_err()
+                .to_string(),
             "in:2: unknown kind `group` (expected org, person, place or other)"
         );
         assert_eq!(
-            import_str("arabic,english,kind,variants,note\nحماس,Hamas,org,,\"a\tb\"\n", Format::Csv)
+            import_str("arabic,english,kind,variants,note\nحماس,Hamas,org,,\"a\tb\"\n", GlossaryFormat::Csv)
                 .unwrap_err()
                 .to_string(),
             "in:2: the note holds a tab or a line break, which a glossary row cannot hold"
         );
         let mut bad = b"arabic,english,kind,variants,note\n\xd8\xad\xd9".to_vec();
         bad.extend_from_slice(b",x,org,,\n");
-        let err = import(&bad, "in", Format::Csv, Kind::Other).unwrap_err().to_string();
+        let err = import(&bad, "in", GlossaryFormat::Csv, Kind::Other).unwrap_err().to_string();
         assert_eq!(err, "in:2:2: invalid UTF-8");
     }
 
     #[test]
     fn tbx_round_trips_and_reads_tbx_2008() {
-        let out = export(&sample(), Columns::Basic, Format::Tbx).unwrap();
+        let out = export(&sample(), Columns::Basic, GlossaryFormat::Tbx).unwrap();
         assert!(out.losses.is_empty());
         assert!(out.text.contains(concat!(
             "      <conceptEntry id=\"c1\">\n",
@@ -1041,7 +1057,7 @@ mod tests {
             "            <termNote type=\"administrativeStatus\">preferredTerm-admn-sts</termNote>\n",
             "          </termSec>\n",
         )));
-        let back = import_str(&out.text, Format::Tbx).unwrap();
+        let back = import_str(&out.text, GlossaryFormat::Tbx).unwrap();
         assert_eq!(write_tsv(&back, Columns::Basic).unwrap(), write_tsv(&sample(), Columns::Basic).unwrap());
         assert_eq!(back[1].origin.line, 35);
 
@@ -1057,7 +1073,7 @@ mod tests {
 <termEntry><langSet xml:lang="ar"><tig><term><![CDATA[صنعاء]]></term></tig></langSet>
   <langSet xml:lang="en"><tig><term>Sanaa &amp; Co</term></tig></langSet></termEntry>
 </body></text></martif>"#;
-        let read = import(old.as_bytes(), "old.tbx", Format::Tbx, Kind::Place).unwrap().entries;
+        let read = import(old.as_bytes(), "old.tbx", GlossaryFormat::Tbx, Kind::Place).unwrap().entries;
         assert_eq!(
             write_tsv(&read, Columns::Basic).unwrap(),
             format!("{HEADER}\nآموس هوكستين\tAmos Hochstein\tperson\tهوكستين\t\nصنعاء\tSanaa & Co\tplace\t\t\n")
@@ -1087,7 +1103,7 @@ mod tests {
             ),
         ];
         for (xml, want) in cases {
-            let err = import_str(xml, Format::Tbx).unwrap_err().to_string();
+            let err = import_str(xml, GlossaryFormat::Tbx).unwrap_err().to_string();
             assert!(err.starts_with(want), "{xml}: {err}");
             assert!(!err.contains('\n'), "{err}");
         }
@@ -1098,7 +1114,7 @@ mod tests {
         let (builtin, _, columns) = parse_with_columns(BUILTIN.as_bytes(), "builtin.tsv").unwrap();
         let canonical = write_tsv(&builtin, columns).unwrap();
         assert_eq!(canonical, BUILTIN, "the built-in glossary is canonical");
-        for format in [Format::Csv, Format::Tbx] {
+        for format in [GlossaryFormat::Csv, GlossaryFormat::Tbx] {
             let out = export(&builtin, columns, format).unwrap();
             assert!(out.losses.is_empty(), "{format}: {:?}", out.losses);
             let back = import(out.text.as_bytes(), "out", format, Kind::Other).unwrap();
@@ -1166,7 +1182,7 @@ mod tests {
         let tsv = senses_tsv();
         let (entries, _, columns) = parse_with_columns(tsv.as_bytes(), "g.tsv").unwrap();
         assert_eq!(write_tsv(&entries, columns).unwrap(), tsv);
-        let csv = export(&entries, columns, Format::Csv).unwrap();
+        let csv = export(&entries, columns, GlossaryFormat::Csv).unwrap();
         assert_eq!(
             csv.text,
             "arabic,english,kind,variants,note,short,ambiguous,confirm,refute\n\
@@ -1174,7 +1190,7 @@ mod tests {
              بشار الأسد,Bashar al-Assad,person,بشار حافظ الأسد,,الأسد=Assad|بشار=Bashar,الأسد,الرئيس ~|دمشق,عرين ~\n\
              صنعاء,Sanaa,place,,,,,,\n"
         );
-        let tbx = export(&entries, columns, Format::Tbx).unwrap();
+        let tbx = export(&entries, columns, GlossaryFormat::Tbx).unwrap();
         assert!(tbx.text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?tarjim columns=\"9\"?>\n<tbx "));
         assert!(tbx.text.contains(ASSAD_TBX), "{}", tbx.text);
         assert!(tbx.text.contains(
@@ -1183,7 +1199,7 @@ mod tests {
         for out in [&csv, &tbx] {
             assert!(out.losses.is_empty());
         }
-        for (format, out) in [(Format::Csv, csv), (Format::Tbx, tbx)] {
+        for (format, out) in [(GlossaryFormat::Csv, csv), (GlossaryFormat::Tbx, tbx)] {
             let back = import(out.text.as_bytes(), "in", format, Kind::Other).unwrap();
             assert_eq!(back.columns, Columns::Senses, "{format}");
             assert_eq!(write_tsv(&back.entries, back.columns).unwrap(), tsv, "{format}");
@@ -1191,32 +1207,35 @@ mod tests {
         // A file with the sense columns but no entry using them keeps them.
         let empty = format!("{HEADER_SENSES}\nصنعاء\tSanaa\tplace\t\t\t\t\t\t\n");
         let (entries, _, columns) = parse_with_columns(empty.as_bytes(), "g.tsv").unwrap();
-        for format in [Format::Csv, Format::Tbx] {
+        for format in [GlossaryFormat::Csv, GlossaryFormat::Tbx] {
             let out = export(&entries, columns, format).unwrap();
             let back = import(out.text.as_bytes(), "in", format, Kind::Other).unwrap();
             assert_eq!(write_tsv(&back.entries, back.columns).unwrap(), empty, "{format}");
         }
         // A basic file stays basic.
-        let basic = export(&sample(), Columns::Basic, Format::Tbx).unwrap();
-        assert_eq!(import_str(&basic.text, Format::Tbx).map(|e| e.len()).unwrap(), 2);
-        assert_eq!(import(basic.text.as_bytes(), "in", Format::Tbx, Kind::Other).unwrap().columns, Columns::Basic);
+        let basic = export(&sample(), Columns::Basic, GlossaryFormat::Tbx).unwrap();
+        assert_eq!(import_str(&basic.text, GlossaryFormat::Tbx).map(|e| e.len()).unwrap(), 2);
+        assert_eq!(
+            import(basic.text.as_bytes(), "in", GlossaryFormat::Tbx, Kind::Other).unwrap().columns,
+            Columns::Basic
+        );
     }
 
     #[test]
     fn tbx_reports_ambiguous_forms_it_reorders_and_refuses_cue_like_notes() {
         let tsv = format!("{HEADER_SENSES}\nبشار الأسد\tBashar al-Assad\tperson\t\t\tالأسد=Assad\tالاسد|بشار الأسد\t\t\n");
-        let out = export(&entries(&tsv), Columns::Senses, Format::Tbx).unwrap();
+        let out = export(&entries(&tsv), Columns::Senses, GlossaryFormat::Tbx).unwrap();
         assert_eq!(
             out.losses.iter().map(ToString::to_string).collect::<Vec<_>>(),
             vec![
                 "tbx: ambiguous forms are read back in the order of the forms and spelled as the forms are; 1 entries affected"
             ]
         );
-        let back = import_str(&out.text, Format::Tbx).unwrap();
+        let back = import_str(&out.text, GlossaryFormat::Tbx).unwrap();
         assert_eq!(back[0].ambiguous, vec!["بشار الأسد", "الأسد"]);
         let note = format!("{HEADER}\nصنعاء\tSanaa\tplace\t\trefute: not a cue\n");
         assert_eq!(
-            export(&entries(&note), Columns::Basic, Format::Tbx).unwrap_err().to_string(),
+            export(&entries(&note), Columns::Basic, GlossaryFormat::Tbx).unwrap_err().to_string(),
             "tbx: `صنعاء`: the note starts with `confirm:` or `refute:`, which marks a context cue in TBX"
         );
     }
@@ -1257,21 +1276,23 @@ mod tests {
             ),
         ];
         for (xml, want) in cases {
-            assert_eq!(import_str(&xml, Format::Tbx).unwrap_err().to_string(), want, "{xml}");
+            assert_eq!(import_str(&xml, GlossaryFormat::Tbx).unwrap_err().to_string(), want, "{xml}");
         }
         // Other processing instructions are skipped.
-        assert!(import_str("<?xml-model href=\"basic.rng\"?><tbx/>", Format::Tbx).unwrap().is_empty());
+        assert!(import_str("<?xml-model href=\"basic.rng\"?><tbx/>", GlossaryFormat::Tbx).unwrap().is_empty());
     }
 
     #[test]
     fn csv_with_sense_columns_checks_its_rows() {
         let head = "arabic,english,kind,variants,note,short,ambiguous,confirm,refute\n";
         assert_eq!(
-            import_str(&format!("{head}حماس,Hamas,org,,\n"), Format::Csv).unwrap_err().to_string(),
+            import_str(&format!("{head}حماس,Hamas,org,,\n"), GlossaryFormat::Csv).unwrap_err().to_string(),
             "in:2: expected 9 columns (arabic, english, kind, variants, note, short, ambiguous, confirm, refute), found 5"
         );
         assert_eq!(
-            import_str(&format!("{head}حماس,Hamas,org,,,حماس=Hamas,,,\n"), Format::Csv).unwrap_err().to_string(),
+            import_str(&format!("{head}حماس,Hamas,org,,,حماس=Hamas,,,\n"), GlossaryFormat::Csv)
+                .unwrap_err()
+                .to_string(),
             "in:2: short form `حماس` repeats a form of the entry"
         );
     }
@@ -1279,7 +1300,7 @@ mod tests {
     #[test]
     fn two_column_formats_write_short_forms_and_leave_ambiguous_forms_out() {
         let (entries, _, columns) = parse_with_columns(senses_tsv().as_bytes(), "g.tsv").unwrap();
-        let deepl = export(&entries, columns, Format::Deepl).unwrap();
+        let deepl = export(&entries, columns, GlossaryFormat::Deepl).unwrap();
         assert_eq!(
             deepl.text,
             "قناة الجزيرة,Al Jazeera\nبشار الأسد,Bashar al-Assad\nبشار حافظ الأسد,Bashar al-Assad\nبشار,Bashar\nصنعاء,Sanaa\n"
@@ -1328,9 +1349,9 @@ mod tests {
 
     #[test]
     fn tbx_import_places_entries_and_errors_deep_in_a_5k_entry_file() {
-        let tbx = export(&generated(5000), Columns::Basic, Format::Tbx).unwrap().text;
+        let tbx = export(&generated(5000), Columns::Basic, GlossaryFormat::Tbx).unwrap().text;
         // 11 lines of header, then 14 lines per entry.
-        let back = import_str(&tbx, Format::Tbx).unwrap();
+        let back = import_str(&tbx, GlossaryFormat::Tbx).unwrap();
         assert_eq!((back[4320].english.as_str(), back[4320].origin.line), ("Name 4320", 60_492));
         let entry = tbx.find("<conceptEntry id=\"c4321\">").unwrap();
         assert_eq!(crate::text::line_column(&tbx, entry), (60_492, 7));
@@ -1340,32 +1361,35 @@ mod tests {
         let end = en + tbx[en..].find("</langSec>\n").unwrap() + "</langSec>\n".len();
         let no_english = format!("{}{}", &tbx[..en], &tbx[end..]);
         assert_eq!(
-            import_str(&no_english, Format::Tbx).unwrap_err().to_string(),
+            import_str(&no_english, GlossaryFormat::Tbx).unwrap_err().to_string(),
             "in:60492:7: the entry has no English term (a langSec with xml:lang=\"en\")"
         );
         // Its term's end tag misspelt: the error is at the tag, on the entry's fifth line.
         let misspelt = format!("{}{}", &tbx[..entry], tbx[entry..].replacen("</term>", "</trem>", 1));
         assert_eq!(
-            import_str(&misspelt, Format::Tbx).unwrap_err().to_string(),
+            import_str(&misspelt, GlossaryFormat::Tbx).unwrap_err().to_string(),
             "in:60496:23: broken XML: ill-formed document: expected `</term>`, but `</trem>` was found"
         );
     }
 
     #[test]
     fn csv_import_places_rows_and_errors_deep_in_a_5k_entry_file() {
-        let csv = export(&generated(5000), Columns::Basic, Format::Csv).unwrap().text;
+        let csv = export(&generated(5000), Columns::Basic, GlossaryFormat::Csv).unwrap().text;
         // Two blank lines after the header: row 4321 is on line 4324.
         let csv = csv.replacen('\n', "\n\n\n", 1);
-        let back = import_str(&csv, Format::Csv).unwrap();
+        let back = import_str(&csv, GlossaryFormat::Csv).unwrap();
         assert_eq!((back[4320].english.as_str(), back[4320].origin.line), ("Name 4320", 4324));
         let short = csv.replacen("Name 4320,org,,\n", "Name 4320,org,\n", 1);
         assert_eq!(
-            import_str(&short, Format::Csv).unwrap_err().to_string(),
+            import_str(&short, GlossaryFormat::Csv).unwrap_err().to_string(),
             "in:4324: expected 5 columns (arabic, english, kind, variants, note), found 4"
         );
         let mut bytes = csv.into_bytes();
         let row = bytes.windows(10).position(|w| w == b"Name 4320,").unwrap();
         bytes[row + 2] = 0xff;
-        assert_eq!(import(&bytes, "in", Format::Csv, Kind::Other).unwrap_err().to_string(), "in:4324:8: invalid UTF-8");
+        assert_eq!(
+            import(&bytes, "in", GlossaryFormat::Csv, Kind::Other).unwrap_err().to_string(),
+            "in:4324:8: invalid UTF-8"
+        );
     }
 }

@@ -30,16 +30,18 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
+use super::ToolError;
 use super::corpus::Pair;
 use super::lint::common_word;
-use super::matcher::proclitic_readings;
 use super::names::{
     ArWord, Cue, English, MAX_SPAN_WORDS, Stem, arabic_words, descriptor, en_cue, is_content_word, lowercase_words,
     sounds_alike, stem,
 };
-use super::normalize::fold_str;
-use super::parse::{Columns, has_arabic_letter, row};
-use super::{Cue as SenseCue, Entry, GlossaryError, Kind, Matcher, Origin};
+use super::write::row;
+use crate::glossary::matcher::proclitic_readings;
+use crate::glossary::normalize::fold_str;
+use crate::glossary::parse::{Columns, has_arabic_letter};
+use crate::glossary::{Cue as SenseCue, Entry, GlossaryError, Kind, Matcher, Origin};
 
 /// Longest n-gram mined, in words.
 pub const MAX_NGRAM: usize = 4;
@@ -782,7 +784,7 @@ pub fn suggest(pairs: &[Pair], matcher: &Matcher, min_count: usize) -> (Evidence
 /// The suggestions as a glossary file for review: the header (with the sense
 /// columns when a term is ambiguous), then one row per suggestion in rank order
 /// (its kind, no variants, the note of [`Suggestion::note`]).
-pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, GlossaryError> {
+pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, ToolError> {
     let entries: Vec<Entry> =
         suggestions.iter().enumerate().map(|(i, s)| s.entry("suggestions", i + 2)).collect::<Result<_, _>>()?;
     let columns = Columns::for_entries(&entries);
@@ -797,8 +799,8 @@ pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, GlossaryErr
 #[cfg(test)]
 pub(crate) mod tests {
     use super::super::corpus::{Location, WordLinks};
-    use super::super::{Glossary, parse::HEADER};
     use super::*;
+    use crate::glossary::{Glossary, parse::HEADER};
 
     /// A pair; with `links`, word links between its space-separated words.
     pub(crate) fn pair(line: usize, source: &str, target: &str, links: Option<&[(usize, usize)]>) -> Pair {
