@@ -21,16 +21,18 @@ const LOGITS_TILE: usize = 16;
 /// Score `transformers` gives to slots that must not be chosen.
 const EXCLUDED: f32 = -1.0e9;
 
+/// A hypothesis still being extended.
 #[derive(Debug, Clone)]
-struct Beam {
+struct OpenHypothesis {
     /// Tokens so far, decoder start included.
     seq: Vec<u32>,
     /// Sum of log-probabilities.
     score: f32,
 }
 
+/// One of the `num_beams` places for a finished hypothesis.
 #[derive(Debug, Clone)]
-struct Finished {
+struct FinishedSlot {
     seq: Vec<u32>,
     score: f32,
     /// Whether this slot holds a real hypothesis (slots start empty).
@@ -39,20 +41,22 @@ struct Finished {
 
 /// One source's search state.
 #[derive(Debug)]
-struct Source {
-    running: Vec<Beam>,
-    finished: Vec<Finished>,
+struct SourceSearch {
+    running: Vec<OpenHypothesis>,
+    finished: Vec<FinishedSlot>,
     /// `transformers`' `is_early_stop_heuristic_unsatisfied`.
     improvable: bool,
 }
 
-impl Source {
+impl SourceSearch {
     fn new(cfg: &GenerationConfig) -> Self {
         let n = cfg.num_beams;
         let start = vec![cfg.decoder_start_token_id];
         Self {
-            running: (0..n).map(|i| Beam { seq: start.clone(), score: if i == 0 { 0.0 } else { EXCLUDED } }).collect(),
-            finished: vec![Finished { seq: Vec::new(), score: EXCLUDED, done: false }; n],
+            running: (0..n)
+                .map(|i| OpenHypothesis { seq: start.clone(), score: if i == 0 { 0.0 } else { EXCLUDED } })
+                .collect(),
+            finished: vec![FinishedSlot { seq: Vec::new(), score: EXCLUDED, done: false }; n],
             improvable: true,
         }
     }
@@ -95,12 +99,12 @@ impl Source {
         let order = top_indices(&running_scores, n);
         let parents = order.iter().map(|&i| extended[i].2).collect();
         let next_running =
-            order.iter().map(|&i| Beam { seq: extended[i].0.clone(), score: running_scores[i] }).collect();
+            order.iter().map(|&i| OpenHypothesis { seq: extended[i].0.clone(), score: running_scores[i] }).collect();
 
         // Finished hypotheses: candidates among the top `n` that stopped.
         let length = (cur_len as f64).powf(f64::from(cfg.length_penalty)) as f32;
         let full = cfg.early_stopping == EarlyStopping::Always && self.all_finished();
-        let mut merged: Vec<Finished> = self.finished.clone();
+        let mut merged: Vec<FinishedSlot> = self.finished.clone();
         for (i, (seq, score, _, hit)) in extended.into_iter().enumerate() {
             let just_finished = hit && i < n;
             let mut score = score / length;
@@ -113,7 +117,7 @@ impl Source {
             if !just_finished {
                 score += EXCLUDED;
             }
-            merged.push(Finished { seq, score, done: just_finished });
+            merged.push(FinishedSlot { seq, score, done: just_finished });
         }
         let scores: Vec<f32> = merged.iter().map(|f| f.score).collect();
         self.finished = top_indices(&scores, n).into_iter().map(|i| merged[i].clone()).collect();
@@ -172,7 +176,7 @@ fn search_in_chunks(
 ) -> Result<Vec<Hypothesis>, DecodeError> {
     let (n, vocab) = (cfg.num_beams, model.config().target_vocab_size());
     let batch = enc.batch_size();
-    let mut sources: Vec<Source> = (0..batch).map(|_| Source::new(cfg)).collect();
+    let mut sources: Vec<SourceSearch> = (0..batch).map(|_| SourceSearch::new(cfg)).collect();
     // Decoder row `s * n + b` is beam `b` of the `s`-th active source, which
     // reads that source's encoder output.
     let mut cache = DecoderCache::new(model.config().decoder_layers);
@@ -225,7 +229,7 @@ fn search_in_chunks(
         }
         active = still_active;
     }
-    Ok(sources.into_iter().map(Source::best).collect())
+    Ok(sources.into_iter().map(SourceSearch::best).collect())
 }
 
 #[cfg(test)]

@@ -155,38 +155,42 @@ impl State {
     }
 }
 
+/// A hypothesis still being extended, with the constraints it has met.
 #[derive(Debug, Clone)]
-struct Beam {
+struct OpenConstrained {
     seq: Vec<u32>,
     score: f32,
     state: State,
 }
 
+/// A finished hypothesis, with the constraints it met.
 #[derive(Debug, Clone)]
-struct Finished {
+struct FinishedConstrained {
     seq: Vec<u32>,
     score: f32,
     state: State,
 }
 
 /// One source's search.
-struct Source<'a> {
+struct ConstrainedSearch<'a> {
     constraints: &'a [Constraint],
-    running: Vec<Beam>,
-    finished: Vec<Finished>,
+    running: Vec<OpenConstrained>,
+    finished: Vec<FinishedConstrained>,
     done: bool,
 }
 
-struct Candidate {
+/// A hypothesis extended by one token, before the beam is chosen.
+struct Extension {
     parent: usize,
     token: u32,
     score: f32,
     state: State,
 }
 
-impl<'a> Source<'a> {
+impl<'a> ConstrainedSearch<'a> {
     fn new(cfg: &GenerationConfig, constraints: &'a [Constraint]) -> Self {
-        let start = Beam { seq: vec![cfg.decoder_start_token_id], score: 0.0, state: State::new(constraints.len()) };
+        let start =
+            OpenConstrained { seq: vec![cfg.decoder_start_token_id], score: 0.0, state: State::new(constraints.len()) };
         Self { constraints, running: vec![start], finished: Vec::new(), done: false }
     }
 
@@ -200,7 +204,7 @@ impl<'a> Source<'a> {
         let k = cfg.num_beams;
         let cur_len = self.running[0].seq.len();
         let forced_end = cur_len + 1 >= cfg.max_length;
-        // Candidate (parent, token) pairs: the best overall, each beam's best, and
+        // Extensions (parent, token) pairs: the best overall, each beam's best, and
         // each beam's constraint tokens.
         let rows: Vec<(&[f32], f32)> =
             log_probs.iter().zip(&self.running).map(|(row, beam)| (row.as_slice(), beam.score)).collect();
@@ -231,7 +235,7 @@ impl<'a> Source<'a> {
                     let mut seq = beam.seq.clone();
                     seq.push(token);
                     let norm = Self::normalized(cfg, score, seq.len() - 1);
-                    self.finished.push(Finished {
+                    self.finished.push(FinishedConstrained {
                         seq,
                         score: norm,
                         state: if token == cfg.eos_token_id { beam.state.clone() } else { state },
@@ -239,11 +243,11 @@ impl<'a> Source<'a> {
                 }
                 continue;
             }
-            candidates.push(Candidate { parent, token, score, state });
+            candidates.push(Extension { parent, token, score, state });
         }
         // Dynamic beam allocation: banks by progress, filled round-robin from the
         // most advanced bank, best first within a bank.
-        let mut banks: Vec<(usize, Vec<Candidate>)> = Vec::new();
+        let mut banks: Vec<(usize, Vec<Extension>)> = Vec::new();
         for candidate in candidates {
             let progress = candidate.state.progress(self.constraints);
             match banks.iter_mut().find(|(p, _)| *p == progress) {
@@ -256,7 +260,7 @@ impl<'a> Source<'a> {
             bank.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.parent.cmp(&b.parent)).then(a.token.cmp(&b.token)));
             bank.reverse(); // pop() takes the best
         }
-        let mut chosen: Vec<Candidate> = Vec::with_capacity(k);
+        let mut chosen: Vec<Extension> = Vec::with_capacity(k);
         while chosen.len() < k && banks.iter().any(|(_, bank)| !bank.is_empty()) {
             for (_, bank) in &mut banks {
                 if chosen.len() == k {
@@ -273,7 +277,7 @@ impl<'a> Source<'a> {
             .map(|c| {
                 let mut seq = self.running[c.parent].seq.clone();
                 seq.push(c.token);
-                Beam { seq, score: c.score, state: c.state }
+                OpenConstrained { seq, score: c.score, state: c.state }
             })
             .collect();
         self.update_done(cfg);
@@ -318,7 +322,7 @@ impl<'a> Source<'a> {
     /// repeated, then the best score.
     fn best(self) -> ConstrainedHypothesis {
         let count = |s: &State| s.met.iter().filter(|&&m| m).count();
-        let ranked: Vec<(usize, bool, &Finished)> =
+        let ranked: Vec<(usize, bool, &FinishedConstrained)> =
             self.finished.iter().map(|f| (count(&f.state), !self.repeats_a_term(&f.seq), f)).collect();
         let best = ranked
             .into_iter()
@@ -347,7 +351,7 @@ pub(super) fn search(
     constraints: &[Vec<Constraint>],
     cfg: &GenerationConfig,
 ) -> Result<Vec<ConstrainedHypothesis>, DecodeError> {
-    let mut sources: Vec<Source> = constraints.iter().map(|c| Source::new(cfg, c)).collect();
+    let mut sources: Vec<ConstrainedSearch> = constraints.iter().map(|c| ConstrainedSearch::new(cfg, c)).collect();
     let mut cache = DecoderCache::new(model.config().decoder_layers);
     // Row r of the decoder batch belongs to source `row_source[r]`.
     let mut row_source: Vec<usize> = (0..sources.len()).collect();
@@ -405,7 +409,7 @@ pub(super) fn search(
         }
         row_source = next_source;
     }
-    Ok(sources.into_iter().map(Source::best).collect())
+    Ok(sources.into_iter().map(ConstrainedSearch::best).collect())
 }
 
 #[cfg(test)]
