@@ -164,7 +164,8 @@ fn pretranslate(context: &Shared, input: &Path, output: &Path) -> Result<Outcome
         for segment in &unit.segments {
             let inline = inlines.next().ok_or_else(|| format!("{name}: internal error: segment count"))?;
             if inline.text.trim().is_empty() {
-                targets.push(None);
+                // A segment of a segmented unit with nothing to translate is copied.
+                targets.push(unit.segmented.is_some().then(|| document.text[segment.source.clone()].to_owned()));
                 continue;
             }
             let label = match &segment.id {

@@ -9,7 +9,12 @@
 //!    ancestor), not approved (1.2), not final (2.x `state="final"`; 1.2 `state`
 //!    `final`, `translated` or `signed-off` on an existing target) and whose
 //!    target is missing or holds only whitespace. tarjim never merges or splits
-//!    segments, so `canResegment` does not restrict it.
+//!    segments, so `canResegment` does not restrict it. A 1.2 unit segmented in
+//!    its `<seg-source>` (`<mrk mtype="seg" mid="…">`, as Okapi and Trados write)
+//!    is filled segment by segment ([`Segmented`]): a missing or blank target is
+//!    written as a copy of the seg-source whose segment `<mrk>`s hold their
+//!    translations; a target with segment `<mrk>`s gets only its blank ones
+//!    filled.
 //! 2. **Inline codes** (`inline.rs`): a source is read into plain text (what the
 //!    model translates) and codes, each at a character offset of that text.
 //!    Paired codes (`<g>`, `<pc>`, `<mrk>`, and the standalone pairs
@@ -33,7 +38,7 @@ mod write;
 use std::ops::Range;
 
 pub use inline::{Code, CodeKind, Inline, place};
-pub use read::{Document, Encoding, NotesAt, Segment, TargetAt, Unit, Version};
+pub use read::{Document, Encoding, NotesAt, Segment, Segmented, TargetAt, Unit, Version};
 pub use write::{Filled, splices, write};
 
 /// Why an XLIFF file cannot be pre-translated (nothing is written for it).

@@ -51,14 +51,40 @@ pub enum TargetAt {
         /// Line break and indentation to put before the new target.
         indent: Option<String>,
     },
+    /// 1.2 segmented unit whose `<target>` is written whole ([`Segmented::Whole`]):
+    /// the translation goes into the copy of the segment's `<mrk>`.
+    Composed,
+}
+
+/// How the targets of a segmented 1.2 unit (a `<seg-source>` with
+/// `<mrk mtype="seg">`s) are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segmented {
+    /// The `<target>` is missing or holds only whitespace: it is written whole,
+    /// a copy of the seg-source's content (`template`) where each segment's
+    /// `<mrk>` holds its translation.
+    Whole {
+        /// Where the target is, or goes.
+        target: TargetAt,
+        /// Byte range of the `<seg-source>`'s content.
+        template: Range<usize>,
+    },
+    /// The `<target>` has `<mrk mtype="seg">`s: the empty ones are the segments'
+    /// targets ([`TargetAt::Empty`] or [`TargetAt::Open`]); the target's start
+    /// tag gets the state.
+    Marks {
+        /// The `<target>` start tag.
+        start_tag: Range<usize>,
+    },
 }
 
 /// A segment to fill: its source and where its target goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    /// The 2.x segment's `id`, when it has one.
+    /// The 2.x segment's `id`, or the 1.2 segment's `mid`, when it has one.
     pub id: Option<String>,
-    /// Byte range of the source's content (between `<source>` and `</source>`).
+    /// Byte range of the source's content (between `<source>` and `</source>`;
+    /// in a segmented 1.2 unit, the content of the seg-source's `<mrk>`).
     pub source: Range<usize>,
     /// The target.
     pub target: TargetAt,
@@ -100,6 +126,8 @@ pub struct Unit {
     pub segments: Vec<Segment>,
     /// Where its notes go.
     pub notes: NotesAt,
+    /// 1.2 segmented units: how the targets are written.
+    pub segmented: Option<Segmented>,
 }
 
 /// A decoded XLIFF file and what to fill in it.
@@ -225,6 +253,9 @@ struct Frame {
     tag_end: usize,
     /// Whether its content is to be translated (`translate`, inherited).
     translate: bool,
+    /// Whether it is a 1.2 segment `<mrk mtype="seg">` of the unit's
+    /// seg-source or target.
+    mark: bool,
 }
 
 /// A unit being read.
@@ -248,9 +279,23 @@ struct SegmentBuild {
     state: Option<String>,
     /// Start of `<source>`, its content, and the end of the element.
     source: Option<(usize, Range<usize>, usize)>,
-    /// End of `<seg-source>` (1.2).
-    seg_source_end: Option<usize>,
+    /// Content and end of `<seg-source>` (1.2).
+    seg_source: Option<(Range<usize>, usize)>,
     target: Option<TargetBuild>,
+    /// 1.2 `<mrk mtype="seg">`s of the seg-source.
+    source_marks: Vec<Mark>,
+    /// 1.2 `<mrk mtype="seg">`s of the target.
+    target_marks: Vec<Mark>,
+}
+
+/// A 1.2 segment `<mrk mtype="seg">` as read.
+struct Mark {
+    mid: String,
+    /// The whole element.
+    element: Range<usize>,
+    start_tag: Range<usize>,
+    /// What is between the tags (`None` for `<mrk …/>`).
+    content: Option<Range<usize>>,
 }
 
 /// A target as read.
@@ -319,6 +364,25 @@ impl Walk<'_> {
             return Err(self.error(at, format!("the target language is {target}: tarjim writes English targets")));
         }
         Ok(())
+    }
+
+    /// Calls `edit` with the segment marks of the seg-source or the target of
+    /// the 1.2 unit being read, when the element about to start (or just ended)
+    /// is directly inside one of them, outside any other segment mark. Returns
+    /// whether it did.
+    fn segment_mark(&mut self, edit: impl FnOnce(&mut Vec<Mark>)) -> bool {
+        let Some(unit) = self.unit.as_mut() else { return false };
+        let Some(holder) = self.stack.get(unit.depth + 1) else { return false };
+        if !holder.xliff || self.stack[unit.depth + 1..].iter().any(|f| f.mark) {
+            return false;
+        }
+        let Some(segment) = unit.segments.last_mut() else { return false };
+        match holder.local.as_str() {
+            "seg-source" => edit(&mut segment.source_marks),
+            "target" => edit(&mut segment.target_marks),
+            _ => return false,
+        }
+        true
     }
 
     /// An element starts: `range` is its start tag, `empty` for `<x/>`.
@@ -411,8 +475,20 @@ impl Walk<'_> {
                 }
             }
         }
+        let mark = v12
+            && xliff
+            && local == "mrk"
+            && get(&attributes, "mtype") == Some("seg")
+            && self.segment_mark(|marks| {
+                marks.push(Mark {
+                    mid: get(&attributes, "mid").unwrap_or_default().to_owned(),
+                    element: range.clone(),
+                    start_tag: range.clone(),
+                    content: None,
+                });
+            });
         if !empty {
-            self.stack.push(Frame { name, xliff, local, start: at, tag_end: range.end, translate });
+            self.stack.push(Frame { name, xliff, local, start: at, tag_end: range.end, translate, mark });
         } else if xliff && (local == "trans-unit" || local == "unit") {
             return Err(self.error(at, format!("<{name}/> has no source")));
         }
@@ -427,12 +503,20 @@ impl Walk<'_> {
         if !frame.xliff {
             return Ok(());
         }
+        if frame.mark {
+            self.segment_mark(|marks| {
+                if let Some(mark) = marks.last_mut() {
+                    mark.content = Some(frame.tag_end..range.start);
+                    mark.element.end = range.end;
+                }
+            });
+        }
         let v12 = self.version == Some(Version::V1_2);
         let segment_parent = if v12 { self.parent_is("trans-unit") } else { self.parent_is("segment") };
         if segment_parent && let Some(segment) = self.unit.as_mut().and_then(|u| u.segments.last_mut()) {
             match frame.local.as_str() {
                 "source" => segment.source = Some((frame.start, frame.tag_end..range.start, range.end)),
-                "seg-source" => segment.seg_source_end = Some(range.end),
+                "seg-source" => segment.seg_source = Some((frame.tag_end..range.start, range.end)),
                 "target" => {
                     if let Some(target) = segment.target.as_mut() {
                         target.content = Some(frame.tag_end..range.start);
@@ -457,17 +541,51 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// Whether the text of `range` is only whitespace.
+    fn blank(&self, range: &Range<usize>) -> bool {
+        self.text[range.clone()].trim().is_empty()
+    }
+
+    /// Where the target of a segment is, or goes (after `after`, indented as
+    /// the element starting at `indent_of`).
+    fn target_at(&self, target: Option<TargetBuild>, after: usize, indent_of: usize) -> TargetAt {
+        match target {
+            Some(target) => match target.content {
+                Some(content) => TargetAt::Open { start_tag: target.start_tag, content },
+                None => TargetAt::Empty(target.start..target.end),
+            },
+            None => TargetAt::Missing { at: after, indent: indent_before(self.text, indent_of) },
+        }
+    }
+
+    /// 1.2: the notes go after the target.
+    fn notes_after(&self, target: &TargetAt) -> Option<NotesAt> {
+        let (at, indent) = match target {
+            TargetAt::Empty(r) => (r.end, indent_before(self.text, r.start)),
+            TargetAt::Open { start_tag, content } => {
+                let end = content.end + self.text[content.end..].find('>').map_or(0, |i| i + 1);
+                (end, indent_before(self.text, start_tag.start))
+            }
+            TargetAt::Missing { at, indent } => (*at, indent.clone()),
+            TargetAt::Composed => return None,
+        };
+        Some(NotesAt::AfterTarget { at, indent })
+    }
+
     /// Decides which segments of a finished unit to fill.
-    fn finish_unit(&mut self, unit: UnitBuild, start: usize) -> Result<(), XliffError> {
+    fn finish_unit(&mut self, mut unit: UnitBuild, start: usize) -> Result<(), XliffError> {
         let v12 = self.version == Some(Version::V1_2);
+        if v12 && unit.segments.first().is_some_and(|s| !s.source_marks.is_empty()) {
+            let segment = unit.segments.remove(0);
+            return self.finish_segmented(unit, segment, start);
+        }
         let mut segments = Vec::new();
         let mut notes = None;
         for segment in unit.segments {
             let Some((source_start, source, source_end)) = segment.source else {
                 return Err(self.error(start, format!("unit \"{}\" has a segment without a source", unit.id)));
             };
-            let text_of = |r: &Range<usize>| self.text[r.clone()].trim().is_empty();
-            let target_empty = segment.target.as_ref().is_none_or(|t| t.content.as_ref().is_none_or(text_of));
+            let target_empty = segment.target.as_ref().is_none_or(|t| t.content.as_ref().is_none_or(|c| self.blank(c)));
             let state = if v12 { segment.target.as_ref().and_then(|t| t.state.clone()) } else { segment.state };
             let final_state = match (v12, state.as_deref()) {
                 (true, Some("final" | "translated" | "signed-off")) => segment.target.is_some(),
@@ -482,29 +600,13 @@ impl Walk<'_> {
                 self.locked += 1;
                 continue;
             }
-            if text_of(&source) {
+            if self.blank(&source) {
                 continue;
             }
-            let target = match segment.target {
-                Some(target) => match target.content {
-                    Some(content) => TargetAt::Open { start_tag: target.start_tag, content },
-                    None => TargetAt::Empty(target.start..target.end),
-                },
-                None => {
-                    let at = segment.seg_source_end.unwrap_or(source_end);
-                    TargetAt::Missing { at, indent: indent_before(self.text, source_start) }
-                }
-            };
+            let after = segment.seg_source.as_ref().map_or(source_end, |(_, end)| *end);
+            let target = self.target_at(segment.target, after, source_start);
             if v12 {
-                let (at, indent) = match &target {
-                    TargetAt::Empty(r) => (r.end, indent_before(self.text, r.start)),
-                    TargetAt::Open { start_tag, content } => {
-                        let end = content.end + self.text[content.end..].find('>').map_or(0, |i| i + 1);
-                        (end, indent_before(self.text, start_tag.start))
-                    }
-                    TargetAt::Missing { at, indent } => (*at, indent.clone()),
-                };
-                notes = Some(NotesAt::AfterTarget { at, indent });
+                notes = self.notes_after(&target);
             }
             segments.push(Segment { id: segment.id, source, target, segment_tag: segment.tag });
         }
@@ -517,7 +619,77 @@ impl Walk<'_> {
             (None, None, Some(at)) => NotesAt::New { at, indent: indent_before(self.text, at) },
             (None, None, None) => return Err(self.error(start, format!("unit \"{}\" has no segment", unit.id))),
         };
-        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes });
+        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes, segmented: None });
+        Ok(())
+    }
+
+    /// Decides which segments of a segmented 1.2 unit to fill: all those with
+    /// text when the target is missing or blank, else those whose `<mrk>` in
+    /// the target is blank. Segments count one by one as filled, translated or
+    /// locked.
+    fn finish_segmented(&mut self, unit: UnitBuild, segment: SegmentBuild, start: usize) -> Result<(), XliffError> {
+        let Some((source_start, _, _)) = segment.source else {
+            return Err(self.error(start, format!("unit \"{}\" has a segment without a source", unit.id)));
+        };
+        let Some((template, seg_source_end)) = segment.seg_source else {
+            return Err(self.error(start, format!("unit \"{}\" has segments outside a <seg-source>", unit.id)));
+        };
+        let final_state = segment
+            .target
+            .as_ref()
+            .is_some_and(|t| matches!(t.state.as_deref(), Some("final" | "translated" | "signed-off")));
+        let with_text: Vec<&Mark> =
+            segment.source_marks.iter().filter(|m| m.content.as_ref().is_some_and(|c| !self.blank(c))).collect();
+        let target_blank = segment.target.as_ref().is_none_or(|t| t.content.as_ref().is_none_or(|c| self.blank(c)));
+        let mut segments = Vec::new();
+        if target_blank {
+            for mark in &with_text {
+                let source = mark.content.clone().unwrap_or_default();
+                segments.push(Segment {
+                    id: Some(mark.mid.clone()),
+                    source,
+                    target: TargetAt::Composed,
+                    segment_tag: None,
+                });
+            }
+        } else if segment.target_marks.is_empty() {
+            // Translated without segments.
+            self.translated += 1;
+            return Ok(());
+        } else {
+            for mark in &segment.target_marks {
+                let blank = mark.content.as_ref().is_none_or(|c| self.blank(c));
+                if !blank {
+                    self.translated += 1;
+                    continue;
+                }
+                let Some(source) = with_text.iter().find(|m| m.mid == mark.mid).and_then(|m| m.content.clone()) else {
+                    continue;
+                };
+                let target = match &mark.content {
+                    Some(content) => TargetAt::Open { start_tag: mark.start_tag.clone(), content: content.clone() },
+                    None => TargetAt::Empty(mark.element.clone()),
+                };
+                segments.push(Segment { id: Some(mark.mid.clone()), source, target, segment_tag: None });
+            }
+        }
+        if segments.is_empty() {
+            return Ok(());
+        }
+        if !unit.translate || unit.approved || final_state {
+            self.locked += segments.len();
+            return Ok(());
+        }
+        let start_tag = segment.target.as_ref().map(|t| t.start_tag.clone());
+        let target = self.target_at(segment.target, seg_source_end, source_start);
+        let Some(notes) = self.notes_after(&target) else {
+            return Err(self.error(start, format!("unit \"{}\": no target", unit.id)));
+        };
+        let segmented = match start_tag {
+            Some(start_tag) if !target_blank => Segmented::Marks { start_tag },
+            _ => Segmented::Whole { target, template },
+        };
+        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes, segmented: Some(segmented) });
         Ok(())
     }
 }

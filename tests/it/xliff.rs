@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tarjim::xliff::{Document, NotesAt, TargetAt};
+use tarjim::xliff::{Document, NotesAt, Segmented, TargetAt};
 
 use crate::cli::{tarjim, text, tiny};
 use crate::util::repo;
@@ -54,7 +54,17 @@ fn edit_ranges(input: &[u8]) -> Vec<std::ops::Range<usize>> {
                 TargetAt::Empty(range) => ranges.push(range.clone()),
                 TargetAt::Open { start_tag, content } => ranges.extend([start_tag.clone(), content.clone()]),
                 TargetAt::Missing { at, .. } => ranges.push(*at..*at),
+                TargetAt::Composed => {}
             }
+        }
+        match &unit.segmented {
+            Some(Segmented::Whole { target: TargetAt::Empty(range), .. }) => ranges.push(range.clone()),
+            Some(Segmented::Whole { target: TargetAt::Open { start_tag, content }, .. }) => {
+                ranges.extend([start_tag.clone(), content.clone()])
+            }
+            Some(Segmented::Whole { target: TargetAt::Missing { at, .. }, .. }) => ranges.push(*at..*at),
+            Some(Segmented::Marks { start_tag }) => ranges.push(start_tag.clone()),
+            Some(Segmented::Whole { target: TargetAt::Composed, .. }) | None => {}
         }
         match &unit.notes {
             NotesAt::AfterTarget { at, .. } | NotesAt::Inside(at) | NotesAt::New { at, .. } => ranges.push(*at..*at),
@@ -275,4 +285,88 @@ fn directories_are_searched_and_mirrored_under_the_output() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out_dir.join("ar/news/a.XLIFF").is_file());
     assert!(!out_dir.join("ar/readme.txt").exists());
+}
+
+/// The text of `xml` between `<open…>` (the `nth`, from 0) and the next `</close>`.
+fn element<'a>(xml: &'a str, open: &str, close: &str, nth: usize) -> &'a str {
+    let start = xml.match_indices(open).nth(nth).unwrap_or_else(|| panic!("no {open} #{nth}")).0;
+    let content = start + xml[start..].find('>').unwrap() + 1;
+    &xml[content..content + xml[content..].find(close).unwrap()]
+}
+
+/// `xml` with the text between its tags left out, except runs of whitespace.
+fn tags_only(xml: &str) -> String {
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(open) = rest.find('<') {
+        let text = &rest[..open];
+        if text.trim().is_empty() {
+            out.push_str(text);
+        }
+        let close = open + rest[open..].find('>').unwrap() + 1;
+        out.push_str(&rest[open..close]);
+        rest = &rest[close..];
+    }
+    out
+}
+
+/// `tarjim translate --document` of `lines` with the tiny model and the test glossary.
+fn translate_lines(lines: &[&str], dir: &Path) -> Vec<String> {
+    let glossary = dir.join("glossary.tsv");
+    std::fs::write(&glossary, GLOSSARY).unwrap();
+    let glossary = glossary.display().to_string();
+    let model = tiny();
+    let args = ["translate", "--document", "--model", &model, "--no-builtin-glossary", "--glossary", &glossary];
+    let out = tarjim(&args, format!("{}\n", lines.join("\n")).as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn segmented_units_get_one_target_mrk_per_source_segment_each_translated_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let input = fixture("segmented-1.2.xlf");
+    let out = run(&[&input], &out_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = out_dir.join("segmented-1.2.xlf");
+    assert_eq!(
+        text(&out.stderr),
+        format!("{}: 6 targets filled, 3 already translated, 2 locked → {}\n", input.display(), written.display())
+    );
+    validate(&written, "xliff-core-1.2-strict.xsd").unwrap();
+    let bytes = std::fs::read(&input).unwrap();
+    assert_differs_only_in_edits(&bytes, &std::fs::read(&written).unwrap());
+    let xml = std::fs::read_to_string(&written).unwrap();
+    let sentences = ["وصل الوزير إلى القاهرة.", "عقد مجلس الأمن جلسة.", "في المنطقة.", "خطة جديدة."];
+    let alone = translate_lines(&sentences, dir.path());
+    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    // A missing target: the seg-source's segments and the space between them, each mrk translated alone.
+    assert!(xml.contains(&format!(
+        "</seg-source>\n        <target state=\"needs-review-translation\" state-qualifier=\"mt-suggestion\">\
+         <mrk mtype=\"seg\" mid=\"1\">{}</mrk> <mrk mtype=\"seg\" mid=\"2\">{}</mrk></target>\n        \
+         <note from=\"tarjim\" annotates=\"target\">glossary: القاهرة → Cairo; مجلس الأمن → Security Council</note>\n      </trans-unit>",
+        escape(&alone[0]),
+        escape(&alone[1])
+    )));
+    // Segments inside a <g>: the g, its codes and the segment of codes alone are copied.
+    let p2 = element(&xml, "<target state=", "</target>", 1);
+    assert_eq!(
+        tags_only(p2),
+        "<g id=\"1\"><mrk mtype=\"seg\" mid=\"a\"><x id=\"2\"/></mrk> </g><mrk mtype=\"seg\" mid=\"b\"><x id=\"3\"/></mrk>"
+    );
+    // A target with mrks: only the empty ones are filled; the translated one and the note stay.
+    assert!(xml.contains(&format!(
+        "<target state=\"needs-review-translation\" state-qualifier=\"mt-suggestion\">\
+         <mrk mtype=\"seg\" mid=\"1\">The prime minister said.</mrk> <mrk mtype=\"seg\" mid=\"2\">{}</mrk> \
+         <mrk mtype=\"seg\" mid=\"3\">{}</mrk></target>\n        <note from=\"editor\">Segment 1 is done.</note>",
+        escape(&alone[2]),
+        escape(&alone[3])
+    )));
+    // Translated and approved segmented units are left as they were.
+    let original = std::fs::read_to_string(&input).unwrap();
+    for id in ["p4", "p5"] {
+        let unit = |x: &str| element(x, &format!("<trans-unit id=\"{id}\""), "</trans-unit>", 0).to_owned();
+        assert_eq!(unit(&xml), unit(&original), "{id}");
+    }
 }
