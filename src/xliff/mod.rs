@@ -23,6 +23,9 @@
 //!    Codes whose content is not text to translate (`<ph>`, `<bpt>`, `<ept>`,
 //!    `<it>`, `<x/>`, `<cp/>`, `<mrk translate="no">`, 1.2 `<mrk mtype="protected">`)
 //!    are copied whole.
+//!    The CLI translates each source sentence by sentence
+//!    (`Translator::translate_lines` with `Split::Sentences`) and aligns the
+//!    joined translation, so offsets count characters of the whole source.
 //! 3. **Placing** ([`place`]): each code goes to the target words the word
 //!    alignment links to the source words it encloses or stands next to. Codes
 //!    keep their source order (which keeps pairs well nested and respects

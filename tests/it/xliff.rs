@@ -370,3 +370,44 @@ fn segmented_units_get_one_target_mrk_per_source_segment_each_translated_alone()
         assert_eq!(unit(&xml), unit(&original), "{id}");
     }
 }
+
+#[test]
+fn long_segments_are_translated_sentence_by_sentence_with_codes_placed_in_their_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let sentence = "وصل الوزير إلى القاهرة في زيارة رسمية تستمر يومين.";
+    let count = 30;
+    // Over the tiny model's 256 positions as one input; each sentence fits.
+    let first = sentence.replace("القاهرة", "<pc id=\"1\">القاهرة</pc>");
+    let last = sentence.replace("يومين", "<ph id=\"2\"/>يومين");
+    let middle = vec![sentence; count - 2].join(" ");
+    let source = format!("{first} {middle} {last}");
+    let input = dir.path().join("long.xlf");
+    std::fs::write(
+        &input,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <xliff xmlns=\"urn:oasis:names:tc:xliff:document:2.0\" version=\"2.0\" srcLang=\"ar\" trgLang=\"en\">\n  \
+             <file id=\"f1\">\n    <unit id=\"long\">\n      <segment id=\"s1\">\n        <source>{source}</source>\n      \
+             </segment>\n    </unit>\n  </file>\n</xliff>\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&[&input], &out_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = out_dir.join("long.xlf");
+    validate(&written, "xliff_core_2.0.xsd").unwrap();
+    let xml = std::fs::read_to_string(&written).unwrap();
+    let target = element(&xml, "<target", "</target>", 0);
+    assert_eq!(tags_only(target), "<pc id=\"1\"></pc><ph id=\"2\"/>");
+    // The sentences' translations joined by a space, as `translate` gives the line.
+    let alone = translate_lines(&vec![sentence; count], dir.path());
+    let plain = target.replace("<pc id=\"1\">", "").replace("</pc>", "").replace("<ph id=\"2\"/>", "");
+    assert_eq!(plain, alone.join(" ").replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"));
+    // The pair lies in the first sentence's translation, the point in the last one's.
+    let escaped = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let first_end = escaped(&alone[0]).len();
+    assert!(target.find("</pc>").unwrap() <= first_end + "<pc id=\"1\">".len(), "{target}");
+    let before_last = escaped(&alone[..count - 1].join(" ")).len() + 1;
+    assert!(target.find("<ph").unwrap() >= before_last + "<pc id=\"1\"></pc>".len(), "{target}");
+}
