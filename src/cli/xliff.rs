@@ -135,7 +135,7 @@ fn pretranslate(context: &Shared, input: &Path, output: &Path) -> Result<Outcome
     let mut inlines = Vec::new();
     for segment in document.segments() {
         let content = &document.text[segment.source.clone()];
-        let inline = Inline::parse(&document.text, segment.source.start, content, document.version)
+        let inline = Inline::parse(&document.text, segment.source.start, content, document.version, &segment.scope)
             .map_err(|e: XliffError| e.located(&name))?;
         inlines.push(inline);
     }

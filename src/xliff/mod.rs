@@ -3,7 +3,10 @@
 //!
 //! 1. **Reading** ([`Document::parse`], `read.rs`): the file is decoded (UTF-8,
 //!    or UTF-16 with a byte-order mark; other encodings are refused) and walked
-//!    once with quick-xml, which checks that it is well-formed. The walk records
+//!    once with quick-xml, which checks that it is well-formed. Elements are
+//!    told by their namespace (the version's XLIFF namespace, or none), not by
+//!    their prefix: `<xlf:trans-unit>` is a unit, a tool's own `<segment>` in
+//!    its namespace is not; what tarjim writes gets the unit's prefix. The walk records
 //!    the byte ranges of every target to fill: a `<trans-unit>` (1.2) or
 //!    `<segment>` (2.x) that is translatable (`translate` is not `no` on it or an
 //!    ancestor), not approved (1.2), not final (2.x `state="final"`; 1.2 `state`
@@ -41,7 +44,7 @@ mod write;
 use std::ops::Range;
 
 pub use inline::{Code, CodeKind, Inline, place};
-pub use read::{Document, Encoding, NotesAt, Segment, Segmented, TargetAt, Unit, Version};
+pub use read::{Document, Encoding, NotesAt, Scope, Segment, Segmented, TargetAt, Unit, Version};
 pub use write::{Filled, splices, write};
 
 /// Why an XLIFF file cannot be pre-translated (nothing is written for it).

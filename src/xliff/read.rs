@@ -2,8 +2,9 @@
 
 use std::ops::Range;
 
-use quick_xml::Reader;
+use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{NamespaceResolver, PrefixDeclaration, ResolveResult};
 
 use super::XliffError;
 
@@ -14,6 +15,67 @@ pub enum Version {
     V1_2,
     /// XLIFF 2.0, 2.1 and 2.2 (`<unit>`/`<segment>`; the core is the same).
     V2,
+}
+
+impl Version {
+    /// The namespace of its elements.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Self::V1_2 => "urn:oasis:names:tc:xliff:document:1.2",
+            // 2.1 and 2.2 keep the 2.0 core namespace.
+            Self::V2 => "urn:oasis:names:tc:xliff:document:2.0",
+        }
+    }
+}
+
+/// Whether an element resolved to `namespace` is an XLIFF element of
+/// `version`: in its namespace, or in none (files that declare no namespace).
+/// Before the version is known, either XLIFF namespace counts.
+pub(super) fn is_xliff(namespace: &ResolveResult, version: Option<Version>) -> bool {
+    match namespace {
+        ResolveResult::Unbound => true,
+        ResolveResult::Bound(ns) => match version {
+            Some(version) => ns.0 == version.namespace(),
+            None => [Version::V1_2, Version::V2].iter().any(|v| ns.0 == v.namespace()),
+        },
+        ResolveResult::Unknown(_) => false,
+    }
+}
+
+/// The namespace bindings in scope at a source's content: they tell its XLIFF
+/// inline elements from others, whatever prefix the file gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scope {
+    /// `(prefix, namespace)`; the prefix is empty for the default namespace.
+    pub bindings: Vec<(String, String)>,
+}
+
+impl Scope {
+    fn of(resolver: &NamespaceResolver) -> Self {
+        let bindings = resolver
+            .bindings()
+            .map(|(prefix, ns)| {
+                let prefix = match prefix {
+                    PrefixDeclaration::Default => String::new(),
+                    PrefixDeclaration::Named(prefix) => prefix.to_owned(),
+                };
+                (prefix, ns.0.to_owned())
+            })
+            .collect();
+        Self { bindings }
+    }
+
+    /// A reader of `content` with these bindings in scope.
+    pub(super) fn reader<'c>(&self, content: &'c str) -> NsReader<&'c [u8]> {
+        let mut reader = NsReader::from_str(content);
+        for (prefix, ns) in &self.bindings {
+            let declaration =
+                if prefix.is_empty() { PrefixDeclaration::Default } else { PrefixDeclaration::Named(prefix) };
+            // The bindings were read from a document that declared them: they are valid.
+            let _ = reader.resolver_mut().add(declaration, quick_xml::name::Namespace(ns));
+        }
+        reader
+    }
 }
 
 /// How the file's bytes encode its text; the output is written the same way.
@@ -86,6 +148,8 @@ pub struct Segment {
     /// Byte range of the source's content (between `<source>` and `</source>`;
     /// in a segmented 1.2 unit, the content of the seg-source's `<mrk>`).
     pub source: Range<usize>,
+    /// The namespace bindings in scope at the source's content.
+    pub scope: Scope,
     /// The target.
     pub target: TargetAt,
     /// 2.x: the `<segment>` start tag, which gets the state.
@@ -128,6 +192,9 @@ pub struct Unit {
     pub notes: NotesAt,
     /// 1.2 segmented units: how the targets are written.
     pub segmented: Option<Segmented>,
+    /// The prefix of the unit's name with its colon (`xlf:` for
+    /// `<xlf:trans-unit>`, empty for none): elements written into it get it.
+    pub prefix: String,
 }
 
 /// A decoded XLIFF file and what to fill in it.
@@ -243,7 +310,7 @@ pub(super) fn indent_before(text: &str, at: usize) -> Option<String> {
 struct Frame {
     /// Qualified name, as written.
     name: String,
-    /// Whether it is an XLIFF element (no prefix).
+    /// Whether it is an XLIFF element (by its namespace).
     xliff: bool,
     /// Its local name.
     local: String,
@@ -261,6 +328,7 @@ struct Frame {
 /// A unit being read.
 struct UnitBuild {
     id: String,
+    prefix: String,
     line: usize,
     /// Depth of its frame in the stack.
     depth: usize,
@@ -279,6 +347,8 @@ struct SegmentBuild {
     state: Option<String>,
     /// Start of `<source>`, its content, and the end of the element.
     source: Option<(usize, Range<usize>, usize)>,
+    /// The bindings in scope at the source's content.
+    scope: Scope,
     /// Content and end of `<seg-source>` (1.2).
     seg_source: Option<(Range<usize>, usize)>,
     target: Option<TargetBuild>,
@@ -291,6 +361,8 @@ struct SegmentBuild {
 /// A 1.2 segment `<mrk mtype="seg">` as read.
 struct Mark {
     mid: String,
+    /// The bindings in scope at its content.
+    scope: Scope,
     /// The whole element.
     element: Range<usize>,
     start_tag: Range<usize>,
@@ -385,11 +457,19 @@ impl Walk<'_> {
         true
     }
 
-    /// An element starts: `range` is its start tag, `empty` for `<x/>`.
-    fn start(&mut self, element: &BytesStart, range: Range<usize>, empty: bool) -> Result<(), XliffError> {
+    /// An element starts: `range` is its start tag, `empty` for `<x/>`, `xliff`
+    /// whether it is in the XLIFF namespace, `resolver` the bindings in scope
+    /// in its content.
+    fn start(
+        &mut self,
+        element: &BytesStart,
+        range: Range<usize>,
+        empty: bool,
+        xliff: bool,
+        resolver: &NamespaceResolver,
+    ) -> Result<(), XliffError> {
         let name = element.name().as_ref().to_owned();
         let local = element.local_name().as_ref().to_owned();
-        let xliff = !name.contains(':');
         let at = range.start;
         let attributes = attributes(self.text, element, at)?;
         let inherited = self.parent().is_none_or(|f| f.translate);
@@ -400,7 +480,7 @@ impl Walk<'_> {
                 return Err(self.error(at, "broken XML: a second root element"));
             }
             self.seen_root = true;
-            if local != "xliff" {
+            if local != "xliff" || !xliff {
                 return Err(self.error(at, format!("not an XLIFF file: the root element is <{name}>")));
             }
             let version = get(&attributes, "version").unwrap_or_default();
@@ -432,6 +512,7 @@ impl Walk<'_> {
                     let (line, _) = crate::text::line_column(self.text, at);
                     self.unit = Some(UnitBuild {
                         id: get(&attributes, "id").unwrap_or_default().to_owned(),
+                        prefix: name[..name.len() - local.len()].to_owned(),
                         line,
                         depth: self.stack.len(),
                         translate,
@@ -471,6 +552,7 @@ impl Walk<'_> {
                         });
                     }
                     "source" if empty => segment.source = Some((at, range.end..range.end, range.end)),
+                    "source" => segment.scope = Scope::of(resolver),
                     _ => {}
                 }
             }
@@ -482,6 +564,7 @@ impl Walk<'_> {
             && self.segment_mark(|marks| {
                 marks.push(Mark {
                     mid: get(&attributes, "mid").unwrap_or_default().to_owned(),
+                    scope: Scope::of(resolver),
                     element: range.clone(),
                     start_tag: range.clone(),
                     content: None,
@@ -608,7 +691,7 @@ impl Walk<'_> {
             if v12 {
                 notes = self.notes_after(&target);
             }
-            segments.push(Segment { id: segment.id, source, target, segment_tag: segment.tag });
+            segments.push(Segment { id: segment.id, source, scope: segment.scope, target, segment_tag: segment.tag });
         }
         if segments.is_empty() {
             return Ok(());
@@ -619,7 +702,7 @@ impl Walk<'_> {
             (None, None, Some(at)) => NotesAt::New { at, indent: indent_before(self.text, at) },
             (None, None, None) => return Err(self.error(start, format!("unit \"{}\" has no segment", unit.id))),
         };
-        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes, segmented: None });
+        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes, segmented: None, prefix: unit.prefix });
         Ok(())
     }
 
@@ -648,6 +731,7 @@ impl Walk<'_> {
                 segments.push(Segment {
                     id: Some(mark.mid.clone()),
                     source,
+                    scope: mark.scope.clone(),
                     target: TargetAt::Composed,
                     segment_tag: None,
                 });
@@ -663,14 +747,18 @@ impl Walk<'_> {
                     self.translated += 1;
                     continue;
                 }
-                let Some(source) = with_text.iter().find(|m| m.mid == mark.mid).and_then(|m| m.content.clone()) else {
+                let Some((source, scope)) = with_text
+                    .iter()
+                    .find(|m| m.mid == mark.mid)
+                    .and_then(|m| Some((m.content.clone()?, m.scope.clone())))
+                else {
                     continue;
                 };
                 let target = match &mark.content {
                     Some(content) => TargetAt::Open { start_tag: mark.start_tag.clone(), content: content.clone() },
                     None => TargetAt::Empty(mark.element.clone()),
                 };
-                segments.push(Segment { id: Some(mark.mid.clone()), source, target, segment_tag: None });
+                segments.push(Segment { id: Some(mark.mid.clone()), source, scope, target, segment_tag: None });
             }
         }
         if segments.is_empty() {
@@ -689,7 +777,14 @@ impl Walk<'_> {
             Some(start_tag) if !target_blank => Segmented::Marks { start_tag },
             _ => Segmented::Whole { target, template },
         };
-        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes, segmented: Some(segmented) });
+        self.units.push(Unit {
+            id: unit.id,
+            line: unit.line,
+            segments,
+            notes,
+            segmented: Some(segmented),
+            prefix: unit.prefix,
+        });
         Ok(())
     }
 }
@@ -710,11 +805,11 @@ impl Document {
             locked: 0,
             seen_root: false,
         };
-        let mut reader = Reader::from_str(&text);
+        let mut reader = NsReader::from_str(&text);
         loop {
             let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(text.len());
-            let event = match reader.read_event() {
-                Ok(event) => event,
+            let (xliff, event) = match reader.read_resolved_event() {
+                Ok((namespace, event)) => (is_xliff(&namespace, walk.version), event),
                 Err(err) => {
                     let at = usize::try_from(reader.error_position()).unwrap_or(usize::MAX).min(text.len());
                     return Err(walk.error(at, format!("broken XML: {err}")));
@@ -722,8 +817,8 @@ impl Document {
             };
             let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(text.len());
             match event {
-                Event::Start(element) => walk.start(&element, at..end, false)?,
-                Event::Empty(element) => walk.start(&element, at..end, true)?,
+                Event::Start(element) => walk.start(&element, at..end, false, xliff, reader.resolver())?,
+                Event::Empty(element) => walk.start(&element, at..end, true, xliff, reader.resolver())?,
                 Event::End(_) => walk.end(at..end)?,
                 Event::Text(content) => {
                     if walk.stack.is_empty() && !content.xml10_content().trim().is_empty() {

@@ -81,8 +81,15 @@ fn element_name(tag: &str) -> &str {
 }
 
 /// The splices that write `content` into the target at `target`, giving the
-/// target element the attributes `set`.
-fn target_splices(text: &str, target: &TargetAt, content: &str, set: &[(&str, &str)], out: &mut Vec<Splice>) {
+/// target element the attributes `set`; a new target's name gets `prefix`.
+fn target_splices(
+    text: &str,
+    target: &TargetAt,
+    content: &str,
+    set: &[(&str, &str)],
+    prefix: &str,
+    out: &mut Vec<Splice>,
+) {
     match target {
         TargetAt::Empty(range) => {
             let tag = &text[range.clone()];
@@ -99,9 +106,9 @@ fn target_splices(text: &str, target: &TargetAt, content: &str, set: &[(&str, &s
             out.push(Splice { range: range.clone(), text: content.to_owned() });
         }
         TargetAt::Missing { at, indent } => {
-            let open = set_attributes("<target>", set);
+            let open = set_attributes(&format!("<{prefix}target>"), set);
             let indent = indent.as_deref().unwrap_or_default();
-            out.push(Splice { range: *at..*at, text: format!("{indent}{open}{content}</target>") });
+            out.push(Splice { range: *at..*at, text: format!("{indent}{open}{content}</{prefix}target>") });
         }
         TargetAt::Composed => {}
     }
@@ -126,7 +133,7 @@ pub fn splices(document: &Document, filled: &Filled) -> Vec<Splice> {
             if let Some(tag) = &segment.segment_tag {
                 out.push(Splice { range: tag.clone(), text: set_attributes(&text[tag.clone()], states(version)) });
             }
-            target_splices(text, &segment.target, content, target_states, &mut out);
+            target_splices(text, &segment.target, content, target_states, &unit.prefix, &mut out);
         }
         if written.is_empty() {
             continue;
@@ -142,7 +149,7 @@ pub fn splices(document: &Document, filled: &Filled) -> Vec<Splice> {
                     done = done.max(segment.source.end);
                 }
                 content.push_str(&text[done..template.end.max(done)]);
-                target_splices(text, target, &content, states(version), &mut out);
+                target_splices(text, target, &content, states(version), &unit.prefix, &mut out);
             }
             Some(Segmented::Marks { start_tag }) => {
                 let tag = set_attributes(&text[start_tag.clone()], states(version));
@@ -152,12 +159,13 @@ pub fn splices(document: &Document, filled: &Filled) -> Vec<Splice> {
         }
         wrote = true;
         let terms = filled.terms.get(u).filter(|t| !t.is_empty());
+        let p = &unit.prefix;
         let glossary = terms.map(|t| escape(&format!("glossary: {}", t.join("; "))));
         match &unit.notes {
             NotesAt::AfterTarget { at, indent } => {
                 if let Some(glossary) = glossary {
                     let indent = indent.as_deref().unwrap_or_default();
-                    let note = format!("{indent}<note from=\"tarjim\" annotates=\"target\">{glossary}</note>");
+                    let note = format!("{indent}<{p}note from=\"tarjim\" annotates=\"target\">{glossary}</{p}note>");
                     out.push(Splice { range: *at..*at, text: note });
                 }
             }
@@ -167,16 +175,18 @@ pub fn splices(document: &Document, filled: &Filled) -> Vec<Splice> {
                     filled.origin,
                     written.join(", ")
                 ));
-                let mut notes = vec![format!("<note category=\"tarjim\" appliesTo=\"target\">{origin}</note>")];
+                let mut notes = vec![format!("<{p}note category=\"tarjim\" appliesTo=\"target\">{origin}</{p}note>")];
                 if let Some(glossary) = glossary {
-                    notes.push(format!("<note category=\"tarjim-glossary\" appliesTo=\"target\">{glossary}</note>"));
+                    notes.push(format!(
+                        "<{p}note category=\"tarjim-glossary\" appliesTo=\"target\">{glossary}</{p}note>"
+                    ));
                 }
                 let text = match &unit.notes {
                     NotesAt::New { indent: Some(indent), .. } => {
                         let inner: String = notes.iter().map(|n| format!("{indent}  {n}")).collect();
-                        format!("<notes>{inner}{indent}</notes>{indent}")
+                        format!("<{p}notes>{inner}{indent}</{p}notes>{indent}")
                     }
-                    NotesAt::New { indent: None, .. } => format!("<notes>{}</notes>", notes.concat()),
+                    NotesAt::New { indent: None, .. } => format!("<{p}notes>{}</{p}notes>", notes.concat()),
                     _ => match indent_before(&document.text, *at) {
                         Some(indent) => notes.iter().map(|n| format!("  {n}{indent}")).collect(),
                         None => notes.concat(),

@@ -411,3 +411,45 @@ fn long_segments_are_translated_sentence_by_sentence_with_codes_placed_in_their_
     let before_last = escaped(&alone[..count - 1].join(" ")).len() + 1;
     assert!(target.find("<ph").unwrap() >= before_last + "<pc id=\"1\"></pc>".len(), "{target}");
 }
+
+/// The tags of `xml`, in order.
+fn tags(xml: &str) -> Vec<&str> {
+    xml.match_indices('<').map(|(i, _)| &xml[i..i + xml[i..].find('>').unwrap() + 1]).collect()
+}
+
+#[test]
+fn prefixed_xliff_elements_are_resolved_by_namespace_and_written_with_the_file_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let inputs = [fixture("prefixed-1.2.xlf"), fixture("prefixed-2.0.xlf")];
+    let out = run(&[&inputs[0], &inputs[1]], &out_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    for (input, counts, schema) in [
+        (&inputs[0], "3 targets filled, 0 already translated, 0 locked", "xliff-core-1.2-strict.xsd"),
+        (&inputs[1], "1 targets filled, 0 already translated, 0 locked", "xliff_core_2.0.xsd"),
+    ] {
+        let written = out_dir.join(input.file_name().unwrap());
+        assert!(stderr.contains(&format!("{}: {counts} → {}\n", input.display(), written.display())), "{stderr}");
+        validate(&written, schema).unwrap();
+        assert_differs_only_in_edits(&std::fs::read(input).unwrap(), &std::fs::read(&written).unwrap());
+    }
+    let v12 = std::fs::read_to_string(out_dir.join("prefixed-1.2.xlf")).unwrap();
+    let t1 = element(&v12, "<xlf:target state=", "</xlf:target>", 0);
+    assert_eq!(tags(t1), ["<xlf:g id=\"1\">", "</xlf:g>", "<xlf:x id=\"2\"/>"]);
+    assert!(v12.contains("</xlf:target>\n        <xlf:note from=\"tarjim\" annotates=\"target\">glossary: القاهرة → Cairo</xlf:note>\n      </xlf:trans-unit>"));
+    let t2 = element(&v12, "<xlf:target state=", "</xlf:target>", 1);
+    assert_eq!(
+        tags(t2),
+        ["<xlf:mrk mtype=\"seg\" mid=\"1\">", "</xlf:mrk>", "<xlf:mrk mtype=\"seg\" mid=\"2\">", "</xlf:mrk>"]
+    );
+    let v20 = std::fs::read_to_string(out_dir.join("prefixed-2.0.xlf")).unwrap();
+    // The tool's own <segment> in its namespace is neither filled nor taken for where notes go.
+    assert!(v20.contains(
+        "<xlf:unit id=\"u1\">\n      <segment xmlns=\"urn:example:cms\">\n        <source>نص المحرر</source>\n      </segment>\n      \
+         <xlf:notes>\n        <xlf:note category=\"tarjim\" appliesTo=\"target\">machine translation by tarjim with model tiny, to be reviewed: segment s1</xlf:note>\n"
+    ));
+    assert!(v20.contains("<xlf:segment id=\"s1\" state=\"initial\" subState=\"tarjim:mt\">"));
+    let target = element(&v20, "<xlf:target>", "</xlf:target>", 0);
+    assert_eq!(tags(target), ["<xlf:pc id=\"1\">", "</xlf:pc>", "<xlf:ph id=\"2\"/>"]);
+}
