@@ -105,6 +105,8 @@ impl Inline {
         let mut open: Vec<usize> = Vec::new();
         // Standalone codes that open, waiting for their closing code: key and index.
         let mut waiting: Vec<(String, usize)> = Vec::new();
+        // Ids of the open 2.x `<sm translate="no"/>`: text is protected while any is.
+        let mut protecting: Vec<String> = Vec::new();
         let mut reader = scope.reader(content);
         loop {
             let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(content.len());
@@ -128,6 +130,14 @@ impl Inline {
                     None => {}
                 }
             };
+            if !protecting.is_empty() && matches!(event, Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)) {
+                // Protected text: kept as written, never seen by the model.
+                if let Event::GeneralRef(reference) = &event {
+                    check_reference(reference).map_err(|problem| error(at, problem))?;
+                }
+                push_point(&mut inline, &content[at..end], None);
+                continue;
+            }
             match event {
                 Event::Text(text) => {
                     let text = text.xml10_content();
@@ -170,7 +180,18 @@ impl Inline {
                 }
                 Event::Empty(element) => {
                     let local = element.local_name().as_ref().to_owned();
-                    let pair = if xliff { pairing(&local, &attribute_list(&element), version) } else { None };
+                    let attributes = attribute_list(&element);
+                    let pair = if xliff { pairing(&local, &attributes, version) } else { None };
+                    if xliff && version == Version::V2 {
+                        let get = |name: &str| attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+                        match local.as_str() {
+                            "sm" if get("translate") == Some("no") => {
+                                protecting.push(get("id").unwrap_or_default().to_owned());
+                            }
+                            "em" => protecting.retain(|id| Some(id.as_str()) != get("startRef")),
+                            _ => {}
+                        }
+                    }
                     push_point(&mut inline, &content[at..end], pair);
                 }
                 Event::End(_) => {
@@ -408,5 +429,28 @@ mod tests {
         let kinds: Vec<CodeKind> = inline.codes.iter().map(|c| c.kind).collect();
         assert_eq!(kinds, [CodeKind::Open { partner: 1 }, CodeKind::Close { partner: 0 }, CodeKind::Point]);
         assert_eq!(inline.codes[2].xml, "<g>ج</g>");
+    }
+
+    #[test]
+    fn text_between_sm_and_em_with_translate_no_is_kept_and_not_translated() {
+        // The protected span crosses the end of a <pc>, as sm/em may.
+        let source = "ستعلن <pc id=\"1\">اليوم <sm id=\"p\" translate=\"no\"/>الحكومة &amp;</pc> الوزارة<em startRef=\"p\"/> عن خطة";
+        let inline = Inline::parse(source, 0, source, Version::V2, &Scope::default()).unwrap();
+        assert_eq!(inline.text, "ستعلن اليوم  عن خطة");
+        let alignment = Alignment {
+            // ستعلن 0..5, اليوم 6..11, عن 13..15, خطة 16..19
+            source_words: words(&[(0, 5), (6, 11), (13, 15), (16, 19)]),
+            // today 0..5, will 6..10, announce 11..19, a 20..21, plan 22..26
+            target_words: words(&[(0, 5), (6, 10), (11, 19), (20, 21), (22, 26)]),
+            attention: Vec::new(),
+            sentences: Vec::new(),
+        };
+        let pairs = vec![(0, 1), (0, 2), (1, 0), (2, 3), (3, 4)];
+        // The protected run stands whole before the words of the source word after it
+        // (عن → "a"); the end of the <pc> inside it goes along, so the pair grows.
+        assert_eq!(
+            place(&inline, "today will announce a plan", Some(&alignment), &pairs),
+            "<pc id=\"1\">today will announce <sm id=\"p\" translate=\"no\"/>الحكومة &amp;</pc> الوزارة<em startRef=\"p\"/>a plan"
+        );
     }
 }

@@ -25,7 +25,9 @@
 //!    the same source) span the words they enclose; the others are points.
 //!    Codes whose content is not text to translate (`<ph>`, `<bpt>`, `<ept>`,
 //!    `<it>`, `<x/>`, `<cp/>`, `<mrk translate="no">`, 1.2 `<mrk mtype="protected">`)
-//!    are copied whole.
+//!    are copied whole; the text between a 2.x `<sm translate="no"/>` and its
+//!    `<em/>` is kept as written, as point codes at the marker's offset, so the
+//!    model never sees protected text.
 //!    The CLI translates each source sentence by sentence
 //!    (`Translator::translate_lines` with `Split::Sentences`) and aligns the
 //!    joined translation, so offsets count characters of the whole source.

@@ -453,3 +453,26 @@ fn prefixed_xliff_elements_are_resolved_by_namespace_and_written_with_the_file_p
     let target = element(&v20, "<xlf:target>", "</xlf:target>", 0);
     assert_eq!(tags(target), ["<xlf:pc id=\"1\">", "</xlf:pc>", "<xlf:ph id=\"2\"/>"]);
 }
+
+#[test]
+fn text_marked_translate_no_is_kept_as_written_and_not_sent_to_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let input = fixture("protected-2.0.xlf");
+    let out = run(&[&input], &out_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = out_dir.join("protected-2.0.xlf");
+    validate(&written, "xliff_core_2.0.xsd").unwrap();
+    let xml = std::fs::read_to_string(&written).unwrap();
+    // The model translates the source without the protected word.
+    let alone = translate_lines(&["ستعلن  عن خطة جديدة"], dir.path());
+    let escaped = alone[0].replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    for (nth, protected) in [
+        (0, "<sm id=\"p\" translate=\"no\"/>الحكومة<em startRef=\"p\"/>"),
+        (1, "<mrk id=\"m1\" translate=\"no\">الحكومة</mrk>"),
+    ] {
+        let target = element(&xml, "<target>", "</target>", nth);
+        assert_eq!(target.matches(protected).count(), 1, "{target}");
+        assert_eq!(target.replacen(protected, "", 1), escaped, "{target}");
+    }
+}
