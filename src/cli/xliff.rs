@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use tarjim::align::{Aligner, Method, Target};
-use tarjim::translate::{Translation, Translator};
+use tarjim::align::{Aligner, Method};
+use tarjim::translate::{Split, Translator};
 use tarjim::xliff::{Document, Filled, Inline, XliffError, place, write};
 
-use super::{DecodeArgs, EXIT_TERMS_MISSED, GlossaryOptions, ModeArg, ModelArgs, load_translator};
+use super::{DecodeArgs, EXIT_TERMS_MISSED, GlossaryOptions, ModeArg, ModelArgs, align_lines, load_translator};
 
 #[derive(Args)]
 pub(super) struct XliffArgs {
@@ -135,26 +135,19 @@ fn pretranslate(context: &Shared, input: &Path, output: &Path) -> Result<Outcome
     let mut inlines = Vec::new();
     for segment in document.segments() {
         let content = &document.text[segment.source.clone()];
-        let inline = Inline::parse(&document.text, segment.source.start, content, document.version)
+        let inline = Inline::parse(&document.text, segment.source.start, content, document.version, &segment.scope)
             .map_err(|e: XliffError| e.located(&name))?;
         inlines.push(inline);
     }
     let texts: Vec<&str> = inlines.iter().map(|i| i.text.as_str()).filter(|t| !t.trim().is_empty()).collect();
     // One file is one document: a name confirmed in one unit confirms its short forms in the others.
     let documents = vec![0; texts.len()];
-    let mut results = context.translator.translate_documents(&texts, &documents, context.batch_size, &mut |_| {});
-    let aligned = {
-        let lines: Vec<(&str, Target)> = texts
-            .iter()
-            .zip(&results)
-            .filter_map(|(text, r)| {
-                r.as_ref().ok().map(|t| (*text, Target::Generated { ids: &t.target_ids, text: &t.text }))
-            })
-            .collect();
-        context.aligner.align(&lines, context.batch_size)
-    };
-    let mut aligned = aligned.into_iter();
-    let mut results_iter = results.iter_mut();
+    // Each segment is split into sentences, translated and aligned sentence by
+    // sentence, and joined: alignment spans count characters of the whole segment.
+    let mut results =
+        context.translator.translate_lines(&texts, &documents, Split::Sentences, context.batch_size, &mut |_| {});
+    let aligned = align_lines(&context.aligner, &texts, &mut results, context.batch_size);
+    let mut results = results.into_iter().zip(aligned);
     let mut outcome = Outcome::default();
     let mut filled = Filled { targets: Vec::new(), terms: Vec::new(), origin: &context.origin };
     let mut inlines = inlines.iter();
@@ -164,16 +157,17 @@ fn pretranslate(context: &Shared, input: &Path, output: &Path) -> Result<Outcome
         for segment in &unit.segments {
             let inline = inlines.next().ok_or_else(|| format!("{name}: internal error: segment count"))?;
             if inline.text.trim().is_empty() {
-                targets.push(None);
+                // A segment of a segmented unit with nothing to translate is copied.
+                targets.push(unit.segmented.is_some().then(|| document.text[segment.source.clone()].to_owned()));
                 continue;
             }
             let label = match &segment.id {
                 Some(id) => format!("{name}:{}: unit {} segment {id}", unit.line, unit.id),
                 None => format!("{name}:{}: unit {}", unit.line, unit.id),
             };
-            let translation: &mut Translation = match results_iter.next() {
-                Some(Ok(translation)) => translation,
-                Some(Err(err)) => {
+            let (translation, alignment) = match results.next() {
+                Some((Ok(translation), alignment)) => (translation, alignment),
+                Some((Err(err), _)) => {
                     eprintln!("{label}: {err}");
                     outcome.failed = true;
                     targets.push(None);
@@ -181,7 +175,7 @@ fn pretranslate(context: &Shared, input: &Path, output: &Path) -> Result<Outcome
                 }
                 None => return Err(format!("{name}: internal error: result count")),
             };
-            let alignment = match aligned.next() {
+            let alignment = match alignment {
                 Some(Ok(alignment)) => Some(alignment),
                 Some(Err(err)) => {
                     eprintln!("{label}: warning: no alignment ({err}); codes placed by position");

@@ -1,11 +1,10 @@
 //! Inline content: plain text for the model, codes kept aside, and codes put
 //! back into the translation by the word alignment.
 
-use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::XliffError;
-use super::read::{Version, check_reference};
+use super::read::{Scope, Version, check_reference, is_xliff};
 use crate::align::{Alignment, Word};
 
 /// What a code does to the text around it.
@@ -90,8 +89,15 @@ fn attribute_list(element: &BytesStart) -> Vec<(String, String)> {
 impl Inline {
     /// Reads the content of a `<source>` (`content`: its text between the
     /// tags, already checked to be well-formed; `offset`: where it starts in
-    /// `document`, for error positions).
-    pub fn parse(document: &str, offset: usize, content: &str, version: Version) -> Result<Self, XliffError> {
+    /// `document`, for error positions; `scope`: the namespace bindings in
+    /// scope there, which tell XLIFF elements from others).
+    pub fn parse(
+        document: &str,
+        offset: usize,
+        content: &str,
+        version: Version,
+        scope: &Scope,
+    ) -> Result<Self, XliffError> {
         let error = |at: usize, message: String| XliffError::at(document, offset + at, message);
         let mut inline = Self::default();
         let mut chars = 0;
@@ -99,10 +105,15 @@ impl Inline {
         let mut open: Vec<usize> = Vec::new();
         // Standalone codes that open, waiting for their closing code: key and index.
         let mut waiting: Vec<(String, usize)> = Vec::new();
-        let mut reader = Reader::from_str(content);
+        // Ids of the open 2.x `<sm translate="no"/>`: text is protected while any is.
+        let mut protecting: Vec<String> = Vec::new();
+        let mut reader = scope.reader(content);
         loop {
             let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(content.len());
-            let event = reader.read_event().map_err(|e| error(at, format!("broken XML: {e}")))?;
+            let (xliff, event) = match reader.read_resolved_event() {
+                Ok((namespace, event)) => (is_xliff(&namespace, Some(version)), event),
+                Err(e) => return Err(error(at, format!("broken XML: {e}"))),
+            };
             let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(content.len());
             let mut push_point = |inline: &mut Self, xml: &str, pair: Option<(bool, String)>| {
                 let index = inline.codes.len();
@@ -119,6 +130,14 @@ impl Inline {
                     None => {}
                 }
             };
+            if !protecting.is_empty() && matches!(event, Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)) {
+                // Protected text: kept as written, never seen by the model.
+                if let Event::GeneralRef(reference) = &event {
+                    check_reference(reference).map_err(|problem| error(at, problem))?;
+                }
+                push_point(&mut inline, &content[at..end], None);
+                continue;
+            }
             match event {
                 Event::Text(text) => {
                     let text = text.xml10_content();
@@ -137,7 +156,6 @@ impl Inline {
                 }
                 Event::Start(element) => {
                     let local = element.local_name().as_ref().to_owned();
-                    let xliff = !element.name().as_ref().contains(':');
                     let attributes = attribute_list(&element);
                     if xliff && is_wrapper(&local, &attributes, version) {
                         open.push(inline.codes.len());
@@ -162,8 +180,18 @@ impl Inline {
                 }
                 Event::Empty(element) => {
                     let local = element.local_name().as_ref().to_owned();
-                    let xliff = !element.name().as_ref().contains(':');
-                    let pair = if xliff { pairing(&local, &attribute_list(&element), version) } else { None };
+                    let attributes = attribute_list(&element);
+                    let pair = if xliff { pairing(&local, &attributes, version) } else { None };
+                    if xliff && version == Version::V2 {
+                        let get = |name: &str| attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+                        match local.as_str() {
+                            "sm" if get("translate") == Some("no") => {
+                                protecting.push(get("id").unwrap_or_default().to_owned());
+                            }
+                            "em" => protecting.retain(|id| Some(id.as_str()) != get("startRef")),
+                            _ => {}
+                        }
+                    }
                     push_point(&mut inline, &content[at..end], pair);
                 }
                 Event::End(_) => {
@@ -310,7 +338,7 @@ mod tests {
     /// with the words linked by hand.
     fn case() -> (Inline, Alignment, Vec<(usize, usize)>) {
         let source = "قال <g id=\"1\">رئيس الوزراء</g> اليوم<x id=\"2\"/> هنا";
-        let inline = Inline::parse(source, 0, source, Version::V1_2).unwrap();
+        let inline = Inline::parse(source, 0, source, Version::V1_2, &Scope::default()).unwrap();
         assert_eq!(inline.text, "قال رئيس الوزراء اليوم هنا");
         // قال 0..3, رئيس 4..8, الوزراء 9..16, اليوم 17..22, هنا 23..26
         let alignment = Alignment {
@@ -351,7 +379,7 @@ mod tests {
     #[test]
     fn codes_at_the_edges_stay_at_the_edges_and_text_is_escaped() {
         let source = "<x id=\"1\"/>قال &amp; هنا<x id=\"2\"/>";
-        let inline = Inline::parse(source, 0, source, Version::V1_2).unwrap();
+        let inline = Inline::parse(source, 0, source, Version::V1_2, &Scope::default()).unwrap();
         assert_eq!(inline.text, "قال & هنا");
         let alignment = Alignment {
             source_words: words(&[(0, 3), (4, 5), (6, 9)]),
@@ -371,7 +399,7 @@ mod tests {
     fn standalone_codes_pair_by_their_ids() {
         let source =
             "<sc id=\"1\"/>أ<sm id=\"m\"/>ب<ec startRef=\"1\"/>ج<em startRef=\"m\"/><ec id=\"9\" isolated=\"yes\"/>";
-        let inline = Inline::parse(source, 0, source, Version::V2).unwrap();
+        let inline = Inline::parse(source, 0, source, Version::V2, &Scope::default()).unwrap();
         let kinds: Vec<CodeKind> = inline.codes.iter().map(|c| c.kind).collect();
         assert_eq!(
             kinds,
@@ -384,9 +412,45 @@ mod tests {
             ]
         );
         let source = "<bpt id=\"1\">&lt;b&gt;</bpt>أ<ept id=\"1\">&lt;/b&gt;</ept><ph id=\"2\">x</ph>";
-        let inline = Inline::parse(source, 0, source, Version::V1_2).unwrap();
+        let inline = Inline::parse(source, 0, source, Version::V1_2, &Scope::default()).unwrap();
         assert_eq!(inline.text, "أ", "native code inside bpt, ept and ph is not text");
         assert_eq!(inline.codes[0].xml, "<bpt id=\"1\">&lt;b&gt;</bpt>");
         assert_eq!(inline.codes[0].kind, CodeKind::Open { partner: 1 });
+    }
+
+    #[test]
+    fn inline_elements_are_told_by_namespace_not_by_prefix() {
+        let scope = Scope {
+            bindings: vec![("xlf".into(), Version::V1_2.namespace().into()), (String::new(), "urn:example".into())],
+        };
+        let source = "أ <xlf:g id=\"1\">ب</xlf:g> <g>ج</g>";
+        let inline = Inline::parse(source, 0, source, Version::V1_2, &scope).unwrap();
+        assert_eq!(inline.text, "أ ب ", "the <g> of another namespace is copied whole");
+        let kinds: Vec<CodeKind> = inline.codes.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [CodeKind::Open { partner: 1 }, CodeKind::Close { partner: 0 }, CodeKind::Point]);
+        assert_eq!(inline.codes[2].xml, "<g>ج</g>");
+    }
+
+    #[test]
+    fn text_between_sm_and_em_with_translate_no_is_kept_and_not_translated() {
+        // The protected span crosses the end of a <pc>, as sm/em may.
+        let source = "ستعلن <pc id=\"1\">اليوم <sm id=\"p\" translate=\"no\"/>الحكومة &amp;</pc> الوزارة<em startRef=\"p\"/> عن خطة";
+        let inline = Inline::parse(source, 0, source, Version::V2, &Scope::default()).unwrap();
+        assert_eq!(inline.text, "ستعلن اليوم  عن خطة");
+        let alignment = Alignment {
+            // ستعلن 0..5, اليوم 6..11, عن 13..15, خطة 16..19
+            source_words: words(&[(0, 5), (6, 11), (13, 15), (16, 19)]),
+            // today 0..5, will 6..10, announce 11..19, a 20..21, plan 22..26
+            target_words: words(&[(0, 5), (6, 10), (11, 19), (20, 21), (22, 26)]),
+            attention: Vec::new(),
+            sentences: Vec::new(),
+        };
+        let pairs = vec![(0, 1), (0, 2), (1, 0), (2, 3), (3, 4)];
+        // The protected run stands whole before the words of the source word after it
+        // (عن → "a"); the end of the <pc> inside it goes along, so the pair grows.
+        assert_eq!(
+            place(&inline, "today will announce a plan", Some(&alignment), &pairs),
+            "<pc id=\"1\">today will announce <sm id=\"p\" translate=\"no\"/>الحكومة &amp;</pc> الوزارة<em startRef=\"p\"/>a plan"
+        );
     }
 }

@@ -2,8 +2,9 @@
 
 use std::ops::Range;
 
-use quick_xml::Reader;
+use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{NamespaceResolver, PrefixDeclaration, ResolveResult};
 
 use super::XliffError;
 
@@ -14,6 +15,67 @@ pub enum Version {
     V1_2,
     /// XLIFF 2.0, 2.1 and 2.2 (`<unit>`/`<segment>`; the core is the same).
     V2,
+}
+
+impl Version {
+    /// The namespace of its elements.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Self::V1_2 => "urn:oasis:names:tc:xliff:document:1.2",
+            // 2.1 and 2.2 keep the 2.0 core namespace.
+            Self::V2 => "urn:oasis:names:tc:xliff:document:2.0",
+        }
+    }
+}
+
+/// Whether an element resolved to `namespace` is an XLIFF element of
+/// `version`: in its namespace, or in none (files that declare no namespace).
+/// Before the version is known, either XLIFF namespace counts.
+pub(super) fn is_xliff(namespace: &ResolveResult, version: Option<Version>) -> bool {
+    match namespace {
+        ResolveResult::Unbound => true,
+        ResolveResult::Bound(ns) => match version {
+            Some(version) => ns.0 == version.namespace(),
+            None => [Version::V1_2, Version::V2].iter().any(|v| ns.0 == v.namespace()),
+        },
+        ResolveResult::Unknown(_) => false,
+    }
+}
+
+/// The namespace bindings in scope at a source's content: they tell its XLIFF
+/// inline elements from others, whatever prefix the file gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scope {
+    /// `(prefix, namespace)`; the prefix is empty for the default namespace.
+    pub bindings: Vec<(String, String)>,
+}
+
+impl Scope {
+    fn of(resolver: &NamespaceResolver) -> Self {
+        let bindings = resolver
+            .bindings()
+            .map(|(prefix, ns)| {
+                let prefix = match prefix {
+                    PrefixDeclaration::Default => String::new(),
+                    PrefixDeclaration::Named(prefix) => prefix.to_owned(),
+                };
+                (prefix, ns.0.to_owned())
+            })
+            .collect();
+        Self { bindings }
+    }
+
+    /// A reader of `content` with these bindings in scope.
+    pub(super) fn reader<'c>(&self, content: &'c str) -> NsReader<&'c [u8]> {
+        let mut reader = NsReader::from_str(content);
+        for (prefix, ns) in &self.bindings {
+            let declaration =
+                if prefix.is_empty() { PrefixDeclaration::Default } else { PrefixDeclaration::Named(prefix) };
+            // The bindings were read from a document that declared them: they are valid.
+            let _ = reader.resolver_mut().add(declaration, quick_xml::name::Namespace(ns));
+        }
+        reader
+    }
 }
 
 /// How the file's bytes encode its text; the output is written the same way.
@@ -51,15 +113,43 @@ pub enum TargetAt {
         /// Line break and indentation to put before the new target.
         indent: Option<String>,
     },
+    /// 1.2 segmented unit whose `<target>` is written whole ([`Segmented::Whole`]):
+    /// the translation goes into the copy of the segment's `<mrk>`.
+    Composed,
+}
+
+/// How the targets of a segmented 1.2 unit (a `<seg-source>` with
+/// `<mrk mtype="seg">`s) are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segmented {
+    /// The `<target>` is missing or holds only whitespace: it is written whole,
+    /// a copy of the seg-source's content (`template`) where each segment's
+    /// `<mrk>` holds its translation.
+    Whole {
+        /// Where the target is, or goes.
+        target: TargetAt,
+        /// Byte range of the `<seg-source>`'s content.
+        template: Range<usize>,
+    },
+    /// The `<target>` has `<mrk mtype="seg">`s: the empty ones are the segments'
+    /// targets ([`TargetAt::Empty`] or [`TargetAt::Open`]); the target's start
+    /// tag gets the state.
+    Marks {
+        /// The `<target>` start tag.
+        start_tag: Range<usize>,
+    },
 }
 
 /// A segment to fill: its source and where its target goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    /// The 2.x segment's `id`, when it has one.
+    /// The 2.x segment's `id`, or the 1.2 segment's `mid`, when it has one.
     pub id: Option<String>,
-    /// Byte range of the source's content (between `<source>` and `</source>`).
+    /// Byte range of the source's content (between `<source>` and `</source>`;
+    /// in a segmented 1.2 unit, the content of the seg-source's `<mrk>`).
     pub source: Range<usize>,
+    /// The namespace bindings in scope at the source's content.
+    pub scope: Scope,
     /// The target.
     pub target: TargetAt,
     /// 2.x: the `<segment>` start tag, which gets the state.
@@ -100,6 +190,11 @@ pub struct Unit {
     pub segments: Vec<Segment>,
     /// Where its notes go.
     pub notes: NotesAt,
+    /// 1.2 segmented units: how the targets are written.
+    pub segmented: Option<Segmented>,
+    /// The prefix of the unit's name with its colon (`xlf:` for
+    /// `<xlf:trans-unit>`, empty for none): elements written into it get it.
+    pub prefix: String,
 }
 
 /// A decoded XLIFF file and what to fill in it.
@@ -215,7 +310,7 @@ pub(super) fn indent_before(text: &str, at: usize) -> Option<String> {
 struct Frame {
     /// Qualified name, as written.
     name: String,
-    /// Whether it is an XLIFF element (no prefix).
+    /// Whether it is an XLIFF element (by its namespace).
     xliff: bool,
     /// Its local name.
     local: String,
@@ -225,11 +320,15 @@ struct Frame {
     tag_end: usize,
     /// Whether its content is to be translated (`translate`, inherited).
     translate: bool,
+    /// Whether it is a 1.2 segment `<mrk mtype="seg">` of the unit's
+    /// seg-source or target.
+    mark: bool,
 }
 
 /// A unit being read.
 struct UnitBuild {
     id: String,
+    prefix: String,
     line: usize,
     /// Depth of its frame in the stack.
     depth: usize,
@@ -248,9 +347,27 @@ struct SegmentBuild {
     state: Option<String>,
     /// Start of `<source>`, its content, and the end of the element.
     source: Option<(usize, Range<usize>, usize)>,
-    /// End of `<seg-source>` (1.2).
-    seg_source_end: Option<usize>,
+    /// The bindings in scope at the source's content.
+    scope: Scope,
+    /// Content and end of `<seg-source>` (1.2).
+    seg_source: Option<(Range<usize>, usize)>,
     target: Option<TargetBuild>,
+    /// 1.2 `<mrk mtype="seg">`s of the seg-source.
+    source_marks: Vec<Mark>,
+    /// 1.2 `<mrk mtype="seg">`s of the target.
+    target_marks: Vec<Mark>,
+}
+
+/// A 1.2 segment `<mrk mtype="seg">` as read.
+struct Mark {
+    mid: String,
+    /// The bindings in scope at its content.
+    scope: Scope,
+    /// The whole element.
+    element: Range<usize>,
+    start_tag: Range<usize>,
+    /// What is between the tags (`None` for `<mrk …/>`).
+    content: Option<Range<usize>>,
 }
 
 /// A target as read.
@@ -321,11 +438,38 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// An element starts: `range` is its start tag, `empty` for `<x/>`.
-    fn start(&mut self, element: &BytesStart, range: Range<usize>, empty: bool) -> Result<(), XliffError> {
+    /// Calls `edit` with the segment marks of the seg-source or the target of
+    /// the 1.2 unit being read, when the element about to start (or just ended)
+    /// is directly inside one of them, outside any other segment mark. Returns
+    /// whether it did.
+    fn segment_mark(&mut self, edit: impl FnOnce(&mut Vec<Mark>)) -> bool {
+        let Some(unit) = self.unit.as_mut() else { return false };
+        let Some(holder) = self.stack.get(unit.depth + 1) else { return false };
+        if !holder.xliff || self.stack[unit.depth + 1..].iter().any(|f| f.mark) {
+            return false;
+        }
+        let Some(segment) = unit.segments.last_mut() else { return false };
+        match holder.local.as_str() {
+            "seg-source" => edit(&mut segment.source_marks),
+            "target" => edit(&mut segment.target_marks),
+            _ => return false,
+        }
+        true
+    }
+
+    /// An element starts: `range` is its start tag, `empty` for `<x/>`, `xliff`
+    /// whether it is in the XLIFF namespace, `resolver` the bindings in scope
+    /// in its content.
+    fn start(
+        &mut self,
+        element: &BytesStart,
+        range: Range<usize>,
+        empty: bool,
+        xliff: bool,
+        resolver: &NamespaceResolver,
+    ) -> Result<(), XliffError> {
         let name = element.name().as_ref().to_owned();
         let local = element.local_name().as_ref().to_owned();
-        let xliff = !name.contains(':');
         let at = range.start;
         let attributes = attributes(self.text, element, at)?;
         let inherited = self.parent().is_none_or(|f| f.translate);
@@ -336,7 +480,7 @@ impl Walk<'_> {
                 return Err(self.error(at, "broken XML: a second root element"));
             }
             self.seen_root = true;
-            if local != "xliff" {
+            if local != "xliff" || !xliff {
                 return Err(self.error(at, format!("not an XLIFF file: the root element is <{name}>")));
             }
             let version = get(&attributes, "version").unwrap_or_default();
@@ -368,6 +512,7 @@ impl Walk<'_> {
                     let (line, _) = crate::text::line_column(self.text, at);
                     self.unit = Some(UnitBuild {
                         id: get(&attributes, "id").unwrap_or_default().to_owned(),
+                        prefix: name[..name.len() - local.len()].to_owned(),
                         line,
                         depth: self.stack.len(),
                         translate,
@@ -407,12 +552,26 @@ impl Walk<'_> {
                         });
                     }
                     "source" if empty => segment.source = Some((at, range.end..range.end, range.end)),
+                    "source" => segment.scope = Scope::of(resolver),
                     _ => {}
                 }
             }
         }
+        let mark = v12
+            && xliff
+            && local == "mrk"
+            && get(&attributes, "mtype") == Some("seg")
+            && self.segment_mark(|marks| {
+                marks.push(Mark {
+                    mid: get(&attributes, "mid").unwrap_or_default().to_owned(),
+                    scope: Scope::of(resolver),
+                    element: range.clone(),
+                    start_tag: range.clone(),
+                    content: None,
+                });
+            });
         if !empty {
-            self.stack.push(Frame { name, xliff, local, start: at, tag_end: range.end, translate });
+            self.stack.push(Frame { name, xliff, local, start: at, tag_end: range.end, translate, mark });
         } else if xliff && (local == "trans-unit" || local == "unit") {
             return Err(self.error(at, format!("<{name}/> has no source")));
         }
@@ -427,12 +586,20 @@ impl Walk<'_> {
         if !frame.xliff {
             return Ok(());
         }
+        if frame.mark {
+            self.segment_mark(|marks| {
+                if let Some(mark) = marks.last_mut() {
+                    mark.content = Some(frame.tag_end..range.start);
+                    mark.element.end = range.end;
+                }
+            });
+        }
         let v12 = self.version == Some(Version::V1_2);
         let segment_parent = if v12 { self.parent_is("trans-unit") } else { self.parent_is("segment") };
         if segment_parent && let Some(segment) = self.unit.as_mut().and_then(|u| u.segments.last_mut()) {
             match frame.local.as_str() {
                 "source" => segment.source = Some((frame.start, frame.tag_end..range.start, range.end)),
-                "seg-source" => segment.seg_source_end = Some(range.end),
+                "seg-source" => segment.seg_source = Some((frame.tag_end..range.start, range.end)),
                 "target" => {
                     if let Some(target) = segment.target.as_mut() {
                         target.content = Some(frame.tag_end..range.start);
@@ -457,17 +624,51 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// Whether the text of `range` is only whitespace.
+    fn blank(&self, range: &Range<usize>) -> bool {
+        self.text[range.clone()].trim().is_empty()
+    }
+
+    /// Where the target of a segment is, or goes (after `after`, indented as
+    /// the element starting at `indent_of`).
+    fn target_at(&self, target: Option<TargetBuild>, after: usize, indent_of: usize) -> TargetAt {
+        match target {
+            Some(target) => match target.content {
+                Some(content) => TargetAt::Open { start_tag: target.start_tag, content },
+                None => TargetAt::Empty(target.start..target.end),
+            },
+            None => TargetAt::Missing { at: after, indent: indent_before(self.text, indent_of) },
+        }
+    }
+
+    /// 1.2: the notes go after the target.
+    fn notes_after(&self, target: &TargetAt) -> Option<NotesAt> {
+        let (at, indent) = match target {
+            TargetAt::Empty(r) => (r.end, indent_before(self.text, r.start)),
+            TargetAt::Open { start_tag, content } => {
+                let end = content.end + self.text[content.end..].find('>').map_or(0, |i| i + 1);
+                (end, indent_before(self.text, start_tag.start))
+            }
+            TargetAt::Missing { at, indent } => (*at, indent.clone()),
+            TargetAt::Composed => return None,
+        };
+        Some(NotesAt::AfterTarget { at, indent })
+    }
+
     /// Decides which segments of a finished unit to fill.
-    fn finish_unit(&mut self, unit: UnitBuild, start: usize) -> Result<(), XliffError> {
+    fn finish_unit(&mut self, mut unit: UnitBuild, start: usize) -> Result<(), XliffError> {
         let v12 = self.version == Some(Version::V1_2);
+        if v12 && unit.segments.first().is_some_and(|s| !s.source_marks.is_empty()) {
+            let segment = unit.segments.remove(0);
+            return self.finish_segmented(unit, segment, start);
+        }
         let mut segments = Vec::new();
         let mut notes = None;
         for segment in unit.segments {
             let Some((source_start, source, source_end)) = segment.source else {
                 return Err(self.error(start, format!("unit \"{}\" has a segment without a source", unit.id)));
             };
-            let text_of = |r: &Range<usize>| self.text[r.clone()].trim().is_empty();
-            let target_empty = segment.target.as_ref().is_none_or(|t| t.content.as_ref().is_none_or(text_of));
+            let target_empty = segment.target.as_ref().is_none_or(|t| t.content.as_ref().is_none_or(|c| self.blank(c)));
             let state = if v12 { segment.target.as_ref().and_then(|t| t.state.clone()) } else { segment.state };
             let final_state = match (v12, state.as_deref()) {
                 (true, Some("final" | "translated" | "signed-off")) => segment.target.is_some(),
@@ -482,31 +683,15 @@ impl Walk<'_> {
                 self.locked += 1;
                 continue;
             }
-            if text_of(&source) {
+            if self.blank(&source) {
                 continue;
             }
-            let target = match segment.target {
-                Some(target) => match target.content {
-                    Some(content) => TargetAt::Open { start_tag: target.start_tag, content },
-                    None => TargetAt::Empty(target.start..target.end),
-                },
-                None => {
-                    let at = segment.seg_source_end.unwrap_or(source_end);
-                    TargetAt::Missing { at, indent: indent_before(self.text, source_start) }
-                }
-            };
+            let after = segment.seg_source.as_ref().map_or(source_end, |(_, end)| *end);
+            let target = self.target_at(segment.target, after, source_start);
             if v12 {
-                let (at, indent) = match &target {
-                    TargetAt::Empty(r) => (r.end, indent_before(self.text, r.start)),
-                    TargetAt::Open { start_tag, content } => {
-                        let end = content.end + self.text[content.end..].find('>').map_or(0, |i| i + 1);
-                        (end, indent_before(self.text, start_tag.start))
-                    }
-                    TargetAt::Missing { at, indent } => (*at, indent.clone()),
-                };
-                notes = Some(NotesAt::AfterTarget { at, indent });
+                notes = self.notes_after(&target);
             }
-            segments.push(Segment { id: segment.id, source, target, segment_tag: segment.tag });
+            segments.push(Segment { id: segment.id, source, scope: segment.scope, target, segment_tag: segment.tag });
         }
         if segments.is_empty() {
             return Ok(());
@@ -517,7 +702,89 @@ impl Walk<'_> {
             (None, None, Some(at)) => NotesAt::New { at, indent: indent_before(self.text, at) },
             (None, None, None) => return Err(self.error(start, format!("unit \"{}\" has no segment", unit.id))),
         };
-        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes });
+        self.units.push(Unit { id: unit.id, line: unit.line, segments, notes, segmented: None, prefix: unit.prefix });
+        Ok(())
+    }
+
+    /// Decides which segments of a segmented 1.2 unit to fill: all those with
+    /// text when the target is missing or blank, else those whose `<mrk>` in
+    /// the target is blank. Segments count one by one as filled, translated or
+    /// locked.
+    fn finish_segmented(&mut self, unit: UnitBuild, segment: SegmentBuild, start: usize) -> Result<(), XliffError> {
+        let Some((source_start, _, _)) = segment.source else {
+            return Err(self.error(start, format!("unit \"{}\" has a segment without a source", unit.id)));
+        };
+        let Some((template, seg_source_end)) = segment.seg_source else {
+            return Err(self.error(start, format!("unit \"{}\" has segments outside a <seg-source>", unit.id)));
+        };
+        let final_state = segment
+            .target
+            .as_ref()
+            .is_some_and(|t| matches!(t.state.as_deref(), Some("final" | "translated" | "signed-off")));
+        let with_text: Vec<&Mark> =
+            segment.source_marks.iter().filter(|m| m.content.as_ref().is_some_and(|c| !self.blank(c))).collect();
+        let target_blank = segment.target.as_ref().is_none_or(|t| t.content.as_ref().is_none_or(|c| self.blank(c)));
+        let mut segments = Vec::new();
+        if target_blank {
+            for mark in &with_text {
+                let source = mark.content.clone().unwrap_or_default();
+                segments.push(Segment {
+                    id: Some(mark.mid.clone()),
+                    source,
+                    scope: mark.scope.clone(),
+                    target: TargetAt::Composed,
+                    segment_tag: None,
+                });
+            }
+        } else if segment.target_marks.is_empty() {
+            // Translated without segments.
+            self.translated += 1;
+            return Ok(());
+        } else {
+            for mark in &segment.target_marks {
+                let blank = mark.content.as_ref().is_none_or(|c| self.blank(c));
+                if !blank {
+                    self.translated += 1;
+                    continue;
+                }
+                let Some((source, scope)) = with_text
+                    .iter()
+                    .find(|m| m.mid == mark.mid)
+                    .and_then(|m| Some((m.content.clone()?, m.scope.clone())))
+                else {
+                    continue;
+                };
+                let target = match &mark.content {
+                    Some(content) => TargetAt::Open { start_tag: mark.start_tag.clone(), content: content.clone() },
+                    None => TargetAt::Empty(mark.element.clone()),
+                };
+                segments.push(Segment { id: Some(mark.mid.clone()), source, scope, target, segment_tag: None });
+            }
+        }
+        if segments.is_empty() {
+            return Ok(());
+        }
+        if !unit.translate || unit.approved || final_state {
+            self.locked += segments.len();
+            return Ok(());
+        }
+        let start_tag = segment.target.as_ref().map(|t| t.start_tag.clone());
+        let target = self.target_at(segment.target, seg_source_end, source_start);
+        let Some(notes) = self.notes_after(&target) else {
+            return Err(self.error(start, format!("unit \"{}\": no target", unit.id)));
+        };
+        let segmented = match start_tag {
+            Some(start_tag) if !target_blank => Segmented::Marks { start_tag },
+            _ => Segmented::Whole { target, template },
+        };
+        self.units.push(Unit {
+            id: unit.id,
+            line: unit.line,
+            segments,
+            notes,
+            segmented: Some(segmented),
+            prefix: unit.prefix,
+        });
         Ok(())
     }
 }
@@ -538,11 +805,11 @@ impl Document {
             locked: 0,
             seen_root: false,
         };
-        let mut reader = Reader::from_str(&text);
+        let mut reader = NsReader::from_str(&text);
         loop {
             let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(text.len());
-            let event = match reader.read_event() {
-                Ok(event) => event,
+            let (xliff, event) = match reader.read_resolved_event() {
+                Ok((namespace, event)) => (is_xliff(&namespace, walk.version), event),
                 Err(err) => {
                     let at = usize::try_from(reader.error_position()).unwrap_or(usize::MAX).min(text.len());
                     return Err(walk.error(at, format!("broken XML: {err}")));
@@ -550,8 +817,8 @@ impl Document {
             };
             let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(text.len());
             match event {
-                Event::Start(element) => walk.start(&element, at..end, false)?,
-                Event::Empty(element) => walk.start(&element, at..end, true)?,
+                Event::Start(element) => walk.start(&element, at..end, false, xliff, reader.resolver())?,
+                Event::Empty(element) => walk.start(&element, at..end, true, xliff, reader.resolver())?,
                 Event::End(_) => walk.end(at..end)?,
                 Event::Text(content) => {
                     if walk.stack.is_empty() && !content.xml10_content().trim().is_empty() {

@@ -1,7 +1,7 @@
 //! Splicing the filled targets, states and notes into the document.
 
 use super::Splice;
-use super::read::{Document, Encoding, NotesAt, TargetAt, Version, indent_before};
+use super::read::{Document, Encoding, NotesAt, Segmented, TargetAt, Version, indent_before};
 
 /// What to write into a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +80,40 @@ fn element_name(tag: &str) -> &str {
     &name[..name.find(|c: char| c.is_whitespace() || c == '/' || c == '>').unwrap_or(name.len())]
 }
 
+/// The splices that write `content` into the target at `target`, giving the
+/// target element the attributes `set`; a new target's name gets `prefix`.
+fn target_splices(
+    text: &str,
+    target: &TargetAt,
+    content: &str,
+    set: &[(&str, &str)],
+    prefix: &str,
+    out: &mut Vec<Splice>,
+) {
+    match target {
+        TargetAt::Empty(range) => {
+            let tag = &text[range.clone()];
+            let open = tag.strip_suffix("/>").unwrap_or(tag).trim_end();
+            let open = set_attributes(&format!("{open}>"), set);
+            let text = format!("{open}{content}</{}>", element_name(tag));
+            out.push(Splice { range: range.clone(), text });
+        }
+        TargetAt::Open { start_tag, content: range } => {
+            if !set.is_empty() {
+                let tag = set_attributes(&text[start_tag.clone()], set);
+                out.push(Splice { range: start_tag.clone(), text: tag });
+            }
+            out.push(Splice { range: range.clone(), text: content.to_owned() });
+        }
+        TargetAt::Missing { at, indent } => {
+            let open = set_attributes(&format!("<{prefix}target>"), set);
+            let indent = indent.as_deref().unwrap_or_default();
+            out.push(Splice { range: *at..*at, text: format!("{indent}{open}{content}</{prefix}target>") });
+        }
+        TargetAt::Composed => {}
+    }
+}
+
 /// The splices that write `filled` into `document`.
 pub fn splices(document: &Document, filled: &Filled) -> Vec<Splice> {
     let text = &document.text;
@@ -87,49 +121,51 @@ pub fn splices(document: &Document, filled: &Filled) -> Vec<Splice> {
     let mut out = Vec::new();
     let mut wrote = false;
     for (u, unit) in document.units.iter().enumerate() {
+        let content_of = |s: usize| filled.targets.get(u).and_then(|t| t.get(s)).and_then(Option::as_deref);
+        // 1.2 states go on the target element, which a segmented unit writes once.
+        let target_states = if version == Version::V1_2 && unit.segmented.is_none() { states(version) } else { &[] };
         let mut written = Vec::new();
         for (s, segment) in unit.segments.iter().enumerate() {
-            let Some(content) = filled.targets.get(u).and_then(|t| t.get(s)).and_then(Option::as_ref) else {
+            let Some(content) = content_of(s) else {
                 continue;
             };
             written.push(segment.id.clone().unwrap_or_else(|| (s + 1).to_string()));
-            let target_states = if version == Version::V1_2 { states(version) } else { &[] };
             if let Some(tag) = &segment.segment_tag {
                 out.push(Splice { range: tag.clone(), text: set_attributes(&text[tag.clone()], states(version)) });
             }
-            match &segment.target {
-                TargetAt::Empty(range) => {
-                    let tag = &text[range.clone()];
-                    let open = tag.strip_suffix("/>").unwrap_or(tag).trim_end();
-                    let open = set_attributes(&format!("{open}>"), target_states);
-                    let text = format!("{open}{content}</{}>", element_name(tag));
-                    out.push(Splice { range: range.clone(), text });
-                }
-                TargetAt::Open { start_tag, content: range } => {
-                    if !target_states.is_empty() {
-                        let tag = set_attributes(&text[start_tag.clone()], target_states);
-                        out.push(Splice { range: start_tag.clone(), text: tag });
-                    }
-                    out.push(Splice { range: range.clone(), text: content.clone() });
-                }
-                TargetAt::Missing { at, indent } => {
-                    let open = set_attributes("<target>", target_states);
-                    let indent = indent.as_deref().unwrap_or_default();
-                    out.push(Splice { range: *at..*at, text: format!("{indent}{open}{content}</target>") });
-                }
-            }
+            target_splices(text, &segment.target, content, target_states, &unit.prefix, &mut out);
         }
         if written.is_empty() {
             continue;
         }
+        match &unit.segmented {
+            Some(Segmented::Whole { target, template }) => {
+                // The seg-source's content, each segment's `<mrk>` holding its translation.
+                let mut content = String::with_capacity(template.len());
+                let mut done = template.start;
+                for (s, segment) in unit.segments.iter().enumerate() {
+                    content.push_str(&text[done..segment.source.start.max(done)]);
+                    content.push_str(content_of(s).unwrap_or_default());
+                    done = done.max(segment.source.end);
+                }
+                content.push_str(&text[done..template.end.max(done)]);
+                target_splices(text, target, &content, states(version), &unit.prefix, &mut out);
+            }
+            Some(Segmented::Marks { start_tag }) => {
+                let tag = set_attributes(&text[start_tag.clone()], states(version));
+                out.push(Splice { range: start_tag.clone(), text: tag });
+            }
+            None => {}
+        }
         wrote = true;
         let terms = filled.terms.get(u).filter(|t| !t.is_empty());
+        let p = &unit.prefix;
         let glossary = terms.map(|t| escape(&format!("glossary: {}", t.join("; "))));
         match &unit.notes {
             NotesAt::AfterTarget { at, indent } => {
                 if let Some(glossary) = glossary {
                     let indent = indent.as_deref().unwrap_or_default();
-                    let note = format!("{indent}<note from=\"tarjim\" annotates=\"target\">{glossary}</note>");
+                    let note = format!("{indent}<{p}note from=\"tarjim\" annotates=\"target\">{glossary}</{p}note>");
                     out.push(Splice { range: *at..*at, text: note });
                 }
             }
@@ -139,16 +175,18 @@ pub fn splices(document: &Document, filled: &Filled) -> Vec<Splice> {
                     filled.origin,
                     written.join(", ")
                 ));
-                let mut notes = vec![format!("<note category=\"tarjim\" appliesTo=\"target\">{origin}</note>")];
+                let mut notes = vec![format!("<{p}note category=\"tarjim\" appliesTo=\"target\">{origin}</{p}note>")];
                 if let Some(glossary) = glossary {
-                    notes.push(format!("<note category=\"tarjim-glossary\" appliesTo=\"target\">{glossary}</note>"));
+                    notes.push(format!(
+                        "<{p}note category=\"tarjim-glossary\" appliesTo=\"target\">{glossary}</{p}note>"
+                    ));
                 }
                 let text = match &unit.notes {
                     NotesAt::New { indent: Some(indent), .. } => {
                         let inner: String = notes.iter().map(|n| format!("{indent}  {n}")).collect();
-                        format!("<notes>{inner}{indent}</notes>{indent}")
+                        format!("<{p}notes>{inner}{indent}</{p}notes>{indent}")
                     }
-                    NotesAt::New { indent: None, .. } => format!("<notes>{}</notes>", notes.concat()),
+                    NotesAt::New { indent: None, .. } => format!("<{p}notes>{}</{p}notes>", notes.concat()),
                     _ => match indent_before(&document.text, *at) {
                         Some(indent) => notes.iter().map(|n| format!("  {n}{indent}")).collect(),
                         None => notes.concat(),

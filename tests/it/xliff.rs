@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tarjim::xliff::{Document, NotesAt, TargetAt};
+use tarjim::xliff::{Document, NotesAt, Segmented, TargetAt};
 
 use crate::cli::{tarjim, text, tiny};
 use crate::util::repo;
@@ -54,7 +54,17 @@ fn edit_ranges(input: &[u8]) -> Vec<std::ops::Range<usize>> {
                 TargetAt::Empty(range) => ranges.push(range.clone()),
                 TargetAt::Open { start_tag, content } => ranges.extend([start_tag.clone(), content.clone()]),
                 TargetAt::Missing { at, .. } => ranges.push(*at..*at),
+                TargetAt::Composed => {}
             }
+        }
+        match &unit.segmented {
+            Some(Segmented::Whole { target: TargetAt::Empty(range), .. }) => ranges.push(range.clone()),
+            Some(Segmented::Whole { target: TargetAt::Open { start_tag, content }, .. }) => {
+                ranges.extend([start_tag.clone(), content.clone()])
+            }
+            Some(Segmented::Whole { target: TargetAt::Missing { at, .. }, .. }) => ranges.push(*at..*at),
+            Some(Segmented::Marks { start_tag }) => ranges.push(start_tag.clone()),
+            Some(Segmented::Whole { target: TargetAt::Composed, .. }) | None => {}
         }
         match &unit.notes {
             NotesAt::AfterTarget { at, .. } | NotesAt::Inside(at) | NotesAt::New { at, .. } => ranges.push(*at..*at),
@@ -275,4 +285,194 @@ fn directories_are_searched_and_mirrored_under_the_output() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out_dir.join("ar/news/a.XLIFF").is_file());
     assert!(!out_dir.join("ar/readme.txt").exists());
+}
+
+/// The text of `xml` between `<open…>` (the `nth`, from 0) and the next `</close>`.
+fn element<'a>(xml: &'a str, open: &str, close: &str, nth: usize) -> &'a str {
+    let start = xml.match_indices(open).nth(nth).unwrap_or_else(|| panic!("no {open} #{nth}")).0;
+    let content = start + xml[start..].find('>').unwrap() + 1;
+    &xml[content..content + xml[content..].find(close).unwrap()]
+}
+
+/// `xml` with the text between its tags left out, except runs of whitespace.
+fn tags_only(xml: &str) -> String {
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(open) = rest.find('<') {
+        let text = &rest[..open];
+        if text.trim().is_empty() {
+            out.push_str(text);
+        }
+        let close = open + rest[open..].find('>').unwrap() + 1;
+        out.push_str(&rest[open..close]);
+        rest = &rest[close..];
+    }
+    out
+}
+
+/// `tarjim translate --document` of `lines` with the tiny model and the test glossary.
+fn translate_lines(lines: &[&str], dir: &Path) -> Vec<String> {
+    let glossary = dir.join("glossary.tsv");
+    std::fs::write(&glossary, GLOSSARY).unwrap();
+    let glossary = glossary.display().to_string();
+    let model = tiny();
+    let args = ["translate", "--document", "--model", &model, "--no-builtin-glossary", "--glossary", &glossary];
+    let out = tarjim(&args, format!("{}\n", lines.join("\n")).as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn segmented_units_get_one_target_mrk_per_source_segment_each_translated_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let input = fixture("segmented-1.2.xlf");
+    let out = run(&[&input], &out_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = out_dir.join("segmented-1.2.xlf");
+    assert_eq!(
+        text(&out.stderr),
+        format!("{}: 6 targets filled, 3 already translated, 2 locked → {}\n", input.display(), written.display())
+    );
+    validate(&written, "xliff-core-1.2-strict.xsd").unwrap();
+    let bytes = std::fs::read(&input).unwrap();
+    assert_differs_only_in_edits(&bytes, &std::fs::read(&written).unwrap());
+    let xml = std::fs::read_to_string(&written).unwrap();
+    let sentences = ["وصل الوزير إلى القاهرة.", "عقد مجلس الأمن جلسة.", "في المنطقة.", "خطة جديدة."];
+    let alone = translate_lines(&sentences, dir.path());
+    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    // A missing target: the seg-source's segments and the space between them, each mrk translated alone.
+    assert!(xml.contains(&format!(
+        "</seg-source>\n        <target state=\"needs-review-translation\" state-qualifier=\"mt-suggestion\">\
+         <mrk mtype=\"seg\" mid=\"1\">{}</mrk> <mrk mtype=\"seg\" mid=\"2\">{}</mrk></target>\n        \
+         <note from=\"tarjim\" annotates=\"target\">glossary: القاهرة → Cairo; مجلس الأمن → Security Council</note>\n      </trans-unit>",
+        escape(&alone[0]),
+        escape(&alone[1])
+    )));
+    // Segments inside a <g>: the g, its codes and the segment of codes alone are copied.
+    let p2 = element(&xml, "<target state=", "</target>", 1);
+    assert_eq!(
+        tags_only(p2),
+        "<g id=\"1\"><mrk mtype=\"seg\" mid=\"a\"><x id=\"2\"/></mrk> </g><mrk mtype=\"seg\" mid=\"b\"><x id=\"3\"/></mrk>"
+    );
+    // A target with mrks: only the empty ones are filled; the translated one and the note stay.
+    assert!(xml.contains(&format!(
+        "<target state=\"needs-review-translation\" state-qualifier=\"mt-suggestion\">\
+         <mrk mtype=\"seg\" mid=\"1\">The prime minister said.</mrk> <mrk mtype=\"seg\" mid=\"2\">{}</mrk> \
+         <mrk mtype=\"seg\" mid=\"3\">{}</mrk></target>\n        <note from=\"editor\">Segment 1 is done.</note>",
+        escape(&alone[2]),
+        escape(&alone[3])
+    )));
+    // Translated and approved segmented units are left as they were.
+    let original = std::fs::read_to_string(&input).unwrap();
+    for id in ["p4", "p5"] {
+        let unit = |x: &str| element(x, &format!("<trans-unit id=\"{id}\""), "</trans-unit>", 0).to_owned();
+        assert_eq!(unit(&xml), unit(&original), "{id}");
+    }
+}
+
+#[test]
+fn long_segments_are_translated_sentence_by_sentence_with_codes_placed_in_their_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let sentence = "وصل الوزير إلى القاهرة في زيارة رسمية تستمر يومين.";
+    let count = 30;
+    // Over the tiny model's 256 positions as one input; each sentence fits.
+    let first = sentence.replace("القاهرة", "<pc id=\"1\">القاهرة</pc>");
+    let last = sentence.replace("يومين", "<ph id=\"2\"/>يومين");
+    let middle = vec![sentence; count - 2].join(" ");
+    let source = format!("{first} {middle} {last}");
+    let input = dir.path().join("long.xlf");
+    std::fs::write(
+        &input,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <xliff xmlns=\"urn:oasis:names:tc:xliff:document:2.0\" version=\"2.0\" srcLang=\"ar\" trgLang=\"en\">\n  \
+             <file id=\"f1\">\n    <unit id=\"long\">\n      <segment id=\"s1\">\n        <source>{source}</source>\n      \
+             </segment>\n    </unit>\n  </file>\n</xliff>\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&[&input], &out_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = out_dir.join("long.xlf");
+    validate(&written, "xliff_core_2.0.xsd").unwrap();
+    let xml = std::fs::read_to_string(&written).unwrap();
+    let target = element(&xml, "<target", "</target>", 0);
+    assert_eq!(tags_only(target), "<pc id=\"1\"></pc><ph id=\"2\"/>");
+    // The sentences' translations joined by a space, as `translate` gives the line.
+    let alone = translate_lines(&vec![sentence; count], dir.path());
+    let plain = target.replace("<pc id=\"1\">", "").replace("</pc>", "").replace("<ph id=\"2\"/>", "");
+    assert_eq!(plain, alone.join(" ").replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"));
+    // The pair lies in the first sentence's translation, the point in the last one's.
+    let escaped = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let first_end = escaped(&alone[0]).len();
+    assert!(target.find("</pc>").unwrap() <= first_end + "<pc id=\"1\">".len(), "{target}");
+    let before_last = escaped(&alone[..count - 1].join(" ")).len() + 1;
+    assert!(target.find("<ph").unwrap() >= before_last + "<pc id=\"1\"></pc>".len(), "{target}");
+}
+
+/// The tags of `xml`, in order.
+fn tags(xml: &str) -> Vec<&str> {
+    xml.match_indices('<').map(|(i, _)| &xml[i..i + xml[i..].find('>').unwrap() + 1]).collect()
+}
+
+#[test]
+fn prefixed_xliff_elements_are_resolved_by_namespace_and_written_with_the_file_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let inputs = [fixture("prefixed-1.2.xlf"), fixture("prefixed-2.0.xlf")];
+    let out = run(&[&inputs[0], &inputs[1]], &out_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    for (input, counts, schema) in [
+        (&inputs[0], "3 targets filled, 0 already translated, 0 locked", "xliff-core-1.2-strict.xsd"),
+        (&inputs[1], "1 targets filled, 0 already translated, 0 locked", "xliff_core_2.0.xsd"),
+    ] {
+        let written = out_dir.join(input.file_name().unwrap());
+        assert!(stderr.contains(&format!("{}: {counts} → {}\n", input.display(), written.display())), "{stderr}");
+        validate(&written, schema).unwrap();
+        assert_differs_only_in_edits(&std::fs::read(input).unwrap(), &std::fs::read(&written).unwrap());
+    }
+    let v12 = std::fs::read_to_string(out_dir.join("prefixed-1.2.xlf")).unwrap();
+    let t1 = element(&v12, "<xlf:target state=", "</xlf:target>", 0);
+    assert_eq!(tags(t1), ["<xlf:g id=\"1\">", "</xlf:g>", "<xlf:x id=\"2\"/>"]);
+    assert!(v12.contains("</xlf:target>\n        <xlf:note from=\"tarjim\" annotates=\"target\">glossary: القاهرة → Cairo</xlf:note>\n      </xlf:trans-unit>"));
+    let t2 = element(&v12, "<xlf:target state=", "</xlf:target>", 1);
+    assert_eq!(
+        tags(t2),
+        ["<xlf:mrk mtype=\"seg\" mid=\"1\">", "</xlf:mrk>", "<xlf:mrk mtype=\"seg\" mid=\"2\">", "</xlf:mrk>"]
+    );
+    let v20 = std::fs::read_to_string(out_dir.join("prefixed-2.0.xlf")).unwrap();
+    // The tool's own <segment> in its namespace is neither filled nor taken for where notes go.
+    assert!(v20.contains(
+        "<xlf:unit id=\"u1\">\n      <segment xmlns=\"urn:example:cms\">\n        <source>نص المحرر</source>\n      </segment>\n      \
+         <xlf:notes>\n        <xlf:note category=\"tarjim\" appliesTo=\"target\">machine translation by tarjim with model tiny, to be reviewed: segment s1</xlf:note>\n"
+    ));
+    assert!(v20.contains("<xlf:segment id=\"s1\" state=\"initial\" subState=\"tarjim:mt\">"));
+    let target = element(&v20, "<xlf:target>", "</xlf:target>", 0);
+    assert_eq!(tags(target), ["<xlf:pc id=\"1\">", "</xlf:pc>", "<xlf:ph id=\"2\"/>"]);
+}
+
+#[test]
+fn text_marked_translate_no_is_kept_as_written_and_not_sent_to_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let input = fixture("protected-2.0.xlf");
+    let out = run(&[&input], &out_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = out_dir.join("protected-2.0.xlf");
+    validate(&written, "xliff_core_2.0.xsd").unwrap();
+    let xml = std::fs::read_to_string(&written).unwrap();
+    // The model translates the source without the protected word.
+    let alone = translate_lines(&["ستعلن  عن خطة جديدة"], dir.path());
+    let escaped = alone[0].replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    for (nth, protected) in [
+        (0, "<sm id=\"p\" translate=\"no\"/>الحكومة<em startRef=\"p\"/>"),
+        (1, "<mrk id=\"m1\" translate=\"no\">الحكومة</mrk>"),
+    ] {
+        let target = element(&xml, "<target>", "</target>", nth);
+        assert_eq!(target.matches(protected).count(), 1, "{target}");
+        assert_eq!(target.replacen(protected, "", 1), escaped, "{target}");
+    }
 }
