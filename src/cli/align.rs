@@ -216,9 +216,16 @@ fn align_translations(
         .collect()
 }
 
-/// Words with their character spans, as JSON.
-pub(super) fn words_json(words: &[Word]) -> serde_json::Value {
-    words.iter().map(|w| json!({"text": w.text, "span": w.span.as_ref().map(|s| [s.start, s.end])})).collect()
+/// A word and its character span, as the JSON outputs write it.
+#[derive(serde::Serialize)]
+pub(super) struct WordRow<'a> {
+    span: Option<[usize; 2]>,
+    text: &'a str,
+}
+
+/// Words with their character spans, as JSON rows.
+pub(super) fn word_rows(words: &[Word]) -> Vec<WordRow<'_>> {
+    words.iter().map(|w| WordRow { span: w.span.as_ref().map(|s| [s.start, s.end]), text: &w.text }).collect()
 }
 
 fn write_alignment(
@@ -234,8 +241,8 @@ fn write_alignment(
         Format::Pharaoh => writeln!(out, "{}", pharaoh(&pairs)),
         Format::Json => {
             let (source_words, target_words) = match &aligned.alignment {
-                Some(a) => (words_json(&a.source_words), words_json(&a.target_words)),
-                None => (json!([]), json!([])),
+                Some(a) => (word_rows(&a.source_words), word_rows(&a.target_words)),
+                None => (Vec::new(), Vec::new()),
             };
             let value = json!({
                 "file": file, "line": number, "source": aligned.source, "target": aligned.target,

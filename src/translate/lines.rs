@@ -13,7 +13,8 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use super::{Event, LineError, SkippedTerm, TermUse, Translation, Translator, char_offset, check_terms};
+use super::terms::check_terms;
+use super::{Event, LineError, SkippedTerm, TermUse, Translation, Translator, char_offset};
 use crate::align::Alignment;
 use crate::article::segment;
 
