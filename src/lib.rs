@@ -8,11 +8,13 @@
 
 pub mod align;
 pub mod article;
+pub mod atomic;
 pub mod batch;
 pub mod decoding;
 pub mod eval;
 pub mod exchange;
 pub mod glossary;
+pub mod hash;
 pub mod hub;
 mod math;
 pub mod model;

@@ -9,8 +9,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tarjim::batch::{self, BatchError, Event, FileDigests, Job, OutputFormat, ShardLock, sha256_hex};
+use tarjim::batch::{self, BatchError, Event, FileDigests, Job, OutputFormat, ShardLock};
 use tarjim::glossary::BUILTIN;
+use tarjim::hash::sha256_hex;
 use tarjim::model::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE};
 
 use super::{DecodeArgs, EXIT_TERMS_MISSED, GlossaryOptions, ModeArg, ModelArgs, load_translator};

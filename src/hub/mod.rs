@@ -16,11 +16,9 @@ pub mod client;
 mod error;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 pub use error::HubError;
 
@@ -160,17 +158,7 @@ impl ManifestEntry {
 /// Lowercase hex SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String, HubError> {
     let io = |error| HubError::Io { path: path.to_path_buf(), error };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    crate::hash::sha256_read(std::fs::File::open(path).map_err(io)?).map_err(io)
 }
 
 /// Where a model comes from.
