@@ -796,7 +796,7 @@ pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, GlossaryErr
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::corpus::{Location, WordLinks};
+    use super::super::corpus::WordLinks;
     use super::super::{Glossary, parse::HEADER};
     use super::*;
 
@@ -813,7 +813,7 @@ pub(crate) mod tests {
                 .collect()
         };
         Pair {
-            location: Location { file: "t.txt".into(), line },
+            location: Origin { file: "t.txt".into(), line },
             source: source.into(),
             target: target.into(),
             links: links.map(|pairs| WordLinks { source: spans(source), target: spans(target), pairs: pairs.to_vec() }),

@@ -20,6 +20,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::decoding::GENERATION_CONFIG_FILE;
+use crate::model::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE};
+use crate::tokenizer::{SOURCE_SPM_FILE, TARGET_SPM_FILE, TOKENIZER_CONFIG_FILE, VOCAB_FILE};
+
 pub use error::HubError;
 
 use cache::{Cached, RepoCache};
@@ -32,11 +36,11 @@ pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 pub const DEFAULT_MODEL: &str = "Helsinki-NLP/opus-mt-ar-en";
 
 /// Files every Marian checkpoint directory needs.
-const REQUIRED: [&str; 4] = ["config.json", "source.spm", "target.spm", "vocab.json"];
+const REQUIRED: [&str; 4] = [CONFIG_FILE, SOURCE_SPM_FILE, TARGET_SPM_FILE, VOCAB_FILE];
 /// Files used when present.
-const OPTIONAL: [&str; 2] = ["generation_config.json", "tokenizer_config.json"];
+const OPTIONAL: [&str; 2] = [GENERATION_CONFIG_FILE, TOKENIZER_CONFIG_FILE];
 /// Weight files, in order of preference; one is needed.
-const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+const WEIGHTS: [&str; 2] = [SAFETENSORS_FILE, PYTORCH_FILE];
 
 /// Known models and their files.
 #[derive(Clone, Debug, Deserialize)]

@@ -21,5 +21,7 @@ mod trie;
 mod vocab;
 
 pub use error::TokenizerError;
-pub use marian::{Encoding, MarianTokenizer, Token};
+pub use marian::{
+    Encoding, MarianTokenizer, SOURCE_SPM_FILE, TARGET_SPM_FILE, TOKENIZER_CONFIG_FILE, Token, VOCAB_FILE,
+};
 pub use normalizer::{Normalized, Normalizer};

@@ -12,11 +12,7 @@ use candle_core::Device;
 use tarjim::article::Article;
 use tarjim::translate::Translator;
 
-use crate::util::repo;
-
-fn tiny() -> String {
-    repo("tests/fixtures/tiny").display().to_string()
-}
+use crate::util::{repo, text, tiny};
 
 /// Runs `tarjim batch ARGS` on the tiny model (greedy, no glossary unless asked).
 fn batch(args: &[&str]) -> Output {
@@ -38,10 +34,6 @@ fn batch_command(model: &str, args: &[&str]) -> Command {
 /// Runs `tarjim batch ARGS` on the model in `model` (greedy, no glossary).
 fn batch_with(model: &str, args: &[&str]) -> Output {
     batch_command(model, args).output().expect("run tarjim batch")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Every file under `dir` (relative path → bytes), job state excluded.

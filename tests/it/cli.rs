@@ -5,34 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::util::{json, repo};
-
-/// Runs `tarjim ARGS` with `stdin`, offline and with an empty hub cache.
-pub fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
-    let cache = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
-        .args(args)
-        .env("HF_HOME", cache.path())
-        .env("HF_HUB_OFFLINE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tarjim");
-    if let Err(err) = child.stdin.take().unwrap().write_all(stdin) {
-        // A command that fails early (a bad option or file) may exit before reading.
-        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-pub(crate) fn tiny() -> String {
-    repo("tests/fixtures/tiny").display().to_string()
-}
+use crate::util::{json, repo, tarjim, text, tiny};
 
 /// The default-settings case of the generate fixture (beam 4), both batches.
 fn default_case() -> (Vec<String>, Vec<String>) {
