@@ -4,7 +4,7 @@
 //! batches of similar lengths, and returns the results in input order. A line that
 //! cannot be translated (too long for the model, or failing to decode: a batch
 //! that fails is decoded again line by line) gets its own error; the others are
-//! unaffected. Progress is reported through [`Event`]s.
+//! unaffected. Progress is reported batch by batch ([`Progress`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -130,7 +130,7 @@ impl Translation {
 
 /// What [`Translator::translate`] reports while it works.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub enum Progress {
     /// A batch is done.
     Batch {
         /// Lines (or sentences) in the batch.
@@ -248,7 +248,7 @@ impl Translator {
         &self,
         lines: &[&str],
         batch_size: usize,
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut dyn FnMut(Progress),
     ) -> Vec<Result<Translation, LineError>> {
         let documents: Vec<usize> = (0..lines.len()).collect();
         self.translate_documents(lines, &documents, batch_size, on_event)
@@ -267,7 +267,7 @@ impl Translator {
         lines: &[&str],
         documents: &[usize],
         batch_size: usize,
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut dyn FnMut(Progress),
     ) -> Vec<Result<Translation, LineError>> {
         let max = self.model.config().max_position_embeddings;
         let encoded: Vec<Vec<u32>> = lines.iter().map(|line| self.tokenizer.encode(line).ids).collect();
@@ -351,7 +351,7 @@ impl Translator {
                     skipped: plan.skipped,
                 }));
             }
-            on_event(Event::Batch { lines: chunk.len() - waiting, target_tokens, time });
+            on_event(Progress::Batch { lines: chunk.len() - waiting, target_tokens, time });
         }
         // The lines whose translation lacks a term, under constraints.
         for chunk in constrained.chunks(batch_size.max(1)) {
@@ -391,7 +391,7 @@ impl Translator {
                     skipped: plan.skipped,
                 }));
             }
-            on_event(Event::Batch { lines: chunk.len(), target_tokens, time });
+            on_event(Progress::Batch { lines: chunk.len(), target_tokens, time });
         }
         results
             .into_iter()

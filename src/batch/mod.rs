@@ -28,7 +28,7 @@ pub use digest::FileDigests;
 pub use input::{Discovery, InputProblem, Notice, discover};
 use lock::shard_name;
 pub use lock::{Holder, ShardLock};
-pub use manifest::{Manifest, ManifestEntry};
+pub use manifest::{Ledger, LedgerEntry};
 pub use output::{OutputFormat, output_path, safe_relative_path};
 
 /// Why a job could not run at all (single documents fail on their own, see
@@ -326,7 +326,7 @@ impl Job {
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(Summary, Todo<'d>), BatchError> {
         let mine: Vec<&Document> = docs.iter().filter(|d| self.shard.is_none_or(|(k, n)| d.shard(n) == k)).collect();
-        let done = Manifest::load(&self.output.join(manifest::STATE_DIR))?;
+        let done = Ledger::load(&self.output.join(manifest::STATE_DIR))?;
         let mut summary = Summary::default();
         let mut todo: Todo = Vec::new();
         for doc in mine.iter().copied() {
@@ -388,7 +388,7 @@ impl Job {
             let rel = output_path(&pending.doc.stem, self.format);
             let bytes = output::render(&pending.doc, &pending.article, &translations, self.format, &created);
             output::write_atomically(&self.output, &rel, &bytes, &writer.temp_prefix()).map_err(io(&rel))?;
-            writer.record(&ManifestEntry {
+            writer.record(&LedgerEntry {
                 id: pending.doc.id.clone(),
                 input: pending.input_hash,
                 settings: self.settings.clone(),

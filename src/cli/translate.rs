@@ -22,7 +22,7 @@ use super::{
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(super) enum Format {
+pub(super) enum TranslateFormat {
     /// The translation only.
     Text,
     /// One JSON object per line: file, line, source, translation, token counts, score, time,
@@ -41,8 +41,8 @@ pub(super) struct TranslateArgs {
     #[command(flatten)]
     decode: DecodeArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = TranslateFormat::Text)]
+    format: TranslateFormat,
     #[command(flatten)]
     glossary: GlossaryOptions,
     /// Write a JSON-lines report of the terms of each line to FILE: the terms
@@ -267,7 +267,7 @@ impl<W: Write> TranslateRun<'_, W> {
 }
 
 pub(super) fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(!args.align || args.format == Format::Jsonl, "--align needs --format jsonl");
+    anyhow::ensure!(!args.align || args.format == TranslateFormat::Jsonl, "--align needs --format jsonl");
     let (translator, _) = load_translator(&args.model, &args.decode, Some(&args.glossary))?;
     let aligner = if args.align {
         Some(Aligner::new(translator.model(), translator.tokenizer(), translator.model().alignment_head())?)
@@ -299,7 +299,7 @@ pub(super) fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
         failed: false,
         missed_terms: false,
     };
-    if args.format == Format::Tmx {
+    if args.format == TranslateFormat::Tmx {
         run.out.write_all(tmx::start(&Utc::now()).as_bytes()).map_err(stdout_failed)?;
     }
     let read_failed = if args.files.is_empty() {
@@ -320,7 +320,7 @@ pub(super) fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
         }
         failed
     };
-    if args.format == Format::Tmx {
+    if args.format == TranslateFormat::Tmx {
         run.out.write_all(tmx::END.as_bytes()).and_then(|()| run.out.flush()).map_err(stdout_failed)?;
     }
     run.progress.finish_and_clear();
@@ -385,7 +385,7 @@ fn write_report(
 /// of placed terms that do not align.
 fn write_outcome(
     out: &mut impl Write,
-    format: Format,
+    format: TranslateFormat,
     file: &str,
     number: usize,
     source: &str,
@@ -393,9 +393,9 @@ fn write_outcome(
     align: bool,
 ) -> std::io::Result<()> {
     match (format, outcome) {
-        (Format::Text, Outcome::Translated(t, _)) => writeln!(out, "{}", t.text.replace(['\n', '\r'], " ")),
-        (Format::Text, Outcome::Empty | Outcome::Failed(_)) => writeln!(out),
-        (Format::Tmx, Outcome::Translated(t, _)) => {
+        (TranslateFormat::Text, Outcome::Translated(t, _)) => writeln!(out, "{}", t.text.replace(['\n', '\r'], " ")),
+        (TranslateFormat::Text, Outcome::Empty | Outcome::Failed(_)) => writeln!(out),
+        (TranslateFormat::Tmx, Outcome::Translated(t, _)) => {
             for sentence in &t.sentences {
                 let unit = tmx::Unit {
                     document: file,
@@ -409,9 +409,11 @@ fn write_outcome(
             Ok(())
         }
         // The memory holds translated sentences only; stderr names a failed line.
-        (Format::Tmx, Outcome::Empty | Outcome::Failed(_)) => Ok(()),
-        (Format::Jsonl, Outcome::Failed(problem)) => write_row(out, &FailureRow { error: problem, file, line: number }),
-        (Format::Jsonl, Outcome::Empty) => {
+        (TranslateFormat::Tmx, Outcome::Empty | Outcome::Failed(_)) => Ok(()),
+        (TranslateFormat::Jsonl, Outcome::Failed(problem)) => {
+            write_row(out, &FailureRow { error: problem, file, line: number })
+        }
+        (TranslateFormat::Jsonl, Outcome::Empty) => {
             let row = LineRow {
                 alignment: align.then(String::new),
                 alignment_words: align.then(|| AlignmentWords { source: Vec::new(), target: Vec::new() }),
@@ -431,7 +433,7 @@ fn write_outcome(
             };
             write_row(out, &row)
         }
-        (Format::Jsonl, Outcome::Translated(t, alignment)) => {
+        (TranslateFormat::Jsonl, Outcome::Translated(t, alignment)) => {
             let sentences = t
                 .sentences
                 .iter()

@@ -10,6 +10,10 @@
 //! - `vocab`: the joint `vocab.json` as Python reads it, piece ↔ id;
 //! - [`MarianTokenizer`]: special tokens, language codes, the joint `vocab.json` ids and
 //!   decoding.
+//!
+//! Not the `tokenizers` crate: its Unigram ids are list positions, not `vocab.json`'s; it has
+//! no piece types; its scores are f64, not SentencePiece's f32; and its `Precompiled`
+//! normalizer takes the shortest match, not the longest (huggingface/tokenizers#2116).
 
 mod darts;
 mod error;
