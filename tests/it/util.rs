@@ -16,18 +16,25 @@ pub fn repo(path: &str) -> PathBuf {
 
 /// Runs `tarjim ARGS` with `stdin`, offline and with an empty hub cache.
 pub fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
+    tarjim_to(args, stdin, Stdio::piped())
+}
+
+/// [`tarjim`] with its stdout sent to `stdout`.
+pub fn tarjim_to(args: &[&str], stdin: &[u8], stdout: impl Into<Stdio>) -> Output {
     let cache = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
         .args(args)
         .env("HF_HOME", cache.path())
         .env("HF_HUB_OFFLINE", "1")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("run tarjim");
+    // A command that fails early (a bad option or file), reads no input
+    // (model-info) or stops at its first failed write may exit before taking all
+    // of it: a broken pipe here is no error.
     if let Err(err) = child.stdin.take().unwrap().write_all(stdin) {
-        // A command that fails early (a bad option or file) may exit before reading.
         assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
     }
     child.wait_with_output().unwrap()
