@@ -8,6 +8,7 @@
 
 pub mod align;
 pub mod article;
+pub mod atomic;
 pub mod batch;
 mod cpu;
 pub mod decoding;
@@ -15,6 +16,7 @@ pub mod eval;
 pub mod exchange;
 pub mod glossary;
 pub mod glossary_tools;
+pub mod hash;
 pub mod hub;
 pub mod model;
 mod text;

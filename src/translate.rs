@@ -4,24 +4,25 @@
 //! batches of similar lengths, and returns the results in input order. A line that
 //! cannot be translated (too long for the model, or failing to decode: a batch
 //! that fails is decoded again line by line) gets its own error; the others are
-//! unaffected. Progress is reported through [`Event`]s.
+//! unaffected. Progress is reported batch by batch ([`Progress`]).
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
 
-use crate::align::{Alignment, Word};
+use crate::align::Alignment;
 use crate::decoding::{Constraint, DecodeError, GenerationConfig, generate, generate_constrained};
-use crate::glossary::{Decision, Glossary, Kind, Senses};
 use crate::model::{MarianConfig, MarianMTModel, ModelError, Precision, load_model_as};
 use crate::tokenizer::{MarianTokenizer, TokenizerError};
 
 mod lines;
+mod terms;
 
 pub use lines::{LineTranslation, Sentence, Split};
+pub use terms::{GlossaryMode, SkippedTerm, TermUse, Terms};
+use terms::{NOT_CONSTRAINED, NOT_IN_OUTPUT, NOT_WITHIN_MAX_LENGTH, Planned, check_terms, place};
 
 /// Why a model directory could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -127,126 +128,9 @@ impl Translation {
     }
 }
 
-/// Sets each placed term's [`TermUse::aligned`] (see [`Translation::check_alignment`]).
-fn check_terms(terms: &mut [TermUse], alignment: &Alignment, pairs: &[(usize, usize)]) {
-    let overlapping = |words: &[Word], span: &Range<usize>| -> Vec<usize> {
-        words
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| w.span.as_ref().is_some_and(|s| s.start < span.end && span.start < s.end))
-            .map(|(i, _)| i)
-            .collect()
-    };
-    for term in terms {
-        term.aligned = term.target_span.as_ref().map(|target_span| {
-            let sources = overlapping(&alignment.source_words, &term.source_span);
-            let targets = overlapping(&alignment.target_words, target_span);
-            !targets.is_empty() && targets.iter().all(|t| pairs.iter().any(|(s, pt)| pt == t && sources.contains(s)))
-        });
-    }
-}
-
-/// One glossary term found in a source line, and where its rendering landed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TermUse {
-    /// The glossary entry's Arabic term.
-    pub term: String,
-    /// The rendering the glossary asks for.
-    pub english: String,
-    /// What the term names.
-    pub kind: Kind,
-    /// Character range of the term in the source line (proclitics excluded).
-    pub source_span: Range<usize>,
-    /// How an ambiguous form was confirmed as the name (`None` for a form that
-    /// is not ambiguous).
-    pub confirmed: Option<String>,
-    /// Character range of its rendering in the translation, when present.
-    pub target_span: Option<Range<usize>>,
-    /// Why the rendering is missing, when it is.
-    pub problem: Option<String>,
-    /// Whether a word alignment of the translation links every target word of the
-    /// placed rendering to a source word of the term (see
-    /// [`Translation::check_alignment`]); `None` until checked, and for a term not
-    /// placed.
-    pub aligned: Option<bool>,
-}
-
-/// A glossary form found in a source line but not enforced: an ambiguous form
-/// nothing confirmed, or a form a cue refuted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SkippedTerm {
-    /// The glossary entry's Arabic term.
-    pub term: String,
-    /// The rendering it would have got.
-    pub english: String,
-    /// What the entry names.
-    pub kind: Kind,
-    /// Character range of the form in the source line (proclitics excluded).
-    pub source_span: Range<usize>,
-    /// Why it is not enforced.
-    pub why: String,
-}
-
-/// How glossary terms are used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GlossaryMode {
-    /// Constrained beam search writes every term's rendering.
-    Constrain,
-    /// Terms are found and reported, decoding is left alone.
-    Report,
-}
-
-/// A glossary ready for use.
-#[derive(Debug, Clone)]
-pub struct Terms {
-    glossary: Glossary,
-    senses: Senses,
-    mode: GlossaryMode,
-}
-
-impl Terms {
-    /// Prepares `glossary` for matching.
-    pub fn new(glossary: Glossary, mode: GlossaryMode) -> Self {
-        let senses = Senses::new(&glossary);
-        Self { glossary, senses, mode }
-    }
-
-    /// The terms of each line of one document (lines in reading order): the
-    /// mentions enforced and those skipped, decided as [`Senses::document`] does.
-    pub fn find(&self, lines: &[&str]) -> Vec<(Vec<TermUse>, Vec<SkippedTerm>)> {
-        self.senses
-            .document(&self.glossary, lines)
-            .into_iter()
-            .zip(lines)
-            .map(|(mentions, line)| {
-                let (mut uses, mut skipped) = (Vec::new(), Vec::new());
-                for m in mentions {
-                    let entry = &self.glossary.entries()[m.entry];
-                    let source_span = char_offset(line, m.span.start)..char_offset(line, m.span.end);
-                    let (term, english, kind) = (entry.arabic.clone(), entry.rendering(m.form).to_string(), entry.kind);
-                    match m.decision {
-                        Decision::Enforce { confirmed } => uses.push(TermUse {
-                            term,
-                            english,
-                            kind,
-                            source_span,
-                            confirmed,
-                            target_span: None,
-                            problem: None,
-                            aligned: None,
-                        }),
-                        Decision::Skip { why } => skipped.push(SkippedTerm { term, english, kind, source_span, why }),
-                    }
-                }
-                (uses, skipped)
-            })
-            .collect()
-    }
-}
-
 /// What [`Translator::translate`] reports while it works.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub enum Progress {
     /// A batch is done.
     Batch {
         /// Lines (or sentences) in the batch.
@@ -265,25 +149,6 @@ pub struct Translator {
     tokenizer: MarianTokenizer,
     generation: GenerationConfig,
     terms: Option<Terms>,
-}
-
-/// A line's terms before decoding: what was found and the constraints built.
-struct Planned {
-    uses: Vec<TermUse>,
-    skipped: Vec<SkippedTerm>,
-    constraints: Vec<Constraint>,
-    /// Per use, the renderings that show it in a translation: its own, and for
-    /// a short form the full name's (the model may say more than the source).
-    accepted: Vec<Vec<String>>,
-}
-
-/// The first letter upper-cased (for a term that opens the sentence).
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// Character offset of byte offset `byte` in `text`.
@@ -332,83 +197,12 @@ impl Translator {
         self.terms = terms;
     }
 
-    /// Finds the glossary terms of each line of one document and builds their
-    /// constraints.
+    /// The glossary terms of each line of one document and their constraints.
     fn plan(&self, lines: &[&str]) -> Vec<Planned> {
-        let Some(terms) = &self.terms else {
-            return lines.iter().map(|_| Planned::empty()).collect();
-        };
-        terms
-            .find(lines)
-            .into_iter()
-            .map(|(mut uses, skipped)| {
-                let mut constraints = Vec::new();
-                let mut accepted = Vec::new();
-                for term in &mut uses {
-                    let full = terms.glossary.lookup(&term.term).map(|e| e.english.clone());
-                    accepted.push(std::iter::once(term.english.clone()).chain(full).collect());
-                    if terms.mode != GlossaryMode::Constrain {
-                        continue;
-                    }
-                    let vocab = self.model.config().target_vocab_size();
-                    let writable = |text: &str| {
-                        self.tokenizer
-                            .encode_target(text)
-                            .filter(|ids| !ids.is_empty() && ids.iter().all(|&id| (id as usize) < vocab))
-                    };
-                    let upper = capitalized(&term.english);
-                    let alternatives: Vec<Vec<u32>> = writable(&term.english).into_iter().collect();
-                    let sentence_start: Vec<Vec<u32>> =
-                        if upper == term.english { Vec::new() } else { writable(&upper).into_iter().collect() };
-                    if alternatives.is_empty() && sentence_start.is_empty() {
-                        term.problem = Some("the target vocabulary cannot write the rendering".to_string());
-                    } else {
-                        constraints.push(Constraint { alternatives, sentence_start });
-                    }
-                }
-                Planned { uses, skipped, constraints, accepted }
-            })
-            .collect()
-    }
-
-    /// Locates each term's rendering in `text` (any of its accepted renderings,
-    /// capitalized or not; as whole words when `whole_words`, which a
-    /// translation decoded without constraints must show), the k-th use of a
-    /// rendering at its k-th occurrence; marks the others missed with `why`.
-    /// Returns whether every term was placed.
-    fn place(uses: &mut [TermUse], accepted: &[Vec<String>], text: &str, why: &str, whole_words: bool) -> bool {
-        let mut taken: Vec<Range<usize>> = Vec::new();
-        let mut all = true;
-        for (term, renderings) in uses.iter_mut().zip(accepted) {
-            let mut found = None;
-            'renderings: for rendering in renderings.iter().flat_map(|r| [r.clone(), capitalized(r)]) {
-                let mut from = 0;
-                while let Some(at) = text[from..].find(&rendering) {
-                    let start = from + at;
-                    let end = start + rendering.len();
-                    let span = char_offset(text, start)..char_offset(text, end);
-                    let whole = !text[..start].chars().next_back().is_some_and(char::is_alphanumeric)
-                        && !text[end..].chars().next().is_some_and(char::is_alphanumeric);
-                    if (whole || !whole_words) && !taken.iter().any(|t| t.start < span.end && span.start < t.end) {
-                        found = Some(span);
-                        break 'renderings;
-                    }
-                    from = start + rendering.len().max(1);
-                }
-            }
-            match found {
-                Some(span) => {
-                    taken.push(span.clone());
-                    term.target_span = Some(span);
-                    term.problem = None;
-                }
-                None => {
-                    all = false;
-                    term.problem.get_or_insert_with(|| why.to_string());
-                }
-            }
+        match &self.terms {
+            Some(terms) => terms.plan(lines, &self.tokenizer, self.model.config().target_vocab_size()),
+            None => lines.iter().map(|_| Planned::empty()).collect(),
         }
-        all
     }
 
     /// The model's config.
@@ -454,7 +248,7 @@ impl Translator {
         &self,
         lines: &[&str],
         batch_size: usize,
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut dyn FnMut(Progress),
     ) -> Vec<Result<Translation, LineError>> {
         let documents: Vec<usize> = (0..lines.len()).collect();
         self.translate_documents(lines, &documents, batch_size, on_event)
@@ -473,7 +267,7 @@ impl Translator {
         lines: &[&str],
         documents: &[usize],
         batch_size: usize,
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut dyn FnMut(Progress),
     ) -> Vec<Result<Translation, LineError>> {
         let max = self.model.config().max_position_embeddings;
         let encoded: Vec<Vec<u32>> = lines.iter().map(|line| self.tokenizer.encode(line).ids).collect();
@@ -536,11 +330,11 @@ impl Translator {
                 let text = self.tokenizer.decode(&hypothesis.tokens);
                 let Some(plan) = plans[i].as_mut() else { continue };
                 let why = match mode {
-                    Some(GlossaryMode::Report) => "not constrained (glossary mode report)",
-                    _ => "the rendering is not in the detokenized output",
+                    Some(GlossaryMode::Report) => NOT_CONSTRAINED,
+                    _ => NOT_IN_OUTPUT,
                 };
                 let mut uses = plan.uses.clone();
-                let placed = Self::place(&mut uses, &plan.accepted, &text, why, true);
+                let placed = place(&mut uses, &plan.accepted, &text, why, true);
                 if !placed && !plan.constraints.is_empty() {
                     constrained.push(i);
                     waiting += 1;
@@ -557,7 +351,7 @@ impl Translator {
                     skipped: plan.skipped,
                 }));
             }
-            on_event(Event::Batch { lines: chunk.len() - waiting, target_tokens, time });
+            on_event(Progress::Batch { lines: chunk.len() - waiting, target_tokens, time });
         }
         // The lines whose translation lacks a term, under constraints.
         for chunk in constrained.chunks(batch_size.max(1)) {
@@ -585,12 +379,8 @@ impl Translator {
                 let text = self.tokenizer.decode(&hypothesis.tokens);
                 let plan = plans[i].take().unwrap_or_else(Planned::empty);
                 let mut uses = plan.uses;
-                let why = if hypothesis.met.iter().any(|m| !m) {
-                    "no hypothesis within max_length contains it"
-                } else {
-                    "the rendering is not in the detokenized output"
-                };
-                Self::place(&mut uses, &plan.accepted, &text, why, false);
+                let why = if hypothesis.met.iter().any(|m| !m) { NOT_WITHIN_MAX_LENGTH } else { NOT_IN_OUTPUT };
+                place(&mut uses, &plan.accepted, &text, why, false);
                 results[i] = Some(Ok(Translation {
                     text,
                     source_ids: encoded[i].clone(),
@@ -601,7 +391,7 @@ impl Translator {
                     skipped: plan.skipped,
                 }));
             }
-            on_event(Event::Batch { lines: chunk.len(), target_tokens, time });
+            on_event(Progress::Batch { lines: chunk.len(), target_tokens, time });
         }
         results
             .into_iter()
@@ -637,16 +427,13 @@ fn share_count(lines: usize) -> u32 {
     u32::try_from(lines).unwrap_or(u32::MAX).max(1)
 }
 
-impl Planned {
-    /// A line with no terms.
-    fn empty() -> Self {
-        Self { uses: Vec::new(), skipped: Vec::new(), constraints: Vec::new(), accepted: Vec::new() }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ops::Range;
+
+    use crate::align::Word;
+    use crate::glossary::Kind;
 
     fn word(text: &str, span: Range<usize>) -> Word {
         Word { text: text.into(), span: Some(span), pieces: 0..0 }

@@ -181,7 +181,7 @@ mod tests {
         std::fs::create_dir(&out).unwrap();
         let weights = dir.path().join("weights");
         old_file(&weights, b"weights");
-        let want = crate::batch::sha256_hex(b"weights");
+        let want = crate::hash::sha256_hex(b"weights");
         let lock = ShardLock::try_acquire(&out, None).unwrap();
 
         let mut digests = FileDigests::load(&out);
@@ -198,7 +198,7 @@ mod tests {
         // Same size, new content: the stamp no longer matches.
         old_file(&weights, b"WEIGHTS");
         let mut changed = FileDigests::load(&out);
-        assert_eq!(changed.sha256(&weights).unwrap(), crate::batch::sha256_hex(b"WEIGHTS"));
+        assert_eq!(changed.sha256(&weights).unwrap(), crate::hash::sha256_hex(b"WEIGHTS"));
         assert_eq!(changed.hashed().len(), 1);
     }
 
@@ -209,7 +209,7 @@ mod tests {
         std::fs::create_dir(&out).unwrap();
         let file = dir.path().join("vocab.json");
         old_file(&file, b"{}");
-        let want = crate::batch::sha256_hex(b"{}");
+        let want = crate::hash::sha256_hex(b"{}");
         let lock = ShardLock::try_acquire(&out, None).unwrap();
         let mut digests = FileDigests::load(&out);
         digests.sha256(&file).unwrap();

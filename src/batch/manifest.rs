@@ -24,7 +24,7 @@ pub(super) fn temp_prefix(shard: &str) -> String {
 
 /// One finished document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestEntry {
+pub struct LedgerEntry {
     /// The document id.
     pub id: String,
     /// SHA-256 of its input bytes.
@@ -35,13 +35,15 @@ pub struct ManifestEntry {
     pub output: String,
 }
 
-/// Every finished document recorded under a state directory.
+/// Every finished document recorded under a state directory: the ledger its
+/// `manifest-*.jsonl` files keep (not to be confused with [`crate::hub::Manifest`],
+/// the models tarjim knows).
 #[derive(Debug, Clone, Default)]
-pub struct Manifest {
-    entries: HashMap<String, ManifestEntry>,
+pub struct Ledger {
+    entries: HashMap<String, LedgerEntry>,
 }
 
-impl Manifest {
+impl Ledger {
     /// Reads every `manifest-*.jsonl` in `state` (none when it does not exist).
     /// A line that does not parse (a write cut short by a kill) is ignored.
     pub fn load(state: &Path) -> Result<Self, BatchError> {
@@ -64,7 +66,7 @@ impl Manifest {
         for file in files {
             let text = std::fs::read(&file).map_err(|error| BatchError::Io { path: file.clone(), error })?;
             for line in text.split(|&b| b == b'\n') {
-                if let Ok(entry) = serde_json::from_slice::<ManifestEntry>(line) {
+                if let Ok(entry) = serde_json::from_slice::<LedgerEntry>(line) {
                     entries.insert(entry.id.clone(), entry);
                 }
             }
@@ -78,8 +80,8 @@ impl Manifest {
     }
 
     /// The entries, in id order.
-    pub fn entries(&self) -> Vec<&ManifestEntry> {
-        let mut entries: Vec<&ManifestEntry> = self.entries.values().collect();
+    pub fn entries(&self) -> Vec<&LedgerEntry> {
+        let mut entries: Vec<&LedgerEntry> = self.entries.values().collect();
         entries.sort_by(|a, b| a.id.cmp(&b.id));
         entries
     }
@@ -116,7 +118,7 @@ impl Writer {
     }
 
     /// Appends one entry and syncs it to disk.
-    pub(super) fn record(&mut self, entry: &ManifestEntry) -> Result<(), BatchError> {
+    pub(super) fn record(&mut self, entry: &LedgerEntry) -> Result<(), BatchError> {
         let io = |error| BatchError::Io { path: self.path.clone(), error };
         let mut line = serde_json::to_vec(entry).map_err(|e| io(std::io::Error::other(e)))?;
         line.push(b'\n');
@@ -129,15 +131,15 @@ impl Writer {
 mod tests {
     use super::*;
 
-    fn entry(id: &str) -> ManifestEntry {
-        ManifestEntry { id: id.into(), input: "i".into(), settings: "s".into(), output: format!("{id}.en.txt") }
+    fn entry(id: &str) -> LedgerEntry {
+        LedgerEntry { id: id.into(), input: "i".into(), settings: "s".into(), output: format!("{id}.en.txt") }
     }
 
     #[test]
     fn entries_survive_and_cut_lines_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join(STATE_DIR);
-        assert!(Manifest::load(&state).unwrap().entries().is_empty());
+        assert!(Ledger::load(&state).unwrap().entries().is_empty());
         let lock = ShardLock::try_acquire(dir.path(), None).unwrap();
         let mut w = Writer::open(&state, &lock).unwrap();
         w.record(&entry("a")).unwrap();
@@ -150,7 +152,7 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let mut w = Writer::open(&state, &lock).unwrap();
         w.record(&entry("c")).unwrap();
-        let m = Manifest::load(&state).unwrap();
+        let m = Ledger::load(&state).unwrap();
         assert_eq!(m.entries().iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
         assert!(m.is_done("a", "i", "s"));
         assert!(!m.is_done("a", "i", "other settings"));

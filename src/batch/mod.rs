@@ -20,7 +20,7 @@ mod output;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use crate::hash::{fnv1a64, sha256_hex};
 
 use crate::article::Article;
 use crate::translate::{Translation, Translator};
@@ -28,7 +28,7 @@ pub use digest::FileDigests;
 pub use input::{Discovery, InputProblem, Notice, discover};
 use lock::shard_name;
 pub use lock::{Holder, ShardLock};
-pub use manifest::{Manifest, ManifestEntry};
+pub use manifest::{Ledger, LedgerEntry};
 pub use output::{OutputFormat, output_path, safe_relative_path};
 
 /// Why a job could not run at all (single documents fail on their own, see
@@ -139,8 +139,7 @@ impl Document {
 
 /// FNV-1a 64 of `key`, mod `n`.
 fn shard_of(key: &str, n: u32) -> u32 {
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    (hash % u64::from(n.max(1))) as u32
+    (fnv1a64(key.as_bytes()) % u64::from(n.max(1))) as u32
 }
 
 /// Creates the output directory and checks that it is not inside an input
@@ -246,11 +245,6 @@ pub struct Job {
     pub max_tokens: usize,
 }
 
-/// Lowercase hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Documents to translate, with their bytes.
 type Todo<'d> = Vec<(&'d Document, Vec<u8>)>;
 
@@ -332,7 +326,7 @@ impl Job {
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(Summary, Todo<'d>), BatchError> {
         let mine: Vec<&Document> = docs.iter().filter(|d| self.shard.is_none_or(|(k, n)| d.shard(n) == k)).collect();
-        let done = Manifest::load(&self.output.join(manifest::STATE_DIR))?;
+        let done = Ledger::load(&self.output.join(manifest::STATE_DIR))?;
         let mut summary = Summary::default();
         let mut todo: Todo = Vec::new();
         for doc in mine.iter().copied() {
@@ -394,7 +388,7 @@ impl Job {
             let rel = output_path(&pending.doc.stem, self.format);
             let bytes = output::render(&pending.doc, &pending.article, &translations, self.format, &created);
             output::write_atomically(&self.output, &rel, &bytes, &writer.temp_prefix()).map_err(io(&rel))?;
-            writer.record(&ManifestEntry {
+            writer.record(&LedgerEntry {
                 id: pending.doc.id.clone(),
                 input: pending.input_hash,
                 settings: self.settings.clone(),
@@ -436,5 +430,24 @@ mod tests {
         assert_eq!(counts.iter().sum::<usize>(), 300);
         assert!(counts.iter().all(|&c| c > 70), "{counts:?}");
         assert_eq!(docs[0].shard(3), docs[0].shard(3));
+    }
+
+    /// A document's shard is recorded in every output directory a sharded run
+    /// made: these values must never change (FNV-1a 64 of the id, mod N).
+    #[test]
+    fn shard_assignment_never_changes() {
+        let pinned = [
+            ("doc0", 3, 2),
+            ("doc1", 3, 1),
+            ("doc2", 7, 5),
+            ("news/2024/a.txt", 4, 1),
+            ("سوريا.txt", 5, 2),
+            ("", 2, 1),
+            ("x", 1, 0),
+        ];
+        for (id, n, shard) in pinned {
+            assert_eq!(shard_of(id, n), shard, "{id} of {n}");
+        }
+        assert_eq!(fnv1a64("news/2024/a.txt".as_bytes()), 0x5eef_0ea4_a51c_da6d);
     }
 }

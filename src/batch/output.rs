@@ -1,9 +1,7 @@
 //! Output files: where a document's translation goes, what it holds, and how
 //! it is written (a temporary file in the output directory, then a rename).
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::json;
 
@@ -138,7 +136,6 @@ pub(super) fn render(
 /// caller holds), this process's id and a counter, synced, then renamed into
 /// place. A failed write removes its temporary file.
 pub(super) fn write_atomically(root: &Path, rel: &Path, bytes: &[u8], prefix: &str) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(std::io::Error::other(format!("{} leaves the output directory", rel.display())));
     }
@@ -146,22 +143,7 @@ pub(super) fn write_atomically(root: &Path, rel: &Path, bytes: &[u8], prefix: &s
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let temp = root.join(STATE_DIR).join(TEMP_DIR).join(format!(
-        "{prefix}{}.{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = std::fs::File::create_new(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temp, &dest)
-    });
-    if written.is_err() {
-        // The file may never have been made; what matters is the first error.
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
+    crate::atomic::write_via(&root.join(STATE_DIR).join(TEMP_DIR), prefix, &dest, bytes)
 }
 
 #[cfg(test)]

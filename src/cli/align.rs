@@ -39,8 +39,8 @@ pub(super) struct AlignArgs {
     #[arg(long, value_name = "T")]
     threshold: Option<f32>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Pharaoh)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = AlignFormat::Pharaoh)]
+    format: AlignFormat,
     /// Translate each line whole, for input that is already one sentence a
     /// line (by default each line is split into sentences, each aligned with
     /// its translation; the words are numbered through the line). Lines given
@@ -59,7 +59,7 @@ enum MethodArg {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+enum AlignFormat {
     /// `i-j` pairs (source word - target word, 0-based), as fast_align writes them.
     Pharaoh,
     /// One JSON object per line: words with character spans on both sides, pairs.
@@ -141,8 +141,8 @@ pub(super) fn align(args: AlignArgs) -> anyhow::Result<ExitCode> {
                         failed = true;
                         eprintln!("{}:{number}: {problem}", input.name);
                         match args.format {
-                            Format::Pharaoh => writeln!(out),
-                            Format::Json => {
+                            AlignFormat::Pharaoh => writeln!(out),
+                            AlignFormat::Json => {
                                 writeln!(out, "{}", json!({"file": input.name, "line": number, "error": problem}))
                             }
                         }
@@ -216,14 +216,21 @@ fn align_translations(
         .collect()
 }
 
-/// Words with their character spans, as JSON.
-pub(super) fn words_json(words: &[Word]) -> serde_json::Value {
-    words.iter().map(|w| json!({"text": w.text, "span": w.span.as_ref().map(|s| [s.start, s.end])})).collect()
+/// A word and its character span, as the JSON outputs write it.
+#[derive(serde::Serialize)]
+pub(super) struct WordRow<'a> {
+    span: Option<[usize; 2]>,
+    text: &'a str,
+}
+
+/// Words with their character spans, as JSON rows.
+pub(super) fn word_rows(words: &[Word]) -> Vec<WordRow<'_>> {
+    words.iter().map(|w| WordRow { span: w.span.as_ref().map(|s| [s.start, s.end]), text: &w.text }).collect()
 }
 
 fn write_alignment(
     out: &mut impl Write,
-    format: Format,
+    format: AlignFormat,
     file: &str,
     number: usize,
     aligned: Aligned,
@@ -231,11 +238,11 @@ fn write_alignment(
 ) -> std::io::Result<()> {
     let pairs = aligned.alignment.as_ref().map(|a| a.pairs(method)).unwrap_or_default();
     match format {
-        Format::Pharaoh => writeln!(out, "{}", pharaoh(&pairs)),
-        Format::Json => {
+        AlignFormat::Pharaoh => writeln!(out, "{}", pharaoh(&pairs)),
+        AlignFormat::Json => {
             let (source_words, target_words) = match &aligned.alignment {
-                Some(a) => (words_json(&a.source_words), words_json(&a.target_words)),
-                None => (json!([]), json!([])),
+                Some(a) => (word_rows(&a.source_words), word_rows(&a.target_words)),
+                None => (Vec::new(), Vec::new()),
             };
             let value = json!({
                 "file": file, "line": number, "source": aligned.source, "target": aligned.target,

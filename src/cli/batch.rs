@@ -9,9 +9,12 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tarjim::batch::{self, BatchError, Event, FileDigests, Job, OutputFormat, ShardLock, sha256_hex};
+use tarjim::batch::{self, BatchError, Event, FileDigests, Job, OutputFormat, ShardLock};
+use tarjim::decoding::GENERATION_CONFIG_FILE;
 use tarjim::glossary::BUILTIN;
+use tarjim::hash::sha256_hex;
 use tarjim::model::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE};
+use tarjim::tokenizer::{SOURCE_SPM_FILE, TARGET_SPM_FILE, TOKENIZER_CONFIG_FILE, VOCAB_FILE};
 
 use super::{DecodeArgs, EXIT_TERMS_MISSED, GlossaryOptions, ModeArg, ModelArgs, load_translator};
 
@@ -22,11 +25,11 @@ const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// settings digest when present: configs, vocabularies, weights of every format.
 const MODEL_FILES: [&str; 8] = [
     CONFIG_FILE,
-    "generation_config.json",
-    "tokenizer_config.json",
-    "vocab.json",
-    "source.spm",
-    "target.spm",
+    GENERATION_CONFIG_FILE,
+    TOKENIZER_CONFIG_FILE,
+    VOCAB_FILE,
+    SOURCE_SPM_FILE,
+    TARGET_SPM_FILE,
     SAFETENSORS_FILE,
     PYTORCH_FILE,
 ];

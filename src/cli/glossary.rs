@@ -4,11 +4,11 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use tarjim::align::{Aligner, Method, Target};
+use tarjim::atomic;
 use tarjim::glossary::parse::parse_with_columns;
 use tarjim::glossary::{Glossary, Kind, Matcher, dedup};
 use tarjim::glossary_tools::corpus::{self, Pair, WordLinks};
@@ -344,52 +344,21 @@ fn same_file(_: &File, _: &Path) -> std::io::Result<bool> {
 /// the process id and a counter, so that concurrent writers never share one;
 /// it is removed when writing fails.
 fn write_temp(real: &Path, like: Option<&Metadata>, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match real.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = real.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
-    let (temp, mut file) = loop {
-        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(".{name}.{}.{count}.tmp", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => break (temp, file),
-            // Left by an earlier process with the same id.
-            Err(err) if err.kind() == ErrorKind::AlreadyExists => continue,
-            Err(err) => return Err(err),
-        }
-    };
-    let written = (|| {
-        file.write_all(bytes)?;
-        if let Some(like) = like {
+    atomic::write_temp(atomic::parent(real), &atomic::beside_prefix(real), bytes, |file| match like {
+        Some(like) => {
             // The owner first: a change of owner may clear mode bits.
-            keep_owner(&file, like);
-            file.set_permissions(like.permissions())?;
+            keep_owner(file, like);
+            file.set_permissions(like.permissions())
         }
-        file.sync_all()
-    })();
-    match written {
-        Ok(()) => Ok(temp),
-        Err(err) => {
-            remove_temp(&temp);
-            Err(err)
-        }
-    }
-}
-
-/// Removes a temporary file that could not be put in place.
-fn remove_temp(temp: &Path) {
-    // Best effort: the error that left it is the one to report.
-    let _ = std::fs::remove_file(temp);
+        None => Ok(()),
+    })
 }
 
 /// Replaces `real`, whose metadata is `like` (`None`: it does not exist), with
 /// `bytes`, through a temporary file beside it renamed over it: readers see the
 /// old file or the new one, never a part, and the file keeps its permissions.
 fn replace(real: &Path, like: Option<&Metadata>, bytes: &[u8]) -> std::io::Result<()> {
-    let temp = write_temp(real, like, bytes)?;
-    std::fs::rename(&temp, real).inspect_err(|_| remove_temp(&temp))
+    atomic::put(&write_temp(real, like, bytes)?, real)
 }
 
 /// Creates `real` with `bytes` unless a file appeared there meanwhile (then
@@ -401,9 +370,9 @@ fn create(real: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         Ok(()) => Ok(true),
         Err(err) if err.kind() == ErrorKind::AlreadyExists => Ok(false),
         // A file system without hard links: the temporary file itself goes in place.
-        Err(_) => return std::fs::rename(&temp, real).map(|()| true).inspect_err(|_| remove_temp(&temp)),
+        Err(_) => return atomic::put(&temp, real).map(|()| true),
     };
-    remove_temp(&temp);
+    atomic::remove(&temp);
     created
 }
 

@@ -4,6 +4,7 @@ mod align;
 mod batch;
 mod glossary;
 mod stream;
+mod translate;
 mod xliff;
 
 use std::io::{BufWriter, IsTerminal, Read, Write};
@@ -15,14 +16,11 @@ use candle_core::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use stream::stdin_chunks;
-use tarjim::align::{AlignError, Aligner, Alignment, Method, Target, pharaoh};
-use tarjim::exchange::tmx;
+use tarjim::align::{AlignError, Aligner, Alignment, Method, Target};
 use tarjim::glossary::Glossary;
 use tarjim::hub::{self, HubConfig, Manifest, ModelSpec, Need};
-use tarjim::time::Utc;
 use tarjim::tokenizer::MarianTokenizer;
-use tarjim::translate::{GlossaryMode, LineError, LineTranslation, Split, Terms, Translator};
+use tarjim::translate::{GlossaryMode, LineError, LineTranslation, Terms, Translator};
 
 /// Lines handed to the translator at a time from a file (stdin goes in
 /// smaller chunks as it arrives): output streams chunk by chunk.
@@ -38,7 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Translate lines from files (or stdin): one output line per input line.
-    Translate(TranslateArgs),
+    Translate(translate::TranslateArgs),
     /// Translate archives: directories or JSON-lines files of articles, one
     /// translated article per document, resumable and shardable.
     Batch(batch::BatchArgs),
@@ -130,51 +128,6 @@ impl DownloadProgress {
             }
         }
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// The translation only.
-    Text,
-    /// One JSON object per line: file, line, source, translation, token counts, score, time,
-    /// and each sentence's source and translation.
-    Jsonl,
-    /// A TMX 1.4b translation memory: one unit per sentence, with its glossary terms.
-    Tmx,
-}
-
-#[derive(Args)]
-struct TranslateArgs {
-    /// Input files (UTF-8, one sentence or paragraph per line); stdin when none.
-    files: Vec<PathBuf>,
-    #[command(flatten)]
-    model: ModelArgs,
-    #[command(flatten)]
-    decode: DecodeArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    #[command(flatten)]
-    glossary: GlossaryOptions,
-    /// Write a JSON-lines report of the terms of each line to FILE: the terms
-    /// enforced and the glossary forms found but not enforced, with why.
-    #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
-    /// Treat each input file (or stdin) as one article: a name confirmed in one
-    /// line (by its full form or a cue) confirms its short and ambiguous forms in
-    /// the others. Without it each line stands alone.
-    #[arg(long)]
-    document: bool,
-    /// Add each line's word alignment to the jsonl output (forced decoding of the
-    /// translation, last decoder layer's head 0), and check that placed glossary
-    /// terms align to their source span.
-    #[arg(long)]
-    align: bool,
-    /// Translate each line whole, for input that is already one sentence a
-    /// line (by default each line is split into sentences, translated, and its
-    /// translations joined by one space).
-    #[arg(long)]
-    no_split: bool,
 }
 
 /// Decoding options shared by the commands that translate.
@@ -281,7 +234,7 @@ struct TokenizeArgs {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Translate(args) => translate(args),
+        Command::Translate(args) => translate::translate(args),
         Command::Batch(args) => batch::run(args),
         Command::Tokenize(args) => tokenize(args),
         Command::ModelInfo(args) => model_info(args),
@@ -457,271 +410,6 @@ fn char_slice<'a>(text: &'a str, span: &std::ops::Range<usize>) -> &'a str {
     let start = bounds.nth(span.start).unwrap_or(text.len());
     let end = if span.is_empty() { start } else { bounds.nth(span.len() - 1).unwrap_or(text.len()) };
     &text[start..end]
-}
-
-/// The state of a `translate` run, fed chunk by chunk.
-struct TranslateRun<'a, W: Write> {
-    args: &'a TranslateArgs,
-    translator: &'a Translator,
-    aligner: Option<Aligner<'a>>,
-    report: Option<(BufWriter<std::fs::File>, &'a PathBuf)>,
-    out: W,
-    progress: ProgressBar,
-    /// Some line failed.
-    failed: bool,
-    /// Some enforced term was not placed.
-    missed_terms: bool,
-}
-
-impl<W: Write> TranslateRun<'_, W> {
-    /// Translates and writes one chunk of lines of input `name` (lines from
-    /// `first_line`, 1-based), then flushes the output.
-    fn chunk(&mut self, name: &str, first_line: usize, lines: &[Result<String, String>]) -> anyhow::Result<()> {
-        let args = self.args;
-        let split = if args.no_split { Split::Lines } else { Split::Sentences };
-        // Lines with text go to the model; empty and invalid lines keep their place.
-        let texts: Vec<&str> =
-            lines.iter().filter_map(|l| l.as_deref().ok()).filter(|t| !t.trim().is_empty()).collect();
-        let documents: Vec<usize> = if args.document { vec![0; texts.len()] } else { (0..texts.len()).collect() };
-        let mut results =
-            self.translator.translate_lines(&texts, &documents, split, args.decode.batch_size, &mut |_| {});
-        let alignments = match &self.aligner {
-            Some(aligner) => align_lines(aligner, &texts, &mut results, args.decode.batch_size),
-            None => vec![None; results.len()],
-        };
-        let mut results = results.into_iter().zip(alignments);
-        for (offset, line) in lines.iter().enumerate() {
-            let number = first_line + offset;
-            let outcome = match line {
-                Err(problem) => Err(problem.clone()),
-                Ok(text) if text.trim().is_empty() => Ok(None),
-                Ok(_) => match results.next() {
-                    Some((Ok(translation), None)) => Ok(Some((translation, None))),
-                    Some((Ok(translation), Some(Ok(alignment)))) => Ok(Some((translation, Some(alignment)))),
-                    Some((Ok(_), Some(Err(err)))) => Err(format!("alignment: {err}")),
-                    Some((Err(err), _)) => Err(err.to_string()),
-                    None => Err("no result".into()),
-                },
-            };
-            let source = line.as_deref().unwrap_or_default();
-            if let Ok(Some((translation, _))) = &outcome {
-                if let Some((report, path)) = self.report.as_mut() {
-                    write_report(report, name, number, source, translation)
-                        .with_context(|| format!("{}: cannot write", path.display()))?;
-                }
-                if args.glossary.glossary_mode == ModeArg::Constrain && translation.missed_terms() > 0 {
-                    self.missed_terms = true;
-                    for term in translation.terms.iter().filter(|t| t.target_span.is_none()) {
-                        let why = term.problem.as_deref().unwrap_or("missing");
-                        self.progress.suspend(|| {
-                            eprintln!("{name}:{number}: term `{}` → `{}` not placed: {why}", term.term, term.english)
-                        });
-                    }
-                }
-            }
-            match outcome {
-                Ok(translation) => {
-                    write_translation(&mut self.out, args.format, name, number, source, translation, args.align)
-                        .map_err(stdout_failed)?
-                }
-                Err(problem) => {
-                    self.failed = true;
-                    self.progress.suspend(|| eprintln!("{name}:{number}: {problem}"));
-                    write_failure(&mut self.out, args.format, name, number, &problem).map_err(stdout_failed)?;
-                }
-            }
-            self.progress.inc(1);
-        }
-        self.out.flush().map_err(stdout_failed)
-    }
-}
-
-fn translate(args: TranslateArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(!args.align || args.format == Format::Jsonl, "--align needs --format jsonl");
-    let (translator, _) = load_translator(&args.model, &args.decode, Some(&args.glossary))?;
-    let aligner = if args.align {
-        Some(Aligner::new(translator.model(), translator.tokenizer(), translator.model().alignment_head())?)
-    } else {
-        None
-    };
-    let report = match &args.report {
-        Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-            Some((BufWriter::new(file), path))
-        }
-        None => None,
-    };
-    // Cleared when dropped too, so that an error ending the run is not printed after a stale bar.
-    let progress = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
-        .with_finish(indicatif::ProgressFinish::AndClear);
-    progress.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} lines, {per_sec}, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let stdout = std::io::stdout();
-    let mut run = TranslateRun {
-        args: &args,
-        translator: &translator,
-        aligner,
-        report,
-        out: BufWriter::new(stdout.lock()),
-        progress,
-        failed: false,
-        missed_terms: false,
-    };
-    if args.format == Format::Tmx {
-        run.out.write_all(tmx::start(&Utc::now()).as_bytes()).map_err(stdout_failed)?;
-    }
-    let read_failed = if args.files.is_empty() {
-        // Streamed: each chunk is written as soon as it is translated.
-        run.progress.set_style(
-            ProgressStyle::with_template("{pos} lines, {per_sec}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        stdin_chunks(args.document, &mut |first_line, lines| run.chunk("<stdin>", first_line, lines))?
-    } else {
-        let (inputs, failed) = read_inputs(&args.files);
-        run.progress.set_length(inputs.iter().map(|i| i.lines.len() as u64).sum());
-        for input in &inputs {
-            // A document is decided whole, so it goes to the translator in one piece.
-            let chunk_lines = if args.document { input.lines.len().max(1) } else { CHUNK_LINES };
-            for (chunk_index, chunk) in input.lines.chunks(chunk_lines).enumerate() {
-                run.chunk(&input.name, chunk_index * chunk_lines + 1, chunk)?;
-            }
-        }
-        failed
-    };
-    if args.format == Format::Tmx {
-        run.out.write_all(tmx::END.as_bytes()).and_then(|()| run.out.flush()).map_err(stdout_failed)?;
-    }
-    run.progress.finish_and_clear();
-    if let Some((mut report, path)) = run.report {
-        report.flush().with_context(|| format!("{}: cannot write", path.display()))?;
-    }
-    Ok(if run.failed || read_failed {
-        ExitCode::from(1)
-    } else if run.missed_terms {
-        ExitCode::from(EXIT_TERMS_MISSED)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn write_report(
-    out: &mut impl Write,
-    file: &str,
-    number: usize,
-    source: &str,
-    translation: &LineTranslation,
-) -> std::io::Result<()> {
-    // The source characters a span covers.
-    let source_text = |span: &std::ops::Range<usize>| char_slice(source, span);
-    let terms: Vec<serde_json::Value> = translation
-        .terms
-        .iter()
-        .map(|t| {
-            json!({
-                "term": t.term, "english": t.english, "kind": t.kind.to_string(),
-                "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text(&t.source_span),
-                "confirmed": t.confirmed,
-                "target_span": t.target_span.as_ref().map(|s| [s.start, s.end]),
-                "placed": t.target_span.is_some(), "problem": t.problem, "aligned": t.aligned,
-            })
-        })
-        .collect();
-    let skipped: Vec<serde_json::Value> = translation
-        .skipped
-        .iter()
-        .map(|t| {
-            json!({
-                "term": t.term, "english": t.english, "kind": t.kind.to_string(),
-                "source_span": [t.source_span.start, t.source_span.end], "source_text": source_text(&t.source_span),
-                "why": t.why,
-            })
-        })
-        .collect();
-    writeln!(
-        out,
-        "{}",
-        json!({"file": file, "line": number, "source": source, "translation": translation.text, "terms": terms,
-               "skipped": skipped})
-    )
-}
-
-/// Writes one line's output. `align`: the jsonl object gets the word alignment
-/// (empty for an empty line) and the count of placed terms that do not align.
-fn write_translation(
-    out: &mut impl Write,
-    format: Format,
-    file: &str,
-    number: usize,
-    source: &str,
-    translation: Option<(LineTranslation, Option<Alignment>)>,
-    align: bool,
-) -> std::io::Result<()> {
-    let (t, alignment) = match (format, translation) {
-        (Format::Text, None) => return writeln!(out),
-        (Format::Text, Some((t, _))) => return writeln!(out, "{}", t.text.replace(['\n', '\r'], " ")),
-        (Format::Tmx, None) => return Ok(()),
-        (Format::Tmx, Some((t, _))) => {
-            for sentence in &t.sentences {
-                let unit = tmx::Unit {
-                    document: file,
-                    line: number,
-                    source: char_slice(source, &sentence.source_span),
-                    target: &sentence.translation.text,
-                    terms: &sentence.translation.terms,
-                };
-                out.write_all(tmx::unit(&unit).as_bytes())?;
-            }
-            return Ok(());
-        }
-        (Format::Jsonl, None) => {
-            let mut value = json!({"file": file, "line": number, "source": source, "translation": "",
-                                   "source_tokens": 0, "target_tokens": 0, "sentences": []});
-            if align {
-                value["alignment"] = json!("");
-                value["alignment_words"] = json!({"source": [], "target": []});
-            }
-            return writeln!(out, "{value}");
-        }
-        (Format::Jsonl, Some(pair)) => pair,
-    };
-    let sentences: Vec<serde_json::Value> = t
-        .sentences
-        .iter()
-        .map(|s| {
-            json!({"source": char_slice(source, &s.source_span), "translation": s.translation.text,
-                   "source_span": [s.source_span.start, s.source_span.end],
-                   "target_span": [s.target_span.start, s.target_span.end], "score": s.translation.score})
-        })
-        .collect();
-    let mut value = json!({"file": file, "line": number, "source": source, "translation": t.text,
-                           "source_tokens": t.source_tokens(), "target_tokens": t.target_tokens(),
-                           "score": t.score(), "time_ms": (t.time().as_secs_f64() * 1e4).round() / 10.0,
-                           "terms": t.terms.len(), "terms_missed": t.missed_terms(),
-                           "terms_skipped": t.skipped.len(), "sentences": sentences});
-    if let Some(a) = alignment {
-        value["alignment"] = json!(pharaoh(&a.pairs(Method::Argmax)));
-        value["alignment_words"] =
-            json!({"source": align::words_json(&a.source_words), "target": align::words_json(&a.target_words)});
-        value["terms_unaligned"] = json!(t.terms.iter().filter(|term| term.aligned == Some(false)).count());
-    }
-    writeln!(out, "{value}")
-}
-
-fn write_failure(
-    out: &mut impl Write,
-    format: Format,
-    file: &str,
-    number: usize,
-    problem: &str,
-) -> std::io::Result<()> {
-    match format {
-        Format::Text => writeln!(out),
-        Format::Jsonl => writeln!(out, "{}", json!({"file": file, "line": number, "error": problem})),
-        // The memory holds translated sentences only; stderr names the line.
-        Format::Tmx => Ok(()),
-    }
 }
 
 fn tokenize(args: TokenizeArgs) -> anyhow::Result<ExitCode> {

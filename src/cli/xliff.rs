@@ -1,7 +1,6 @@
 //! `tarjim xliff`: pre-translate XLIFF files, filling their empty targets.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -85,28 +84,6 @@ fn discover(inputs: &[PathBuf], output: &Path) -> anyhow::Result<Vec<(PathBuf, P
         }
     }
     Ok(files)
-}
-
-/// Writes `bytes` to `path` through a temporary file beside it, renamed into place.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let mut n = 0;
-    let (temp, mut file) = loop {
-        let temp = dir.join(format!(".{name}.tarjim-{}-{n}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => break (temp, file),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-            Err(err) => return Err(err),
-        }
-    };
-    let written = file.write_all(bytes).and_then(|()| file.sync_all()).and_then(|()| std::fs::rename(&temp, path));
-    if written.is_err() {
-        // Best effort: the write error is the one to report.
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
 }
 
 /// How one file went.
@@ -201,7 +178,7 @@ fn pretranslate(context: &Shared, input: &Path, output: &Path) -> Result<Outcome
         filled.terms.push(terms);
     }
     let bytes = write(&document, &filled);
-    write_atomic(output, &bytes).map_err(|e| format!("{}: cannot write: {e}", output.display()))?;
+    tarjim::atomic::write(output, &bytes).map_err(|e| format!("{}: cannot write: {e}", output.display()))?;
     let written = filled.targets.iter().flatten().filter(|t| t.is_some()).count();
     eprintln!(
         "{name}: {written} targets filled, {} already translated, {} locked → {}",

@@ -7,6 +7,9 @@ use serde::Deserialize;
 use super::DecodeError;
 use crate::model::MarianConfig;
 
+/// The generation settings of a checkpoint directory (optional).
+pub const GENERATION_CONFIG_FILE: &str = "generation_config.json";
+
 /// When beam search stops, as `generate`'s `early_stopping`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EarlyStopping {
@@ -111,7 +114,7 @@ impl GenerationConfig {
     /// builds a generation config from an older model config), over
     /// [`GenerationConfig::defaults`], checked by [`Self::validate`].
     pub fn from_model_dir(dir: &Path, cfg: &MarianConfig) -> Result<Self, DecodeError> {
-        let generation = dir.join("generation_config.json");
+        let generation = dir.join(GENERATION_CONFIG_FILE);
         let path = if generation.is_file() { generation } else { dir.join("config.json") };
         let text = std::fs::read_to_string(&path).map_err(|e| DecodeError::SettingsFile {
             path: path.display().to_string(),

@@ -22,7 +22,7 @@ use candle_core::Tensor;
 
 use crate::model::{EncoderOutput, MarianMTModel};
 
-pub use config::{EarlyStopping, GenerationConfig, max_beams, max_length_limit};
+pub use config::{EarlyStopping, GENERATION_CONFIG_FILE, GenerationConfig, max_beams, max_length_limit};
 pub use constrained::{ConstrainedHypothesis, Constraint};
 pub use forced::{AttentionMatrix, forced_attention};
 

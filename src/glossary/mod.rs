@@ -54,12 +54,12 @@ impl fmt::Display for Kind {
     }
 }
 
-/// Where an entry was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where something was read: a glossary entry, a corpus pair.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Origin {
-    /// The file's name as given.
+    /// The file's name as given (or found in a given directory).
     pub file: String,
-    /// 1-based line.
+    /// 1-based line: of the file, or for a batch document of the article.
     pub line: usize,
 }
 

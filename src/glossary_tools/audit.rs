@@ -26,7 +26,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::corpus::{Location, Pair};
+use super::Origin;
+use super::corpus::Pair;
 use super::names::{English, lowercase_words};
 use super::suggest::{Evidence, judge, mine};
 use crate::glossary::{Glossary, Kind, Matcher};
@@ -49,7 +50,7 @@ pub enum Rendering {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Example {
     /// Where it was read.
-    pub location: Location,
+    pub location: Origin,
     /// The Arabic sentence.
     pub source: String,
     /// Its translation.

@@ -14,28 +14,13 @@
 //!
 //! Pairs with an empty side are skipped. Every error names the file and line.
 
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::Origin;
 use crate::align::Alignment;
-
-/// Where a pair was read.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Location {
-    /// The file as given (or found in a given directory).
-    pub file: String,
-    /// 1-based line: of the file, or for a batch document of the article.
-    pub line: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
 
 /// A word alignment of a pair: both sides' words as character spans, and the
 /// `(source word, target word)` links.
@@ -76,7 +61,7 @@ impl WordLinks {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pair {
     /// Where it was read.
-    pub location: Location,
+    pub location: Origin,
     /// The Arabic sentence.
     pub source: String,
     /// Its English translation.
@@ -244,7 +229,7 @@ pub fn read_jsonl(bytes: &[u8], file: &str) -> Result<Vec<Pair>, CorpusError> {
         };
         let mut push = |line: usize, source: String, target: String, links: Option<WordLinks>| {
             if !source.trim().is_empty() && !target.trim().is_empty() {
-                pairs.push(Pair { location: Location { file: file.to_string(), line }, source, target, links });
+                pairs.push(Pair { location: Origin { file: file.to_string(), line }, source, target, links });
             }
         };
         if object.contains_key("paragraphs") {
@@ -291,7 +276,7 @@ pub fn read_parallel(
         .enumerate()
         .filter(|(_, (s, t))| !s.trim().is_empty() && !t.trim().is_empty())
         .map(|(i, (s, t))| Pair {
-            location: Location { file: source_name.to_string(), line: i + 1 },
+            location: Origin { file: source_name.to_string(), line: i + 1 },
             source: s.to_string(),
             target: t.to_string(),
             links: None,
@@ -362,15 +347,15 @@ pub fn read_inputs(archives: &[PathBuf], parallel: &[(PathBuf, PathBuf)]) -> Res
 mod tests {
     use super::*;
 
-    fn location(file: &str, line: usize) -> Location {
-        Location { file: file.into(), line }
+    fn location(file: &str, line: usize) -> Origin {
+        Origin { file: file.into(), line }
     }
 
     #[test]
     fn batch_documents_give_each_sentence_at_its_paragraph_line() {
         let doc = r#"{"id":"a","source":"x","translation":"y","paragraphs":[{"line":1,"sentences":[{"source":"س1","translation":"T1"},{"source":"س2","translation":""}]},{"line":3,"sentences":[{"source":"س3","translation":"T3"}]}],"removed":[]}"#;
         let pairs = read_jsonl(format!("{doc}\n\n").as_bytes(), "a.en.jsonl").unwrap();
-        let got: Vec<(Location, &str, &str)> =
+        let got: Vec<(Origin, &str, &str)> =
             pairs.iter().map(|p| (p.location.clone(), p.source.as_str(), p.target.as_str())).collect();
         assert_eq!(got, vec![(location("a.en.jsonl", 1), "س1", "T1"), (location("a.en.jsonl", 3), "س3", "T3")]);
         assert!(pairs.iter().all(|p| p.links.is_none()));

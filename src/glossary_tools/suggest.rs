@@ -798,7 +798,7 @@ pub fn suggestions_tsv(suggestions: &[Suggestion]) -> Result<String, ToolError> 
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::corpus::{Location, WordLinks};
+    use super::super::corpus::WordLinks;
     use super::*;
     use crate::glossary::{Glossary, parse::HEADER};
 
@@ -815,7 +815,7 @@ pub(crate) mod tests {
                 .collect()
         };
         Pair {
-            location: Location { file: "t.txt".into(), line },
+            location: Origin { file: "t.txt".into(), line },
             source: source.into(),
             target: target.into(),
             links: links.map(|pairs| WordLinks { source: spans(source), target: spans(target), pairs: pairs.to_vec() }),

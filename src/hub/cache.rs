@@ -164,19 +164,13 @@ fn create_parent(path: &Path) -> Result<(), HubError> {
 fn temp_beside(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+    path.with_file_name(format!("{}{}.{n}.tmp", crate::atomic::beside_prefix(path), std::process::id()))
 }
 
-/// Writes `bytes` to `path` through a temporary file renamed into place.
+/// Writes `bytes` to `path` atomically.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HubError> {
     create_parent(path)?;
-    let temp = temp_beside(path);
-    std::fs::write(&temp, bytes).map_err(HubError::write(&temp))?;
-    std::fs::rename(&temp, path).map_err(|error| {
-        let _ = std::fs::remove_file(&temp);
-        HubError::CacheWrite { path: path.to_path_buf(), error }
-    })
+    crate::atomic::write(path, bytes).map_err(|error| HubError::CacheWrite { path: path.to_path_buf(), error })
 }
 
 #[cfg(test)]

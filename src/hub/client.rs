@@ -272,7 +272,7 @@ impl Client {
         part.flush().map_err(write)?;
         drop(part);
         if is_sha256(&meta.etag) {
-            let actual = hex(&hasher.finalize());
+            let actual = crate::hash::hex(&hasher.finalize());
             if actual != meta.etag {
                 let _ = std::fs::remove_file(&path);
                 return Err(HubError::HashMismatch {
@@ -407,10 +407,6 @@ fn encode(text: &str) -> String {
 
 fn is_sha256(etag: &str) -> bool {
     etag.len() == 64 && etag.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The proxy the environment names for `endpoint` (`HTTPS_PROXY` or

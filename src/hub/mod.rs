@@ -16,11 +16,13 @@ pub mod client;
 mod error;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+
+use crate::decoding::GENERATION_CONFIG_FILE;
+use crate::model::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE};
+use crate::tokenizer::{SOURCE_SPM_FILE, TARGET_SPM_FILE, TOKENIZER_CONFIG_FILE, VOCAB_FILE};
 
 pub use error::HubError;
 
@@ -34,11 +36,11 @@ pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 pub const DEFAULT_MODEL: &str = "Helsinki-NLP/opus-mt-ar-en";
 
 /// Files every Marian checkpoint directory needs.
-const REQUIRED: [&str; 4] = ["config.json", "source.spm", "target.spm", "vocab.json"];
+const REQUIRED: [&str; 4] = [CONFIG_FILE, SOURCE_SPM_FILE, TARGET_SPM_FILE, VOCAB_FILE];
 /// Files used when present.
-const OPTIONAL: [&str; 2] = ["generation_config.json", "tokenizer_config.json"];
+const OPTIONAL: [&str; 2] = [GENERATION_CONFIG_FILE, TOKENIZER_CONFIG_FILE];
 /// Weight files, in order of preference; one is needed.
-const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+const WEIGHTS: [&str; 2] = [SAFETENSORS_FILE, PYTORCH_FILE];
 
 /// Known models and their files.
 #[derive(Clone, Debug, Deserialize)]
@@ -160,17 +162,7 @@ impl ManifestEntry {
 /// Lowercase hex SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String, HubError> {
     let io = |error| HubError::Io { path: path.to_path_buf(), error };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    crate::hash::sha256_read(std::fs::File::open(path).map_err(io)?).map_err(io)
 }
 
 /// Where a model comes from.

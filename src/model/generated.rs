@@ -32,6 +32,7 @@ use candle_nn::{Init, VarBuilder};
 
 use super::load::build_error;
 use super::{Activation, MarianConfig, MarianMTModel, ModelError};
+use crate::hash::fnv1a64;
 
 /// `final_logits_bias[eos]` of generated models: large enough that `</s>` wins
 /// some steps, so generated sequences end at varied lengths.
@@ -58,13 +59,7 @@ impl Gains {
     }
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(FNV_OFFSET, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME))
-}
 
 /// `len` uniform values in `[-1, 1)` for the tensor `name` (steps 1 and 2 above).
 pub fn uniform(name: &str, len: usize) -> Vec<f32> {

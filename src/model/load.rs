@@ -308,7 +308,7 @@ impl SafetensorsFile {
 
 /// How a weight file is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+enum WeightFormat {
     Safetensors,
     /// `torch.save` since PyTorch 1.6: a zip archive.
     TorchZip,
@@ -319,16 +319,16 @@ enum Format {
 /// The format of the weight file `path`, told by its first bytes (whatever
 /// its name): the zip signature `_is_zipfile` of `torch/serialization.py`
 /// checks, the legacy format's pickled magic number, or else safetensors.
-fn weight_format(path: &Path) -> Result<Format, ModelError> {
+fn weight_format(path: &Path) -> Result<WeightFormat, ModelError> {
     let io = |error| ModelError::Io { path: path.to_path_buf(), error };
     let mut head = Vec::with_capacity(14);
     File::open(path).map_err(io)?.take(14).read_to_end(&mut head).map_err(io)?;
     Ok(if head.starts_with(b"PK\x03\x04") {
-        Format::TorchZip
+        WeightFormat::TorchZip
     } else if super::torch_legacy::is_legacy(&head) {
-        Format::TorchLegacy
+        WeightFormat::TorchLegacy
     } else {
-        Format::Safetensors
+        WeightFormat::Safetensors
     })
 }
 
@@ -337,9 +337,9 @@ fn weight_format(path: &Path) -> Result<Format, ModelError> {
 /// checkpoint, told apart by their contents.
 pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
     match weight_format(path)? {
-        Format::Safetensors => read_safetensors(path),
-        Format::TorchLegacy => super::torch_legacy::read(path),
-        Format::TorchZip => candle_core::pickle::read_all(path)
+        WeightFormat::Safetensors => read_safetensors(path),
+        WeightFormat::TorchLegacy => super::torch_legacy::read(path),
+        WeightFormat::TorchZip => candle_core::pickle::read_all(path)
             .map(|tensors| tensors.into_iter().collect())
             .map_err(|error| ModelError::Weights { path: path.to_path_buf(), error }),
     }
@@ -368,13 +368,13 @@ pub fn load_model_as(
         .ok_or_else(|| ModelError::MissingWeights { dir: dir.to_path_buf() })?;
     let origin = weights.display().to_string();
     let model = match weight_format(&weights)? {
-        Format::Safetensors => {
+        WeightFormat::Safetensors => {
             build(&cfg, Tensors::File(SafetensorsFile::open(&weights)?), &origin, device, precision)?
         }
-        Format::TorchLegacy => {
+        WeightFormat::TorchLegacy => {
             build(&cfg, Tensors::Legacy(Box::new(LegacyFile::open(&weights)?)), &origin, device, precision)?
         }
-        Format::TorchZip => {
+        WeightFormat::TorchZip => {
             let tensors = read_weights(&weights)?;
             check_dtypes(&tensors, &origin)?;
             build(&cfg, Tensors::Memory(tensors), &origin, device, precision)?

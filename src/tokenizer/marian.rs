@@ -55,13 +55,22 @@ pub struct MarianTokenizer {
     pad: Special,
 }
 
+/// The source SentencePiece model of a checkpoint directory.
+pub const SOURCE_SPM_FILE: &str = "source.spm";
+/// The target SentencePiece model of a checkpoint directory.
+pub const TARGET_SPM_FILE: &str = "target.spm";
+/// The piece-to-id vocabulary of a checkpoint directory.
+pub const VOCAB_FILE: &str = "vocab.json";
+/// The tokenizer settings of a checkpoint directory (optional).
+pub const TOKENIZER_CONFIG_FILE: &str = "tokenizer_config.json";
+
 impl MarianTokenizer {
     /// Loads `source.spm`, `target.spm`, `vocab.json` and, when present,
     /// `tokenizer_config.json` from a model directory.
     pub fn from_dir(dir: &Path) -> Result<Self, TokenizerError> {
-        let config = dir.join("tokenizer_config.json");
+        let config = dir.join(TOKENIZER_CONFIG_FILE);
         let config = config.exists().then_some(config.as_path());
-        Self::from_files(&dir.join("source.spm"), &dir.join("target.spm"), &dir.join("vocab.json"), config)
+        Self::from_files(&dir.join(SOURCE_SPM_FILE), &dir.join(TARGET_SPM_FILE), &dir.join(VOCAB_FILE), config)
     }
 
     /// Loads the tokenizer from its files; without a config the special tokens are

@@ -10,6 +10,10 @@
 //! - `vocab`: the joint `vocab.json` as Python reads it, piece ↔ id;
 //! - [`MarianTokenizer`]: special tokens, language codes, the joint `vocab.json` ids and
 //!   decoding.
+//!
+//! Not the `tokenizers` crate: its Unigram ids are list positions, not `vocab.json`'s; it has
+//! no piece types; its scores are f64, not SentencePiece's f32; and its `Precompiled`
+//! normalizer takes the shortest match, not the longest (huggingface/tokenizers#2116).
 
 mod darts;
 mod error;
@@ -21,5 +25,7 @@ mod trie;
 mod vocab;
 
 pub use error::TokenizerError;
-pub use marian::{Encoding, MarianTokenizer, Token};
+pub use marian::{
+    Encoding, MarianTokenizer, SOURCE_SPM_FILE, TARGET_SPM_FILE, TOKENIZER_CONFIG_FILE, Token, VOCAB_FILE,
+};
 pub use normalizer::{Normalized, Normalizer};

@@ -13,7 +13,8 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use super::{Event, LineError, SkippedTerm, TermUse, Translation, Translator, char_offset, check_terms};
+use super::terms::check_terms;
+use super::{LineError, Progress, SkippedTerm, TermUse, Translation, Translator, char_offset};
 use crate::align::Alignment;
 use crate::article::segment;
 
@@ -110,7 +111,7 @@ impl Translator {
         documents: &[usize],
         split: Split,
         batch_size: usize,
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut dyn FnMut(Progress),
     ) -> Vec<Result<LineTranslation, LineError>> {
         let max = self.model.config().max_position_embeddings;
         let count = |text: &str| self.tokenizer.encode(text).ids.len();

@@ -397,7 +397,7 @@ fn align_given(model: &Path, sources: &str, targets: &str, args: &[&str]) -> std
         source_path.to_str().unwrap(),
     ];
     all.extend(args);
-    crate::cli::tarjim(&all, b"")
+    crate::util::tarjim(&all, b"")
 }
 
 #[test]
@@ -415,8 +415,8 @@ fn align_command_prints_pharaoh_pairs_of_given_targets() {
         (&["--layer", "1", "--head", "0", "--method", "argmax", "--batch-size", "1"][..], "0-3 1-1 2-0 2-2"),
     ] {
         let out = align_given(dir.path(), &sources, &targets, args);
-        assert_eq!(crate::cli::text(&out.stderr), "", "{args:?}");
-        assert_eq!(crate::cli::text(&out.stdout), format!("{want}\n\n{want}\n"), "{args:?}");
+        assert_eq!(crate::util::text(&out.stderr), "", "{args:?}");
+        assert_eq!(crate::util::text(&out.stdout), format!("{want}\n\n{want}\n"), "{args:?}");
         assert!(out.status.success());
     }
 }
@@ -425,7 +425,7 @@ fn align_command_prints_pharaoh_pairs_of_given_targets() {
 fn align_command_writes_words_with_character_spans_as_json() {
     let dir = hand_set_model();
     let out = align_given(dir.path(), &format!("  {SOURCE}\n"), &format!("{TARGET} \n"), &["--format", "json"]);
-    assert!(out.status.success(), "{}", crate::cli::text(&out.stderr));
+    assert!(out.status.success(), "{}", crate::util::text(&out.stderr));
     let mut got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let file = got.as_object_mut().unwrap().remove("file").unwrap();
     assert!(file.as_str().unwrap().ends_with("source.txt"), "{file}");
@@ -449,10 +449,10 @@ fn align_command_errors() {
     let model = dir.path();
     let out = align_given(model, &format!("{SOURCE}\n{SOURCE}\n"), &format!("{TARGET}\n"), &[]);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = crate::cli::text(&out.stderr);
+    let stderr = crate::util::text(&out.stderr);
     let target = stderr.strip_prefix("tarjim: ").and_then(|s| s.strip_suffix(": 1 target lines for 2 source lines\n"));
     assert!(target.is_some_and(|t| t.ends_with("/target.txt")), "{stderr}");
-    assert_eq!(crate::cli::text(&out.stdout), "");
+    assert_eq!(crate::util::text(&out.stdout), "");
     for (args, message) in [
         (
             &["--layer", "2"][..],
@@ -468,14 +468,14 @@ fn align_command_errors() {
     ] {
         let out = align_given(model, &format!("{SOURCE}\n"), &format!("{TARGET}\n"), args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert_eq!(crate::cli::text(&out.stderr), format!("tarjim: {message}\n"), "{args:?}");
+        assert_eq!(crate::util::text(&out.stderr), format!("tarjim: {message}\n"), "{args:?}");
     }
     // A target line that is not UTF-8 fails alone.
     let dir2 = tempfile::tempdir().unwrap();
     let (sources, targets) = (dir2.path().join("s.txt"), dir2.path().join("t.txt"));
     std::fs::write(&sources, format!("{SOURCE}\n{SOURCE}\n")).unwrap();
     std::fs::write(&targets, [b"\xff\n".as_slice(), TARGET.as_bytes(), b"\n"].concat()).unwrap();
-    let out = crate::cli::tarjim(
+    let out = crate::util::tarjim(
         &[
             "align",
             "--model",
@@ -487,8 +487,8 @@ fn align_command_errors() {
         b"",
     );
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(crate::cli::text(&out.stderr), format!("{}:1: target: invalid UTF-8 at byte 0\n", sources.display()));
-    assert_eq!(crate::cli::text(&out.stdout), "\n0-3 1-1 2-0 2-2\n");
+    assert_eq!(crate::util::text(&out.stderr), format!("{}:1: target: invalid UTF-8 at byte 0\n", sources.display()));
+    assert_eq!(crate::util::text(&out.stdout), "\n0-3 1-1 2-0 2-2\n");
 }
 
 #[test]
@@ -516,13 +516,13 @@ fn align_command_aligns_the_translation_translate_prints() {
             want.push((translation.to_string(), alignment.pairs(Method::Argmax)));
         }
     }
-    let out = crate::cli::tarjim(
+    let out = crate::util::tarjim(
         &["align", "--no-split", "--model", repo("tests/fixtures/tiny").to_str().unwrap(), "--format", "json"],
         input.as_bytes(),
     );
-    assert!(out.status.success(), "{}", crate::cli::text(&out.stderr));
+    assert!(out.status.success(), "{}", crate::util::text(&out.stderr));
     let lines: Vec<serde_json::Value> =
-        crate::cli::text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        crate::util::text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), want.len());
     for (line, (translation, pairs)) in lines.iter().zip(&want) {
         assert_eq!(line["target"], translation.as_str());
@@ -534,12 +534,12 @@ fn align_command_aligns_the_translation_translate_prints() {
             .collect();
         assert_eq!(&got, pairs, "{translation}");
     }
-    let out = crate::cli::tarjim(
+    let out = crate::util::tarjim(
         &["align", "--no-split", "--model", repo("tests/fixtures/tiny").to_str().unwrap()],
         input.as_bytes(),
     );
     let pharaoh_lines: Vec<String> = want.iter().map(|(_, pairs)| pharaoh(pairs)).collect();
-    assert_eq!(crate::cli::text(&out.stdout), pharaoh_lines.join("\n") + "\n");
+    assert_eq!(crate::util::text(&out.stdout), pharaoh_lines.join("\n") + "\n");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use tarjim::glossary_tools::corpus::{WordLinks, read_parallel};
 use tarjim::glossary_tools::{audit, suggest};
 use tarjim::translate::Translator;
 
-use crate::cli::{tarjim, text, tiny};
+use crate::util::{run, tarjim, text, tiny, write};
 
 const HEADER: &str = "arabic\tenglish\tkind\tvariants\tnote\n";
 
@@ -49,22 +49,6 @@ arabic\tenglish\tkind\tvariants\tnote
 حزب الله\tHezbollah\torg\t\t
 بغداد\tBaghdad\tplace\t\t
 ";
-
-/// A file in `dir` with `contents`; its path as a string.
-fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> String {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
-}
-
-/// Runs `tarjim ARGS` and returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = tarjim(args, b"");
-    (out.status.code().expect("exit code"), text(&out.stdout), text(&out.stderr))
-}
 
 /// The parallel files and the glossary in `dir`: (sources, targets, glossary).
 fn parallel(dir: &Path) -> (String, String, String) {

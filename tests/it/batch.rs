@@ -12,11 +12,7 @@ use candle_core::Device;
 use tarjim::article::Article;
 use tarjim::translate::Translator;
 
-use crate::util::repo;
-
-fn tiny() -> String {
-    repo("tests/fixtures/tiny").display().to_string()
-}
+use crate::util::{repo, text, tiny};
 
 /// Runs `tarjim batch ARGS` on the tiny model (greedy, no glossary unless asked).
 fn batch(args: &[&str]) -> Output {
@@ -38,10 +34,6 @@ fn batch_command(model: &str, args: &[&str]) -> Command {
 /// Runs `tarjim batch ARGS` on the model in `model` (greedy, no glossary).
 fn batch_with(model: &str, args: &[&str]) -> Output {
     batch_command(model, args).output().expect("run tarjim batch")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Every file under `dir` (relative path → bytes), job state excluded.
@@ -265,7 +257,7 @@ fn killed_jobs_resume_to_the_same_bytes() {
     assert!(finish.status.success(), "{}", text(&finish.stderr));
     assert_eq!(tree(&resumed), tree(&whole), "resumed output differs from an uninterrupted run");
     assert_eq!(std::fs::read_dir(resumed.join(".tarjim/tmp")).unwrap().count(), 0, "temporary files left behind");
-    let manifest = tarjim::batch::Manifest::load(&resumed.join(".tarjim")).unwrap();
+    let manifest = tarjim::batch::Ledger::load(&resumed.join(".tarjim")).unwrap();
     assert_eq!(manifest.entries().len(), 40);
 }
 
@@ -760,7 +752,7 @@ fn symlink_loop_gives_each_file_once() {
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(text(&got[Path::new("a.en.txt")]), expected(&translator, "قال الرئيس."));
     assert_eq!(text(&got[Path::new("sub/b.en.txt")]), expected(&translator, "سوريا"));
-    let manifest = tarjim::batch::Manifest::load(&out.join(".tarjim")).unwrap();
+    let manifest = tarjim::batch::Ledger::load(&out.join(".tarjim")).unwrap();
     assert_eq!(manifest.entries().len(), 2);
 }
 

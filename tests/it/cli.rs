@@ -1,38 +1,11 @@
 //! The `tarjim` binary: exact outputs, exit codes and messages.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::util::{json, repo};
-
-/// Runs `tarjim ARGS` with `stdin`, offline and with an empty hub cache.
-pub fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
-    let cache = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
-        .args(args)
-        .env("HF_HOME", cache.path())
-        .env("HF_HUB_OFFLINE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tarjim");
-    if let Err(err) = child.stdin.take().unwrap().write_all(stdin) {
-        // A command that fails early (a bad option or file) may exit before reading.
-        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-pub(crate) fn tiny() -> String {
-    repo("tests/fixtures/tiny").display().to_string()
-}
+use crate::util::{json, repo, tarjim, tarjim_to, text, tiny};
 
 /// The default-settings case of the generate fixture (beam 4), both batches.
 fn default_case() -> (Vec<String>, Vec<String>) {
@@ -529,22 +502,7 @@ fn io_errors_print_the_os_message_once() {
 /// code and stderr.
 fn tarjim_to_full_disk(args: &[&str], stdin: &[u8]) -> (Option<i32>, String) {
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
-        .args(args)
-        .env("HF_HOME", cache.path())
-        .env("HF_HUB_OFFLINE", "1")
-        .stdin(Stdio::piped())
-        .stdout(full)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tarjim");
-    // A command that reads no input (model-info) or stops at its first failed
-    // write may exit before taking all of it: a broken pipe here is no error.
-    if let Err(err) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = tarjim_to(args, stdin, full);
     (out.status.code(), text(&out.stderr))
 }
 

@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{tarjim, text, tiny};
-use crate::util::repo;
+use crate::util::{repo, run, text, tiny, write};
 
 const HEADER: &str = "arabic\tenglish\tkind\tvariants\tnote\n";
 const HEADER_SENSES: &str = "arabic\tenglish\tkind\tvariants\tnote\tshort\tambiguous\tconfirm\trefute\n";
@@ -63,19 +62,6 @@ const TBX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </text>
 </tbx>
 "#;
-
-/// A file in `dir` with `contents`; its path as a string.
-fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
-}
-
-/// Runs `tarjim ARGS` and returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = tarjim(args, b"");
-    (out.status.code().expect("exit code"), text(&out.stdout), text(&out.stderr))
-}
 
 /// The names of the files in `dir`, sorted.
 fn listing(dir: &Path) -> Vec<String> {

@@ -13,8 +13,7 @@ use std::sync::{Arc, Mutex};
 use server::{Options, Served, Server};
 use tarjim::hub::{self, Event, HubConfig, HubError, Manifest, ModelSpec, Need};
 
-use crate::cli::text;
-use crate::util::repo;
+use crate::util::{repo, text};
 
 const REPO: &str = "Helsinki-NLP/opus-mt-ar-en";
 const LINE: &str = "قال رئيس الوزراء إن الحكومة ستعلن عن خطة جديدة\n";

@@ -10,8 +10,8 @@ use std::time::Duration;
 use quick_xml::events::Event as Xml;
 use serde_json::Value;
 
-use crate::cli::{SENSE_GLOSSARY, decisions, tarjim, text, tiny};
-use crate::util::repo;
+use crate::cli::{SENSE_GLOSSARY, decisions};
+use crate::util::{repo, tarjim, text, tiny};
 
 /// Two sentences in one line, the second starting at character 51.
 const TWO_SENTENCES: &str =

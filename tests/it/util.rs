@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use candle_core::{Device, Tensor};
@@ -10,6 +12,59 @@ use tarjim::model::{MarianConfig, MarianMTModel, generated};
 /// A path under the repository root.
 pub fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Runs `tarjim ARGS` with `stdin`, offline and with an empty hub cache.
+pub fn tarjim(args: &[&str], stdin: &[u8]) -> Output {
+    tarjim_to(args, stdin, Stdio::piped())
+}
+
+/// [`tarjim`] with its stdout sent to `stdout`.
+pub fn tarjim_to(args: &[&str], stdin: &[u8], stdout: impl Into<Stdio>) -> Output {
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjim"))
+        .args(args)
+        .env("HF_HOME", cache.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tarjim");
+    // A command that fails early (a bad option or file), reads no input
+    // (model-info) or stops at its first failed write may exit before taking all
+    // of it: a broken pipe here is no error.
+    if let Err(err) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Output bytes as text (they must be UTF-8).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// The tiny test model's directory.
+pub fn tiny() -> String {
+    repo("tests/fixtures/tiny").display().to_string()
+}
+
+/// A file in `dir` with `contents` (its directory made when missing); its path
+/// as a string.
+pub fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, contents).unwrap();
+    path.display().to_string()
+}
+
+/// Runs `tarjim ARGS` and returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = tarjim(args, b"");
+    (out.status.code().expect("exit code"), text(&out.stdout), text(&out.stderr))
 }
 
 /// A committed fixture file, parsed as JSON.

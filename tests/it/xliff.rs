@@ -6,8 +6,7 @@ use std::process::Command;
 
 use tarjim::xliff::{Document, NotesAt, Segmented, TargetAt};
 
-use crate::cli::{tarjim, text, tiny};
-use crate::util::repo;
+use crate::util::{repo, tarjim, text, tiny};
 
 const GLOSSARY: &str =
     "arabic\tenglish\tkind\tvariants\tnote\nالقاهرة\tCairo\tplace\t\t\nمجلس الأمن\tSecurity Council\torg\t\t\n";
