@@ -22,7 +22,7 @@ mod terms;
 
 pub use lines::{LineTranslation, Sentence, Split};
 pub use terms::{GlossaryMode, SkippedTerm, TermUse, Terms};
-use terms::{NOT_CONSTRAINED, NOT_IN_OUTPUT, NOT_WITHIN_MAX_LENGTH, Planned, check_terms, place};
+use terms::{LineTerms, NOT_CONSTRAINED, NOT_IN_OUTPUT, NOT_WITHIN_MAX_LENGTH, check_terms, place};
 
 /// Why a model directory could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -198,10 +198,10 @@ impl Translator {
     }
 
     /// The glossary terms of each line of one document and their constraints.
-    fn plan(&self, lines: &[&str]) -> Vec<Planned> {
+    fn plan(&self, lines: &[&str]) -> Vec<LineTerms> {
         match &self.terms {
             Some(terms) => terms.plan(lines, &self.tokenizer, self.model.config().target_vocab_size()),
-            None => lines.iter().map(|_| Planned::empty()).collect(),
+            None => lines.iter().map(|_| LineTerms::empty()).collect(),
         }
     }
 
@@ -282,7 +282,7 @@ impl Translator {
         }
         // Longest first: similar lengths share a batch and padding stays small.
         order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].len()));
-        let mut plans: Vec<Option<Planned>> = (0..lines.len()).map(|_| None).collect();
+        let mut plans: Vec<Option<LineTerms>> = (0..lines.len()).map(|_| None).collect();
         let mut by_document: Vec<Vec<usize>> = Vec::new();
         let mut slot: HashMap<usize, usize> = HashMap::new();
         for (i, &document) in documents.iter().enumerate().take(lines.len()) {
@@ -340,7 +340,7 @@ impl Translator {
                     waiting += 1;
                     continue;
                 }
-                let plan = plans[i].take().unwrap_or_else(Planned::empty);
+                let plan = plans[i].take().unwrap_or_else(LineTerms::empty);
                 results[i] = Some(Ok(Translation {
                     text,
                     source_ids: encoded[i].clone(),
@@ -377,7 +377,7 @@ impl Translator {
                 };
                 target_tokens += hypothesis.tokens.len();
                 let text = self.tokenizer.decode(&hypothesis.tokens);
-                let plan = plans[i].take().unwrap_or_else(Planned::empty);
+                let plan = plans[i].take().unwrap_or_else(LineTerms::empty);
                 let mut uses = plan.uses;
                 let why = if hypothesis.met.iter().any(|m| !m) { NOT_WITHIN_MAX_LENGTH } else { NOT_IN_OUTPUT };
                 place(&mut uses, &plan.accepted, &text, why, false);

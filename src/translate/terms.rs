@@ -121,7 +121,7 @@ impl Terms {
 impl Terms {
     /// Finds the glossary terms of each line of one document and builds their
     /// constraints (ids below `vocab` that `tokenizer` gives their renderings).
-    pub(super) fn plan(&self, lines: &[&str], tokenizer: &MarianTokenizer, vocab: usize) -> Vec<Planned> {
+    pub(super) fn plan(&self, lines: &[&str], tokenizer: &MarianTokenizer, vocab: usize) -> Vec<LineTerms> {
         self.find(lines)
             .into_iter()
             .map(|(mut uses, skipped)| {
@@ -148,14 +148,14 @@ impl Terms {
                         constraints.push(Constraint { alternatives, sentence_start });
                     }
                 }
-                Planned { uses, skipped, constraints, accepted }
+                LineTerms { uses, skipped, constraints, accepted }
             })
             .collect()
     }
 }
 
 /// A line's terms before decoding: what was found and the constraints built.
-pub(super) struct Planned {
+pub(super) struct LineTerms {
     pub(super) uses: Vec<TermUse>,
     pub(super) skipped: Vec<SkippedTerm>,
     pub(super) constraints: Vec<Constraint>,
@@ -164,7 +164,7 @@ pub(super) struct Planned {
     pub(super) accepted: Vec<Vec<String>>,
 }
 
-impl Planned {
+impl LineTerms {
     /// A line with no terms.
     pub(super) fn empty() -> Self {
         Self { uses: Vec::new(), skipped: Vec::new(), constraints: Vec::new(), accepted: Vec::new() }
