@@ -6,6 +6,7 @@ use quick_xml::events::{BytesStart, Event};
 use super::XliffError;
 use super::read::{Scope, Version, check_reference, is_xliff};
 use crate::align::{Alignment, Word};
+use crate::exchange::xml;
 
 /// What a code does to the text around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,7 +275,7 @@ fn escape(text: &str, out: &mut String) {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c if !xml::is_allowed(c) => {}
             c => out.push(c),
         }
     }
